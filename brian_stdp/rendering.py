@@ -1,0 +1,250 @@
+"""The one place where a rule becomes Brian2 objects.
+
+A rule (see :class:`brian_stdp.rule.STDPRule`) is a declarative record: per-synapse equations,
+``on_pre``/``on_post`` code, per-post-neuron ("row") and per-pre-neuron ("column") helper
+equations, summed row expressions, per-step operations and the code that clears per-run state.
+:func:`attach` turns that record into Brian2 objects contained in the user's ``Synapses``, so that
+``run()``, ``Network(collect())`` and ``cpp_standalone`` all pick them up. Everything is Brian2
+code: no Python callback runs during a simulation.
+
+The helper groups hold per-neuron learning state so that the user's own groups stay unmodified.
+The synapses see the helper variables under their own names, through references indexed by the
+synapse's post-synaptic (or pre-synaptic) neuron, exactly as Brian2 links ``x_post``.
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+from brian2 import NeuronGroup, Synapses, TimedArray, defaultclock, get_device, second
+from brian2.core.base import BrianObject
+from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
+from brian2.equations.equations import Equations
+from brian2.synapses.synapses import SummedVariableUpdater
+from brian2.equations.codestrings import Expression
+
+__all__ = ["attach", "build_synapses", "reset", "attachment_of"]
+
+# Shared state of every attachment: the learning switch (``S.plastic``, a reference to it) and
+# where presentation periods end.
+BASE_POST_MODEL = """
+plastic : boolean (shared)        # False freezes the weights
+run_last_step : integer (shared)  # the last step of the current run()
+period_steps : integer (shared)   # steps per presentation period (0: one period per run)
+"""
+
+# Order of the learning machinery inside the 'start' slot of every step. User monitors at the
+# default ('start', order 0) therefore see the weights of this step, as SPAIC's learner left them.
+ORDER_PERIOD_RESET = -50
+ORDER_SUMMED = -40
+ORDER_POST = -30
+ORDER_PRE = -25
+ORDER_SYNAPSES = -20
+ORDER_POST_AFTER = -10
+
+
+@dataclass
+class Attachment:
+    """What :func:`attach` made for one ``Synapses``: kept on it as ``S._brian_stdp``."""
+    rule: object
+    synapses: object
+    post_state: object
+    pre_state: object = None
+    period: object = None
+    objects: list = field(default_factory=list)
+
+
+def attachment_of(synapses):
+    attached = getattr(synapses, "_brian_stdp", None)
+    if attached is None:
+        raise TypeError(f"{synapses.name!r} has no brian_stdp rule attached: create it with "
+                        "rule.synapses(...) or call rule.attach(S) after building it by hand")
+    return attached
+
+
+class _RunBoundary(BrianObject):
+    """Tells the row state where each ``run()`` starts and ends (before it starts).
+
+    Used when a rule acts on "the last step of each run" and no ``period`` was given: it only
+    writes two shared integers from the Python side before the run, which cpp_standalone records
+    as part of the generated program.
+    """
+    add_to_magic_network = True
+
+    def __init__(self, post_state, name):
+        super().__init__(when="start", order=ORDER_PERIOD_RESET - 1, name=name)
+        self.post_state = post_state
+
+    def before_run(self, run_namespace):
+        # Brian sets the clocks' interval before calling before_run, in every device.
+        self.post_state.run_last_step = int(self.post_state.clock._i_end) - 1
+        super().before_run(run_namespace)
+
+
+def _check_names(synapses, names, where):
+    missing = [n for n in names if n not in synapses.variables]
+    if missing:
+        raise TypeError(f"{synapses.name!r} lacks the variable(s) {', '.join(missing)} that "
+                        f"{where} needs: build it from the rule's templates (rule.model, "
+                        "rule.on_pre, rule.on_post) or with rule.synapses(...)")
+
+
+def merge_code(rule_code, user_code):
+    """Rule code and user code in one pathway (user code first: it sees this step's weight)."""
+    parts = [c.strip("\n") for c in (user_code, rule_code) if c and c.strip()]
+    return "\n".join(parts)
+
+
+def build_synapses(rule, source, target, model="", on_pre="", on_post="", namespace=None,
+                   period=None, **synapses_kwargs):
+    """Create ``Synapses(source, target)`` running ``rule``, with the user's code merged in."""
+    from brian2.groups.group import Group
+    for role, group in (("source", source), ("target", target)):
+        if not isinstance(group, Group) or not hasattr(group, "events"):
+            raise TypeError(f"{role} must be a spiking Brian2 group (NeuronGroup, PoissonGroup, "
+                            f"SpikeGeneratorGroup, ...), got {type(group).__name__}")
+    rule.check_target(target)
+    period_steps = _period_steps(period)
+    for key in ("on_event", "delay"):
+        if key in synapses_kwargs:
+            raise ValueError(f"rule.synapses does not accept {key}=: the rule's timing is SPAIC's "
+                             "(no delays, spike events); build the Synapses by hand to change it")
+    ns = rule.namespace()
+    for key, value in (namespace or {}).items():
+        if key in ns and ns[key] is not value:
+            raise ValueError(f"namespace entry {key!r} clashes with the rule's constant of that "
+                             "name; rename it")
+        ns[key] = value
+    pre_code = _pathways(rule.on_pre, on_pre, "on_pre")
+    post_code = _pathways(rule.on_post, on_post, "on_post")
+    equations = Equations(rule.model) + Equations(model) if model else Equations(rule.model)
+    S = Synapses(source, target, model=equations, on_pre=pre_code, on_post=post_code,
+                 namespace=ns, **synapses_kwargs)
+    _attach(rule, S, period_steps)
+    return S
+
+
+def _pathways(rule_code, user_code, keyword):
+    if isinstance(rule_code, str):
+        rule_code = {_default_pathway(keyword): rule_code}
+    merged = dict(rule_code)
+    if isinstance(user_code, dict):
+        for name, code in user_code.items():
+            merged[name] = merge_code(merged.get(name, ""), code)
+    elif isinstance(user_code, str):
+        name = _default_pathway(keyword)
+        merged[name] = merge_code(merged.get(name, ""), user_code)
+    else:
+        raise TypeError(f"{keyword} must be a code string or a dict of them, got {user_code!r}")
+    return merged
+
+
+def _default_pathway(keyword):
+    return "pre" if keyword == "on_pre" else "post"
+
+
+def _period_steps(period):
+    if period is None:
+        return None
+    if not hasattr(period, "dim") or period.dim != second.dim:
+        raise TypeError(f"period must be a time (e.g. 350*ms), got {period!r}")
+    steps = float(period / defaultclock.dt)
+    if steps < 1 or abs(steps - round(steps)) > 1e-6:
+        raise ValueError(f"period must be a whole positive number of time steps "
+                         f"(dt = {defaultclock.dt}), got {period!r}")
+    return int(round(steps))
+
+
+def attach(rule, synapses, period=None):
+    """Attach the rule's extra operations to a ``Synapses`` built by hand from its templates."""
+    if getattr(synapses, "_brian_stdp", None) is not None:
+        raise ValueError(f"{synapses.name!r} already runs a brian_stdp rule")
+    _check_names(synapses, rule.synapse_variables(), "the rule")
+    rule.check_target(synapses.target)
+    return _attach(rule, synapses, _period_steps(period))
+
+
+def _attach(rule, S, period_steps):
+    n_post = len(S.target)
+    post_state = NeuronGroup(n_post, Equations(rule.post_model) + Equations(
+        BASE_POST_MODEL),
+        namespace=dict(S.namespace), name=S.name + "_post_state")
+    objects = [post_state]
+    for name in post_state.variables:
+        if name in Equations(rule.post_model).names:
+            S.variables.add_reference(name, post_state, name, index="_postsynaptic_idx")
+    for name in ("run_last_step", "period_steps", "plastic"):
+        S.variables.add_reference(name, post_state, name)
+    pre_state = None
+    if rule.pre_model:
+        pre_state = NeuronGroup(len(S.source), rule.pre_model, namespace=dict(S.namespace),
+                                name=S.name + "_pre_state")
+        objects.append(pre_state)
+        for name in Equations(rule.pre_model).names:
+            S.variables.add_reference(name, pre_state, name, index="_presynaptic_idx")
+    for target_name, expression in rule.summed.items():
+        updater = SummedVariableUpdater(Expression(expression), target_name, S, post_state,
+                                        "N_post", "_postsynaptic_idx")
+        updater.when, updater.order = "start", ORDER_SUMMED
+        objects.append(updater)
+    for group_name, code in rule.step_operations:
+        group = {"post": post_state, "pre": pre_state, "synapses": S}[group_name]
+        order = {"post": ORDER_POST, "pre": ORDER_PRE, "synapses": ORDER_SYNAPSES}[group_name]
+        runner = group.run_regularly(code, when="start", order=order,
+                                     name=f"{S.name}_{group_name}_step")
+        if group is S:
+            S.contained_objects.remove(runner)
+        objects.append(runner)
+    if period_steps is not None:
+        runner = S.run_regularly(rule.reset_code, dt=period_steps * defaultclock.dt, when="start",
+                                 order=ORDER_PERIOD_RESET, name=f"{S.name}_period_reset")
+        S.contained_objects.remove(runner)
+        objects.append(runner)
+        post_state.period_steps = period_steps
+    else:
+        objects.append(_RunBoundary(post_state, name=S.name + "_run_boundary"))
+    S.contained_objects.extend(o for o in objects if o not in S.contained_objects)
+    post_state.plastic = True
+    S._brian_stdp = Attachment(rule, S, post_state, pre_state, period_steps, objects)
+    rule.after_attach(S)
+    return S._brian_stdp
+
+
+def reset(rule, synapses):
+    """SPAIC's run boundary: clear the per-run state (traces, pending changes)."""
+    attachment_of(synapses)
+    for line in rule.reset_code.strip().splitlines():
+        name, value = (part.strip() for part in line.split("=", 1))
+        setattr(synapses, name, value if not _is_number(value) else float(value))
+    for line in rule.post_reset_code.strip().splitlines():
+        name, value = (part.strip() for part in line.split("=", 1))
+        setattr(synapses._brian_stdp.post_state, name, float(value))
+
+
+def _is_number(text):
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+_table_counter = [0]
+
+
+def set_from_matrix(synapses, variable, matrix):
+    """``synapses.<variable>[k] = matrix[j_k, i_k]`` (``[post, pre]``), as Brian2 code.
+
+    Written as a string assignment through a one-row ``TimedArray`` so that it also works in
+    cpp_standalone before the synapses exist (their indices are only known once built).
+    """
+    matrix = np.asarray(matrix, dtype=float)
+    expected = (len(synapses.target), len(synapses.source))
+    if matrix.shape != expected:
+        raise ValueError(f"the weight matrix must have shape [post, pre] = {expected}, "
+                         f"got {matrix.shape}")
+    if not np.all(np.isfinite(matrix)):
+        raise ValueError("the weight matrix must be finite (no NaN or inf)")
+    _table_counter[0] += 1
+    name = f"brian_stdp_matrix_{_table_counter[0]}"
+    synapses.namespace[name] = TimedArray(matrix.reshape(1, -1), dt=defaultclock.dt,
+                                          name=name)
+    setattr(synapses, variable, f"{name}(0*second, j * N_pre + i)")

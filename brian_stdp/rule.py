@@ -1,0 +1,171 @@
+"""The shared base of every rule: parameters, templates, and what a user does with them.
+
+A rule is a frozen dataclass whose fields are its parameters (SPAIC's keyword names and
+defaults, validated at construction) and whose class attributes are its Brian2 templates. The
+subclasses (one module per rule) hold only the rule's maths; :mod:`brian_stdp.rendering` turns any
+of them into Brian2 objects.
+"""
+import dataclasses
+import json
+from typing import ClassVar
+
+import numpy as np
+
+from . import rendering
+from .parameters import describe, validate_fields
+
+__all__ = ["STDPRule", "RULES", "load_rule", "rule_class"]
+
+#: Every rule class by its SPAIC name, filled in as the rule modules are imported.
+RULES = {}
+
+
+@dataclasses.dataclass(frozen=True)
+class STDPRule:
+    """Base class: a SPAIC STDP rule rendered as Brian2 code.
+
+    Class attributes a rule defines (its templates, all Brian2 code strings):
+
+    ``model``
+        per-synapse equations; ``w`` is the weight, ``plastic`` the learning switch.
+    ``on_pre``, ``on_post``
+        pathway code (a string, or a dict of pathway name to code).
+    ``post_model`` / ``pre_model``
+        per-post-neuron (row) and per-pre-neuron (column) helper state, visible in the
+        synapse code under the same names.
+    ``summed``
+        ``{row variable: synaptic expression}``: sums over each post neuron's synapses, taken at
+        the start of every step.
+    ``step_operations``
+        ``[(group, code)]`` run at the start of every step, ``group`` being ``"post"``, ``"pre"``
+        or ``"synapses"`` (in the order summed, post, pre, synapses).
+    ``reset_code`` / ``post_reset_code``
+        assignments that clear the per-run state of the synapses / of the rows.
+    """
+    name: ClassVar[str] = ""
+    model: ClassVar[str] = ""
+    on_pre: ClassVar = ""
+    on_post: ClassVar = ""
+    post_model: ClassVar[str] = ""
+    pre_model: ClassVar[str] = ""
+    summed: ClassVar[dict] = {}
+    step_operations: ClassVar[list] = []
+    reset_code: ClassVar[str] = ""
+    post_reset_code: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.name:
+            RULES[cls.name] = cls
+
+    def __post_init__(self):
+        validate_fields(self)
+        self.check()
+
+    # ---- parameters --------------------------------------------------------------------
+    def check(self):
+        """Constraints between parameters (each parameter alone is checked by its field)."""
+
+    @classmethod
+    def parameters(cls):
+        """``[(name, default, meaning, allowed values)]`` of every parameter."""
+        return describe(cls)
+
+    def namespace(self):
+        """The constants the templates refer to, by name."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    # ---- plain data ----------------------------------------------------------------------
+    def to_dict(self):
+        """``{"rule": name, "parameters": {...}}``: plain data (JSON) describing this rule."""
+        return {"rule": self.name, "parameters": self.namespace()}
+
+    @classmethod
+    def from_dict(cls, data):
+        """Rebuild a rule from :meth:`to_dict`'s output; unknown keys are refused."""
+        if not isinstance(data, dict):
+            raise TypeError(f"a rule description must be a dict, got {type(data).__name__}")
+        unknown = set(data) - {"rule", "parameters"}
+        if unknown:
+            raise ValueError(f"unknown key(s) {sorted(unknown)} in a rule description; "
+                             "allowed: 'rule', 'parameters'")
+        name = data.get("rule", cls.name)
+        target = cls if cls.name else rule_class(name)
+        if name != target.name:
+            raise ValueError(f"rule is {name!r}, but {target.__name__} is {target.name!r}")
+        params = data.get("parameters", {})
+        if not isinstance(params, dict):
+            raise TypeError("'parameters' must be a dict of parameter name to value")
+        allowed = {f.name for f in dataclasses.fields(target)}
+        unknown = set(params) - allowed
+        if unknown:
+            raise ValueError(f"unknown parameter(s) {sorted(unknown)} for {target.name}; "
+                             f"allowed: {sorted(allowed)}")
+        return target(**params)
+
+    def save(self, path):
+        """Write :meth:`to_dict` as JSON."""
+        with open(path, "w") as handle:
+            json.dump(self.to_dict(), handle, indent=2)
+            handle.write("\n")
+
+    # ---- Brian2 --------------------------------------------------------------------------
+    def synapse_variables(self):
+        from brian2 import Equations
+        return list(Equations(self.model).names)
+
+    def check_target(self, target):
+        """Refuse a target group lacking what the rule reads from it (nothing, by default)."""
+
+    def after_attach(self, synapses):
+        """Rule-specific set-up once the objects exist (nothing, by default)."""
+
+    def synapses(self, source, target, model="", on_pre="", on_post="", period=None,
+                 namespace=None, **synapses_kwargs):
+        """A ``brian2.Synapses`` from ``source`` to ``target`` learning with this rule.
+
+        ``model``, ``on_pre`` and ``on_post`` are the user's own code, merged with the rule's
+        (the weight is ``w``). ``period`` (a time): treat every ``period`` as one SPAIC run,
+        clearing the per-run state at its start (and, for rules that normalise at a run's end,
+        normalising on its last step) inside the simulation. Other keywords go to ``Synapses``.
+        """
+        return rendering.build_synapses(self, source, target, model=model, on_pre=on_pre,
+                                        on_post=on_post, namespace=namespace, period=period,
+                                        **synapses_kwargs)
+
+    def attach(self, synapses, period=None):
+        """Add this rule's extra operations to a ``Synapses`` built by hand from
+        ``rule.model``, ``rule.on_pre``, ``rule.on_post`` and ``namespace=rule.namespace()``."""
+        return rendering.attach(self, synapses, period=period)
+
+    def reset(self, synapses):
+        """SPAIC's run boundary: clear the per-run state (call it before each presentation)."""
+        rendering.reset(self, synapses)
+
+    @staticmethod
+    def get_weights(synapses, fill=0.0):
+        """The weights as SPAIC's ``[post, pre]`` matrix (``fill`` where no synapse exists)."""
+        weights = np.full((len(synapses.target), len(synapses.source)), fill, dtype=float)
+        weights[synapses.j[:], synapses.i[:]] = synapses.w[:]
+        return weights
+
+    @staticmethod
+    def set_weights(synapses, weights):
+        """Set the weights from SPAIC's ``[post, pre]`` matrix; works before a standalone run."""
+        rendering.set_from_matrix(synapses, "w", weights)
+
+
+def rule_class(name):
+    """The rule class registered under SPAIC's name ``name``."""
+    if name not in RULES:
+        raise ValueError(f"unknown rule {name!r}; known rules: {sorted(RULES)}")
+    return RULES[name]
+
+
+def load_rule(path):
+    """Read a rule written by :meth:`STDPRule.save`."""
+    with open(path) as handle:
+        data = json.load(handle)
+    if not isinstance(data, dict) or "rule" not in data:
+        raise ValueError(f"{path}: not a brian_stdp rule file (needs a 'rule' key)")
+    return rule_class(data["rule"]).from_dict(data)

@@ -1,0 +1,56 @@
+"""Drive a rule open loop with recorded spikes, as shared/golden/README.md describes."""
+import json
+import os
+
+import numpy as np
+
+GOLDEN = os.environ.get("BRIAN_STDP_GOLDEN",
+                        os.path.join(os.path.dirname(__file__), "..", "..", "shared", "golden"))
+
+
+def load_golden(name):
+    data = dict(np.load(os.path.join(GOLDEN, name + ".npz")))
+    data["params"] = json.loads(str(data["params_json"]))
+    return data
+
+
+def spike_generator(b2, spikes):
+    """A SpikeGeneratorGroup replaying ``spikes [R, T, N]`` (one step = one dt)."""
+    n_runs, n_steps, n = spikes.shape
+    run, step, index = np.nonzero(spikes)
+    times = (run * n_steps + step) * b2.defaultclock.dt
+    return b2.SpikeGeneratorGroup(n, index, times)
+
+
+def run_open_loop(b2, rule, w_start, in_spk, out_spk, period=False, record="w",
+                  target_model=None, extra=None):
+    """Run ``rule`` over ``R`` runs of ``T`` steps; returns ``{var: [R, T, ...]}`` recorded at
+    the end of every step. ``b2`` is the ``brian2`` module with the device already chosen."""
+    in_spk = np.asarray(in_spk).reshape(in_spk.shape[0], in_spk.shape[1], -1)
+    out_spk = np.asarray(out_spk).reshape(out_spk.shape[0], out_spk.shape[1], -1)
+    n_runs, n_steps, n_pre = in_spk.shape
+    n_post = out_spk.shape[2]
+    source = spike_generator(b2, in_spk)
+    target = spike_generator(b2, out_spk) if target_model is None else target_model(out_spk)
+    kwargs = {"period": n_steps * b2.defaultclock.dt} if period else {}
+    S = rule.synapses(source, target, **kwargs)
+    S.connect()
+    rule.set_weights(S, w_start)
+    names = record if isinstance(record, (list, tuple)) else [record]
+    monitor = b2.StateMonitor(S, names, record=np.arange(n_pre * n_post), when="end")
+    net = b2.Network(b2.collect())
+    net.add(S, source, target, monitor)
+    for run in range(n_runs):
+        if not period:
+            rule.reset(S)
+        net.run(n_steps * b2.defaultclock.dt)
+    if isinstance(b2.get_device(), b2.devices.cpp_standalone.device.CPPStandaloneDevice):
+        b2.device.build(directory=None, compile=True, run=True, with_output=False)
+    out = {}
+    i, j = np.asarray(S.i[:]), np.asarray(S.j[:])
+    for name in names:
+        values = getattr(monitor, name)  # [synapse, time]
+        matrix = np.zeros((n_runs * n_steps, n_post, n_pre))
+        matrix[:, j, i] = np.asarray(values).T
+        out[name] = matrix.reshape(n_runs, n_steps, n_post, n_pre)
+    return out
