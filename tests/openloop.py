@@ -23,7 +23,7 @@ def spike_generator(b2, spikes):
 
 
 def run_open_loop(b2, rule, w_start, in_spk, out_spk, period=False, record="w",
-                  target_model=None, extra=None):
+                  target_model=None, build_directory=None, plastic=True):
     """Run ``rule`` over ``R`` runs of ``T`` steps; returns ``{var: [R, T, ...]}`` recorded at
     the end of every step. ``b2`` is the ``brian2`` module with the device already chosen."""
     in_spk = np.asarray(in_spk).reshape(in_spk.shape[0], in_spk.shape[1], -1)
@@ -36,6 +36,8 @@ def run_open_loop(b2, rule, w_start, in_spk, out_spk, period=False, record="w",
     S = rule.synapses(source, target, **kwargs)
     S.connect()
     rule.set_weights(S, w_start)
+    if not plastic:
+        S.plastic = False
     names = record if isinstance(record, (list, tuple)) else [record]
     monitor = b2.StateMonitor(S, names, record=np.arange(n_pre * n_post), when="end")
     net = b2.Network(b2.collect())
@@ -45,7 +47,7 @@ def run_open_loop(b2, rule, w_start, in_spk, out_spk, period=False, record="w",
             rule.reset(S)
         net.run(n_steps * b2.defaultclock.dt)
     if isinstance(b2.get_device(), b2.devices.cpp_standalone.device.CPPStandaloneDevice):
-        b2.device.build(directory=None, compile=True, run=True, with_output=False)
+        b2.device.build(directory=build_directory, compile=True, run=True, with_output=False)
     out = {}
     i, j = np.asarray(S.i[:]), np.asarray(S.j[:])
     for name in names:
@@ -54,3 +56,28 @@ def run_open_loop(b2, rule, w_start, in_spk, out_spk, period=False, record="w",
         matrix[:, j, i] = np.asarray(values).T
         out[name] = matrix.reshape(n_runs, n_steps, n_post, n_pre)
     return out
+
+
+def run_job(job):
+    """Run one open-loop job (a dict: ``rule`` as ``to_dict()``, ``w_start``, ``in_spk``,
+    ``out_spk`` and optional ``period``, ``record``, ``plastic``) in the current target."""
+    import brian2 as b2
+    from brian_stdp import rule_class
+    b2.defaultclock.dt = 1 * b2.ms
+    job = dict(job)
+    rule_data = job.pop("rule")
+    rule = rule_class(rule_data["rule"]).from_dict(rule_data)
+    return run_open_loop(b2, rule, **job)
+
+
+if __name__ == "__main__":
+    import pickle
+    import sys
+    import brian2 as b2
+    with open(sys.argv[1], "rb") as handle:
+        job = pickle.load(handle)
+    b2.set_device("cpp_standalone", build_on_run=False)
+    b2.prefs.devices.cpp_standalone.extra_make_args_unix = ["-j2"]
+    result = run_job(job)
+    with open(sys.argv[1] + ".out", "wb") as handle:
+        pickle.dump(result, handle)

@@ -1,0 +1,31 @@
+import os
+import sys
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from openloop import GOLDEN, load_golden  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _fresh_brian():
+    """Every test starts from Brian's defaults (runtime device, numpy target, dt = 0.1 ms)."""
+    import brian2 as b2
+    b2.set_device("runtime")
+    b2.prefs.codegen.target = "numpy"
+    b2.defaultclock.dt = 0.1 * b2.ms
+    b2.start_scope()
+    yield
+
+
+@pytest.fixture(scope="session")
+def golden():
+    if not os.path.isdir(GOLDEN):
+        pytest.fail(f"golden recordings not found at {GOLDEN}: set BRIAN_STDP_GOLDEN")
+    return load_golden
+
+
+def random_spikes(rng, n_runs, n_steps, n, rate):
+    return (rng.random((n_runs, n_steps, n)) < rate).astype(float)
