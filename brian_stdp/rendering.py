@@ -101,6 +101,9 @@ def build_synapses(rule, source, target, model="", on_pre="", on_post="", namesp
         if not isinstance(group, Group) or not hasattr(group, "events"):
             raise TypeError(f"{role} must be a spiking Brian2 group (NeuronGroup, PoissonGroup, "
                             f"SpikeGeneratorGroup, ...), got {type(group).__name__}")
+        if "spike" not in group.events:
+            raise ValueError(f"the {role} group {group.name!r} emits no spikes, but the rule "
+                             "learns from them: give it a threshold")
     rule.check_target(target)
     period_steps = _period_steps(period)
     for key in ("on_event", "delay"):

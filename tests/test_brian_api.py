@@ -1,0 +1,162 @@
+"""How the rules drop into ordinary Brian2 networks."""
+import brian2 as b2
+import numpy as np
+import pytest
+
+from brian_stdp import FullOnlineSTDP, NearestOnlineSTDP, reference
+from openloop import spike_generator
+from conftest import random_spikes
+
+
+def _groups(rng, n_pre=6, n_post=3, steps=60):
+    in_spk = random_spikes(rng, 1, steps, n_pre, 0.3)
+    out_spk = random_spikes(rng, 1, steps, n_post, 0.3)
+    return in_spk, out_spk, spike_generator(b2, in_spk), spike_generator(b2, out_spk)
+
+
+def test_quickstart_network_runs_and_learns():
+    b2.defaultclock.dt = 0.5 * b2.ms
+    inputs = b2.PoissonGroup(50, rates=40 * b2.Hz)
+    exc = b2.NeuronGroup(5, "dv/dt = -v / (10*ms) : 1", threshold="v > 1", reset="v = 0",
+                         method="exact")
+    rule = NearestOnlineSTDP(w_norm=5.0)
+    S = rule.synapses(inputs, exc, on_pre="v_post += w")
+    S.connect()
+    S.w = "rand() * 0.3"
+    start = np.array(S.w[:])
+    b2.run(100 * b2.ms)
+    weights = rule.get_weights(S)
+    assert weights.shape == (5, 50)
+    assert not np.allclose(S.w[:], start)
+    np.testing.assert_allclose(weights.sum(axis=1), 5.0, rtol=1e-9)
+
+
+def test_two_rules_with_different_parameters_stay_independent():
+    rng = np.random.default_rng(3)
+    b2.defaultclock.dt = 1 * b2.ms
+    in_spk, out_spk, source, target = _groups(rng)
+    w_start = rng.random((3, 6))
+    rules = [NearestOnlineSTDP(Apost=0.05, w_norm=2.0), NearestOnlineSTDP(Apost=0.2, w_norm=3.0)]
+    synapses = []
+    for rule in rules:
+        S = rule.synapses(source, target)
+        S.connect()
+        rule.set_weights(S, w_start)
+        synapses.append(S)
+    b2.run(60 * b2.ms)
+    for rule, S in zip(rules, synapses):
+        expected = reference.simulate("nearest", w_start, in_spk, out_spk, rule.namespace())
+        np.testing.assert_allclose(rule.get_weights(S), expected[0, -1], atol=1e-9)
+
+
+def test_hand_built_synapses_from_templates():
+    rng = np.random.default_rng(4)
+    b2.defaultclock.dt = 1 * b2.ms
+    in_spk, out_spk, source, target = _groups(rng)
+    rule = FullOnlineSTDP(w_norm=2.0)
+    S = b2.Synapses(source, target, model=rule.model, on_pre=rule.on_pre, on_post=rule.on_post,
+                    namespace=rule.namespace())
+    rule.attach(S)
+    S.connect()
+    w_start = rng.random((3, 6))
+    rule.set_weights(S, w_start)
+    net = b2.Network(b2.collect())
+    net.run(60 * b2.ms)
+    expected = reference.simulate("full", w_start, in_spk, out_spk, rule.namespace())
+    np.testing.assert_allclose(rule.get_weights(S), expected[0, -1], atol=1e-9)
+
+
+def test_attach_refuses_synapses_without_the_rule_variables():
+    source = b2.PoissonGroup(3, rates=10 * b2.Hz)
+    S = b2.Synapses(source, source, model="w : 1")
+    with pytest.raises(TypeError, match="dw_new"):
+        NearestOnlineSTDP().attach(S)
+
+
+def test_target_without_spikes_is_refused():
+    source = b2.PoissonGroup(3, rates=10 * b2.Hz)
+    with pytest.raises(ValueError, match="threshold"):
+        NearestOnlineSTDP().synapses(source, b2.NeuronGroup(2, "v : 1"))
+
+
+def test_attach_twice_is_refused():
+    source = b2.PoissonGroup(3, rates=10 * b2.Hz)
+    rule = NearestOnlineSTDP()
+    S = rule.synapses(source, source)
+    with pytest.raises(ValueError, match="already"):
+        rule.attach(S)
+
+
+def test_user_model_and_pathways_are_merged():
+    b2.defaultclock.dt = 1 * b2.ms
+    source = b2.SpikeGeneratorGroup(2, [0, 1], [1, 2] * b2.ms)
+    target = b2.NeuronGroup(1, "x : 1", threshold="False")
+    rule = NearestOnlineSTDP(w_norm=1.0)
+    S = rule.synapses(source, target, model="count : 1", on_pre="count += 1\nx_post += w")
+    S.connect()
+    S.w = 0.5
+    b2.run(5 * b2.ms)
+    np.testing.assert_array_equal(S.count[:], [1, 1])
+    assert target.x[0] > 0
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(trace_pre=0.0), "trace_pre"), (dict(trace_pre=1.5), "trace_pre"),
+    (dict(trace_post=-0.1), "trace_post"), (dict(w_norm=0), "w_norm"),
+    (dict(w_norm=-2.0), "w_norm"), (dict(Apost=float("nan")), "Apost"),
+    (dict(Apre=float("inf")), "Apre"),
+])
+def test_bad_values_are_refused(bad, match):
+    with pytest.raises(ValueError, match=match):
+        NearestOnlineSTDP(**bad)
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(Apost="0.01"), "Apost"), (dict(w_norm=True), "w_norm"),
+    (dict(trace_decay=0.9 * b2.ms), "trace_decay"),
+])
+def test_bad_types_are_refused(bad, match):
+    with pytest.raises(TypeError, match=match):
+        FullOnlineSTDP(**bad)
+
+
+def test_unknown_keyword_is_refused():
+    with pytest.raises(TypeError, match="lr"):
+        NearestOnlineSTDP(lr=0.5)
+
+
+def test_parameters_are_frozen():
+    rule = NearestOnlineSTDP()
+    with pytest.raises(AttributeError):
+        rule.Apost = 1.0
+
+
+def test_spaic_defaults():
+    rule = NearestOnlineSTDP()
+    assert (rule.Apost, rule.Apre, rule.w_norm) == (1e-2, 1e-4, 78.4)
+    assert rule.trace_pre == rule.trace_post == pytest.approx(np.exp(-1 / 20))
+    assert FullOnlineSTDP().trace_decay == pytest.approx(np.exp(-1 / 20))
+
+
+@pytest.mark.parametrize("period, error", [(10, TypeError), (0.25 * b2.ms, ValueError),
+                                            (-1 * b2.ms, ValueError)])
+def test_bad_period_is_refused(period, error):
+    source = b2.PoissonGroup(3, rates=10 * b2.Hz)
+    with pytest.raises(error, match="period"):
+        NearestOnlineSTDP().synapses(source, source, period=period)
+
+
+def test_weight_matrix_round_trip_with_sparse_connectivity():
+    source = b2.PoissonGroup(4, rates=10 * b2.Hz)
+    target = b2.NeuronGroup(3, "v : 1", threshold="False")
+    rule = NearestOnlineSTDP()
+    S = rule.synapses(source, target)
+    S.connect(condition="i != j")
+    matrix = np.arange(12, dtype=float).reshape(3, 4) / 20
+    rule.set_weights(S, matrix)
+    got = rule.get_weights(S, fill=np.nan)
+    mask = ~np.isnan(got)
+    np.testing.assert_array_equal(got[mask], matrix[mask])
+    assert np.isnan(got[[0, 1, 2], [0, 1, 2]]).all()
+    with pytest.raises(ValueError, match="shape"):
+        rule.set_weights(S, np.zeros((4, 3)))

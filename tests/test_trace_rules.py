@@ -1,0 +1,95 @@
+"""nearest_online and full_online in Brian2 against SPAIC's recordings and the NumPy reference."""
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from brian_stdp import FullOnlineSTDP, NearestOnlineSTDP, reference
+from conftest import random_spikes
+from targets import TARGETS, simulate
+
+TOL = 1e-5  # SPAIC's recordings are float32
+RULES = {"nearest_online_stdp": NearestOnlineSTDP, "full_online_stdp": FullOnlineSTDP}
+
+
+def _golden_job(data, cls, **extra):
+    rule = cls(w_norm=data["params"]["learner"]["w_norm"])
+    return dict(rule=rule.to_dict(), w_start=data["w_after_build"], in_spk=data["in_spk"],
+                out_spk=data["out_spk"], **extra)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("name", sorted(RULES))
+def test_open_loop_matches_spaic_every_step(golden, name, target):
+    data = golden(name)
+    weights = simulate(target, _golden_job(data, RULES[name]))["w"]
+    assert weights.shape == data["weight"].shape
+    np.testing.assert_allclose(weights, data["weight"], atol=TOL, rtol=0)
+
+
+@pytest.mark.parametrize("name", sorted(RULES))
+def test_period_makes_each_presentation_a_run(golden, name):
+    """One long run with ``period`` = the run length replaces the explicit resets."""
+    data = golden(name)
+    weights = simulate("numpy", _golden_job(data, RULES[name], period=True))["w"]
+    np.testing.assert_allclose(weights, data["weight"], atol=TOL, rtol=0)
+
+
+def test_period_in_standalone(golden):
+    data = golden("full_online_stdp")
+    weights = simulate("cpp_standalone", _golden_job(data, FullOnlineSTDP, period=True))["w"]
+    np.testing.assert_allclose(weights, data["weight"], atol=TOL, rtol=0)
+
+
+def _random_case(seed, n_pre, n_post, rate_pre, rate_post):
+    rng = np.random.default_rng(seed)
+    in_spk = random_spikes(rng, 2, 40, n_pre, rate_pre)
+    out_spk = random_spikes(rng, 2, 40, n_post, rate_post)
+    w_start = rng.random((n_post, n_pre)) * 0.6
+    return in_spk, out_spk, w_start
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+@given(seed=st.integers(0, 2**31), n_pre=st.integers(1, 12), n_post=st.integers(1, 5),
+       rate_pre=st.floats(0.0, 0.7), rate_post=st.floats(0.0, 0.7),
+       Apost=st.floats(1e-4, 0.5), Apre=st.floats(1e-5, 0.5), decay=st.floats(0.05, 1.0),
+       w_norm=st.floats(0.1, 5.0), nearest=st.booleans())
+def test_random_trains_match_reference(seed, n_pre, n_post, rate_pre, rate_post, Apost, Apre,
+                                       decay, w_norm, nearest):
+    in_spk, out_spk, w_start = _random_case(seed, n_pre, n_post, rate_pre, rate_post)
+    if nearest:
+        rule = NearestOnlineSTDP(Apost=Apost, Apre=Apre, trace_pre=decay, trace_post=decay ** 0.5,
+                                 w_norm=w_norm)
+        params = rule.namespace()
+        expected = reference.simulate("nearest", w_start, in_spk, out_spk, params)
+    else:
+        rule = FullOnlineSTDP(Apost=Apost, Apre=Apre, trace_decay=decay, w_norm=w_norm)
+        expected = reference.simulate("full", w_start, in_spk, out_spk, rule.namespace())
+    weights = simulate("numpy", dict(rule=rule.to_dict(), w_start=w_start, in_spk=in_spk,
+                                     out_spk=out_spk))["w"]
+    # Both are float64; the traces are computed in closed form here (pow) and step by step there.
+    np.testing.assert_allclose(weights, expected, atol=1e-9, rtol=0)
+    assert np.all(weights >= 0) and np.all(weights <= 1)
+    if nearest:
+        rows = weights.reshape(-1, n_post, n_pre)
+        inside = np.all((rows > 0) & (rows < 1), axis=2)  # rows that no bound clamped
+        np.testing.assert_allclose(rows.sum(axis=2)[inside], w_norm, rtol=1e-9)
+        assert np.all(rows.sum(axis=2) <= w_norm * (1 + 1e-9))
+
+
+@pytest.mark.parametrize("cls", [NearestOnlineSTDP, FullOnlineSTDP])
+def test_not_plastic_changes_nothing(cls):
+    in_spk, out_spk, w_start = _random_case(5, 8, 3, 0.4, 0.4)
+    rule = cls(w_norm=2.0)
+    weights = simulate("numpy", dict(rule=rule.to_dict(), w_start=w_start, in_spk=in_spk,
+                                     out_spk=out_spk, plastic=False))["w"]
+    np.testing.assert_array_equal(weights, np.broadcast_to(w_start, weights.shape))
+
+
+def test_not_plastic_in_standalone():
+    in_spk, out_spk, w_start = _random_case(6, 8, 3, 0.4, 0.4)
+    rule = NearestOnlineSTDP(w_norm=2.0)
+    weights = simulate("cpp_standalone", dict(rule=rule.to_dict(), w_start=w_start,
+                                              in_spk=in_spk, out_spk=out_spk,
+                                              plastic=False))["w"]
+    np.testing.assert_array_equal(weights, np.broadcast_to(w_start, weights.shape))
