@@ -11,23 +11,24 @@ Every step ``k``, with ``p``, ``q`` the pre and post spikes of step ``k - 1``:
     W \leftarrow \operatorname{clip}(W, 0, 1)
 
 "The last step of a run" is the last step of every ``run()`` call, or, when the synapses were
-made with ``period=...``, the last step of every period (one presentation).
+made with ``period=...``, the last step of every period (one presentation). The timing machinery
+(changes delivered two steps after their spikes by delayed pathways) is nearest_online's.
 """
 import dataclasses
 from typing import ClassVar
 
 import numpy as np
 
-from .nearest_online import (APPLY_STORED_CHANGE, NORMALISING_FACTOR, ROW_MODEL, TRACE_MODEL,
-                             TRACE_RESET)
+from .nearest_online import (DELAYED_SPIKE, NORMALISE_AND_CLAMP, NORMALISING_FACTOR, ROW_MODEL,
+                             TRACE_MODEL, trace_value)
 from .parameters import any_real, decay_factor, parameter, positive
 from .rule import STDPRule
 
 __all__ = ["FullOnlineSTDP"]
 
-LAST_STEP_OF_PERIOD = ("int(period_steps > 0) * int((timestep(t, dt) + 1) % "
-                       "(period_steps + int(period_steps == 0)) == 0) + "
-                       "int(period_steps == 0) * int(timestep(t, dt) == run_last_step)")
+LAST_STEP_OF_RUN = ("int(period_steps > 0) * int((timestep(t, dt) + 1) % "
+                    "(period_steps + int(period_steps == 0)) == 0) + "
+                    "int(period_steps == 0) * int(timestep(t, dt) == run_last_step)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,24 +43,26 @@ class FullOnlineSTDP(STDPRule):
 
     name: ClassVar[str] = "full_online_STDP"
     model: ClassVar[str] = TRACE_MODEL
-    # Same timing as nearest_online (see there); here spikes add to the traces.
-    on_pre: ClassVar[str] = """
-step_now = timestep(t, dt)
-dw_new += int(plastic) * -Apre * output_trace * trace_decay ** (step_now - output_trace_step)
-input_trace = input_trace * trace_decay ** (step_now - input_trace_step) + 1
-input_trace_step = step_now
-"""
-    on_post: ClassVar[str] = """
-step_now = timestep(t, dt)
-pre_spiked_now = int(input_trace_step == step_now and input_trace > 0)
-dw_new += int(plastic) * (Apost * input_trace * trace_decay ** (step_now - input_trace_step) - Apre * pre_spiked_now)
-output_trace = output_trace * trace_decay ** (step_now - output_trace_step) + 1
-output_trace_step = step_now
-"""
+    # As in nearest_online; here a spike adds 1 to its trace, so a post spike in the same step
+    # as the pre spike adds exactly Apre of depression that learn_pre could not see.
+    on_pre: ClassVar[dict] = {"learn_pre": DELAYED_SPIKE + f"""
+w += learning * -Apre * {trace_value("output_trace", "trace_decay")}
+input_trace = {trace_value("input_trace", "trace_decay")} + 1
+input_trace_step = spike_step
+"""}
+    on_post: ClassVar[dict] = {"learn_post": DELAYED_SPIKE + f"""
+pre_spiked_too = int(input_trace_step == spike_step and input_trace > 0)
+w += learning * (Apost * {trace_value("input_trace", "trace_decay")} - Apre * pre_spiked_too)
+output_trace = {trace_value("output_trace", "trace_decay")} + 1
+output_trace_step = spike_step
+"""}
+    pathway_delay_steps: ClassVar[dict] = {"learn_pre": 2, "learn_post": 2}
+    pathway_orders: ClassVar[dict] = {"learn_pre": 10, "learn_post": 11}
     post_model: ClassVar[str] = ROW_MODEL
-    summed: ClassVar[dict] = {"row_sum": "abs(w + dw_stored)"}
+    summed: ClassVar[dict] = {"row_sum": "abs(w)"}
+    summed_when: ClassVar[str] = "after_synapses"
     step_operations: ClassVar[list] = [
-        ("post", f"row_factor = 1 + ({LAST_STEP_OF_PERIOD}) * ({NORMALISING_FACTOR} - 1)"),
-        ("synapses", APPLY_STORED_CHANGE),
+        ("post", f"row_factor = 1 + ({LAST_STEP_OF_RUN}) * ({NORMALISING_FACTOR} - 1)",
+         "after_synapses"),
+        ("synapses", NORMALISE_AND_CLAMP, "after_synapses"),
     ]
-    reset_code: ClassVar[str] = TRACE_RESET

@@ -11,10 +11,12 @@ Every step ``k``, with ``p``, ``q`` the pre and post spikes of step ``k - 1``:
         \frac{W + \Delta w^{stored}}{\sum_{pre} |W + \Delta w^{stored}|},\ 0,\ 1\Big),
     \qquad \Delta w^{stored} \leftarrow \Delta w^{new}
 
-so a change shows two steps after the spikes that caused it. In Brian2 the traces are
-event-driven (a value and the step it was set), the change from step ``n``'s spikes is collected
-in ``dw_new`` by the spike pathways, and one operation at the start of every step applies the
-stored change, normalises the row and clamps.
+so the change caused by the spikes of step ``s`` is added at step ``s + 2``. In Brian2 that delay
+is a synaptic delay: the rule's own pathways (``learn_pre``, ``learn_post``) receive each spike
+two steps late and add its change to ``w`` then, with the traces as they were at the spike (the
+traces are event-driven: a value and the step it was set). After the synaptic pathways of every
+step, each row is normalised and clamped. A spike from before the current run's start (see
+``rule.reset``) changes nothing, as SPAIC discards pending changes at a run start.
 """
 import dataclasses
 from typing import ClassVar
@@ -29,34 +31,42 @@ __all__ = ["NearestOnlineSTDP"]
 # Per-synapse state shared by the two trace-based rules (nearest and full).
 TRACE_MODEL = """
 w : 1                    # the weight
-dw_new : 1               # change from this step's spikes, stored at the next step
-dw_stored : 1            # SPAIC's stored dw: added to w at the start of the next step
-input_trace : 1          # pre trace at its last update
-input_trace_step : 1     # the step of that update
-output_trace : 1         # post trace at its last update
+input_trace : 1          # pre trace right after its last spike
+input_trace_step : 1     # the step of that spike
+output_trace : 1         # post trace right after its last spike
 output_trace_step : 1
 """
 
-TRACE_RESET = """
-dw_new = 0
-dw_stored = 0
-input_trace = 0
-output_trace = 0
-"""
-
 ROW_MODEL = """
-row_sum : 1      # sum over the row of |w + dw_stored|, this step
+row_sum : 1      # sum over the row of |w|, after this step's changes
 row_factor : 1   # what the row is multiplied by this step
 """
 
-APPLY_STORED_CHANGE = """
-w = int(plastic) * clip((w + dw_stored) * row_factor, 0, 1) + (1 - int(plastic)) * w
-dw_stored = dw_new
-dw_new = 0
+# The first step of the SPAIC run that the delivery step belongs to: each period is a run when
+# the synapses have a period, else reset() marks it.
+RUN_START = ("int(period_steps > 0) * (timestep(t, dt) // (period_steps + int(period_steps == 0)))"
+             " * period_steps + int(period_steps == 0) * run_start_step")
+
+# The rule's pathways see the spike of step ``spike_step``, two steps after it happened.
+DELAYED_SPIKE = f"""
+spike_step = timestep(t, dt) - 2
+run_start = {RUN_START}
+learning = int(plastic) * int(spike_step >= run_start)
+"""
+
+NORMALISE_AND_CLAMP = """
+w = int(plastic) * clip(w * row_factor, 0, 1) + (1 - int(plastic)) * w
 """
 
 # A zero row stays zero instead of turning into NaN (SPAIC would divide 0 by 0).
 NORMALISING_FACTOR = "w_norm / (row_sum + int(row_sum == 0))"
+
+
+def trace_value(name, decay):
+    """The trace ``name`` at ``spike_step``: its value decayed since it was set, 0 if set in an
+    earlier run."""
+    return (f"{name} * {decay} ** (spike_step - {name}_step) "
+            f"* int({name}_step >= run_start)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,29 +83,30 @@ class NearestOnlineSTDP(STDPRule):
 
     name: ClassVar[str] = "nearest_online_STDP"
     model: ClassVar[str] = TRACE_MODEL
-    # A pre spike depresses by the post trace. When the post neuron spikes in the same step,
-    # on_post (which Brian runs after on_pre) adds the part of the depression on_pre could not
-    # see: SPAIC's post trace already includes that spike (it is then 1).
-    on_pre: ClassVar[str] = """
-step_now = timestep(t, dt)
-dw_new += int(plastic) * -Apre * output_trace * trace_post ** (step_now - output_trace_step)
+    # Brian runs learn_pre before learn_post. A pre spike depresses by the post trace at its
+    # step; if the post neuron spiked in that same step, SPAIC's post trace already includes
+    # that spike (it is 1), and learn_post adds the part learn_pre could not see.
+    on_pre: ClassVar[dict] = {"learn_pre": DELAYED_SPIKE + f"""
+w += learning * -Apre * {trace_value("output_trace", "trace_post")}
 input_trace = 1
-input_trace_step = step_now
-"""
-    on_post: ClassVar[str] = """
-step_now = timestep(t, dt)
-pre_spiked_now = int(input_trace_step == step_now and input_trace > 0)
-dw_new += int(plastic) * (Apost * input_trace * trace_pre ** (step_now - input_trace_step) - Apre * pre_spiked_now * (1 - output_trace * trace_post ** (step_now - output_trace_step)))
+input_trace_step = spike_step
+"""}
+    on_post: ClassVar[dict] = {"learn_post": DELAYED_SPIKE + f"""
+pre_spiked_too = int(input_trace_step == spike_step and input_trace > 0)
+w += learning * (Apost * {trace_value("input_trace", "trace_pre")} - Apre * pre_spiked_too * (1 - {trace_value("output_trace", "trace_post")}))
 output_trace = 1
-output_trace_step = step_now
-"""
+output_trace_step = spike_step
+"""}
+    pathway_delay_steps: ClassVar[dict] = {"learn_pre": 2, "learn_post": 2}
+    # After the user's own pathways (transmission sees the previous step's weights, as in SPAIC).
+    pathway_orders: ClassVar[dict] = {"learn_pre": 10, "learn_post": 11}
     post_model: ClassVar[str] = ROW_MODEL
-    summed: ClassVar[dict] = {"row_sum": "abs(w + dw_stored)"}
+    summed: ClassVar[dict] = {"row_sum": "abs(w)"}
+    summed_when: ClassVar[str] = "after_synapses"
     step_operations: ClassVar[list] = [
-        ("post", f"row_factor = {NORMALISING_FACTOR}"),
-        ("synapses", APPLY_STORED_CHANGE),
+        ("post", f"row_factor = {NORMALISING_FACTOR}", "after_synapses"),
+        ("synapses", NORMALISE_AND_CLAMP, "after_synapses"),
     ]
-    reset_code: ClassVar[str] = TRACE_RESET
 
     @staticmethod
     def build_weights(w_init, w_norm=78.4):

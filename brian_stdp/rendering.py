@@ -14,12 +14,13 @@ synapse's post-synaptic (or pre-synaptic) neuron, exactly as Brian2 links ``x_po
 from dataclasses import dataclass, field
 
 import numpy as np
-from brian2 import NeuronGroup, Synapses, TimedArray, defaultclock, get_device, second
+from brian2 import NeuronGroup, Synapses, TimedArray, defaultclock, get_device, linked_var, second
 from brian2.core.base import BrianObject
 from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
 from brian2.equations.equations import Equations
 from brian2.synapses.synapses import SummedVariableUpdater
 from brian2.equations.codestrings import Expression
+from brian2.utils.stringtools import word_substitute
 
 __all__ = ["attach", "build_synapses", "reset", "attachment_of"]
 
@@ -29,12 +30,14 @@ BASE_POST_MODEL = """
 plastic : boolean (shared)        # False freezes the weights
 run_last_step : integer (shared)  # the last step of the current run()
 period_steps : integer (shared)   # steps per presentation period (0: one period per run)
+run_start_step : integer (shared) # the first step of the current SPAIC run (set by reset)
 """
 
 # Order of the learning machinery inside the 'start' slot of every step. User monitors at the
 # default ('start', order 0) therefore see the weights of this step, as SPAIC's learner left them.
 ORDER_PERIOD_RESET = -50
 ORDER_SUMMED = -40
+ORDER_POPULATION = -35
 ORDER_POST = -30
 ORDER_PRE = -25
 ORDER_SYNAPSES = -20
@@ -106,10 +109,18 @@ def build_synapses(rule, source, target, model="", on_pre="", on_post="", namesp
                              "learns from them: give it a threshold")
     rule.check_target(target)
     period_steps = _period_steps(period)
-    for key in ("on_event", "delay"):
-        if key in synapses_kwargs:
-            raise ValueError(f"rule.synapses does not accept {key}=: the rule's timing is SPAIC's "
-                             "(no delays, spike events); build the Synapses by hand to change it")
+    if "on_event" in synapses_kwargs:
+        raise ValueError("rule.synapses does not accept on_event=: the rule learns from spike "
+                         "events; build the Synapses by hand to change it")
+    delays = rule.pathway_delays()
+    user_delay = synapses_kwargs.pop("delay", None)
+    if user_delay is not None:
+        user_delay = user_delay if isinstance(user_delay, dict) else {"pre": user_delay}
+        clashes = set(user_delay) & set(delays)
+        if clashes:
+            raise ValueError(f"delay= may not set the rule's own pathway(s) {sorted(clashes)}: "
+                             "their delays are part of SPAIC's timing")
+        delays.update(user_delay)
     ns = rule.namespace()
     for key, value in (namespace or {}).items():
         if key in ns and ns[key] is not value:
@@ -120,7 +131,7 @@ def build_synapses(rule, source, target, model="", on_pre="", on_post="", namesp
     post_code = _pathways(rule.on_post, on_post, "on_post")
     equations = Equations(rule.model) + Equations(model) if model else Equations(rule.model)
     S = Synapses(source, target, model=equations, on_pre=pre_code, on_post=post_code,
-                 namespace=ns, **synapses_kwargs)
+                 namespace=ns, delay=delays, **synapses_kwargs)
     _attach(rule, S, period_steps)
     return S
 
@@ -161,6 +172,13 @@ def attach(rule, synapses, period=None):
     if getattr(synapses, "_brian_stdp", None) is not None:
         raise ValueError(f"{synapses.name!r} already runs a brian_stdp rule")
     _check_names(synapses, rule.synapse_variables(), "the rule")
+    for pathway in rule.pathway_delay_steps:
+        if pathway not in [p.objname for p in synapses._pathways] or not getattr(
+                synapses, pathway).variables["delay"].scalar:
+            raise TypeError(f"{synapses.name!r} needs the pathway {pathway!r} with a fixed "
+                            "delay: create it with Synapses(..., on_pre=rule.on_pre, "
+                            "on_post=rule.on_post, delay=rule.pathway_delays(), "
+                            "namespace=rule.namespace())")
     rule.check_target(synapses.target)
     return _attach(rule, synapses, _period_steps(period))
 
@@ -168,13 +186,13 @@ def attach(rule, synapses, period=None):
 def _attach(rule, S, period_steps):
     n_post = len(S.target)
     post_state = NeuronGroup(n_post, Equations(rule.post_model) + Equations(
-        BASE_POST_MODEL),
+        BASE_POST_MODEL + _population_links(rule)),
         namespace=dict(S.namespace), name=S.name + "_post_state")
     objects = [post_state]
     for name in post_state.variables:
         if name in Equations(rule.post_model).names:
             S.variables.add_reference(name, post_state, name, index="_postsynaptic_idx")
-    for name in ("run_last_step", "period_steps", "plastic"):
+    for name in ("run_last_step", "period_steps", "plastic", "run_start_step"):
         S.variables.add_reference(name, post_state, name)
     pre_state = None
     if rule.pre_model:
@@ -186,24 +204,45 @@ def _attach(rule, S, period_steps):
     for target_name, expression in rule.summed.items():
         updater = SummedVariableUpdater(Expression(expression), target_name, S, post_state,
                                         "N_post", "_postsynaptic_idx")
-        updater.when, updater.order = "start", ORDER_SUMMED
+        updater.when, updater.order = rule.summed_when, ORDER_SUMMED
         objects.append(updater)
-    for group_name, code in rule.step_operations:
+    objects.extend(_population_sums(rule, S, post_state))
+    for operation in rule.step_operations:
+        # An optional third element moves the operation to another slot (e.g. 'after_resets',
+        # for a rule reading state the target's reset updated this step).
+        group_name, code, when = (tuple(operation) + ("start",))[:3]
         group = {"post": post_state, "pre": pre_state, "synapses": S}[group_name]
         order = {"post": ORDER_POST, "pre": ORDER_PRE, "synapses": ORDER_SYNAPSES}[group_name]
-        runner = group.run_regularly(code, when="start", order=order,
-                                     name=f"{S.name}_{group_name}_step")
+        suffix = "" if when == "start" else "_" + when
+        runner = group.run_regularly(code, when=when, order=order,
+                                     name=f"{S.name}_{group_name}_step{suffix}")
         if group is S:
             S.contained_objects.remove(runner)
         objects.append(runner)
-    if period_steps is not None:
-        runner = S.run_regularly(rule.reset_code, dt=period_steps * defaultclock.dt, when="start",
-                                 order=ORDER_PERIOD_RESET, name=f"{S.name}_period_reset")
-        S.contained_objects.remove(runner)
-        objects.append(runner)
+    for pathway, order in rule.pathway_orders.items():
+        getattr(S, pathway).order = order
+    if period_steps is not None and (rule.reset_code.strip() or rule.post_reset_code.strip()
+                                     or rule.pre_reset_code.strip()):
+        if rule.reset_code.strip():
+            runner = S.run_regularly(rule.reset_code, dt=period_steps * defaultclock.dt,
+                                     when="start", order=ORDER_PERIOD_RESET,
+                                     name=f"{S.name}_period_reset")
+            S.contained_objects.remove(runner)
+            objects.append(runner)
+        if rule.pre_reset_code.strip():
+            objects.append(pre_state.run_regularly(
+                rule.pre_reset_code, dt=period_steps * defaultclock.dt, when="start",
+                order=ORDER_PERIOD_RESET, name=f"{S.name}_period_reset_pre"))
+        if rule.post_reset_code.strip():
+            # A period boundary is a run start: the rows are cleared as reset() clears them.
+            objects.append(post_state.run_regularly(
+                rule.post_reset_code, dt=period_steps * defaultclock.dt, when="start",
+                order=ORDER_PERIOD_RESET, name=f"{S.name}_period_reset_post"))
         post_state.period_steps = period_steps
     else:
         objects.append(_RunBoundary(post_state, name=S.name + "_run_boundary"))
+    if period_steps is not None:
+        post_state.period_steps = period_steps
     S.contained_objects.extend(o for o in objects if o not in S.contained_objects)
     post_state.plastic = True
     S._brian_stdp = Attachment(rule, S, post_state, pre_state, period_steps, objects)
@@ -211,15 +250,59 @@ def _attach(rule, S, period_steps):
     return S._brian_stdp
 
 
+def _population_links(rule):
+    return "".join(f"\n{name} : 1 (linked)" for name in rule.population_summed)
+
+
+def _population_sums(rule, S, post_state):
+    """``rule.population_summed``: sums over every row, seen by each row as a linked variable.
+
+    Brian2's only reduction is a summed variable, so the rows feed a one-neuron group through
+    all-to-one synapses. The sums are taken after the row sums and before the post operations,
+    which can therefore use both.
+    """
+    if not rule.population_summed:
+        return []
+    n_post = len(post_state)
+    population = NeuronGroup(1, "\n".join(f"{name} : 1" for name in rule.population_summed),
+                             name=S.name + "_population")
+    as_source = {name: name + "_pre" for name in post_state.variables
+                 if not name.startswith("_")}
+    model = "\n".join(f"{name}_post = {word_substitute(expression, as_source)} : 1 (summed)"
+                      for name, expression in rule.population_summed.items())
+    sums = Synapses(post_state, population, model, namespace=dict(S.namespace),
+                    name=S.name + "_population_sums")
+    sums.connect()
+    for name in rule.population_summed:
+        updater = sums.summed_updaters[name + "_post"]
+        updater.when, updater.order = "start", ORDER_POPULATION
+        setattr(post_state, name, linked_var(population, name,
+                                             index=np.zeros(n_post, dtype=int)))
+    return [population, sums]
+
+
 def reset(rule, synapses):
     """SPAIC's run boundary: clear the per-run state (traces, pending changes)."""
-    attachment_of(synapses)
+    attached = attachment_of(synapses)
+    attached.post_state.run_start_step = _current_step(synapses.clock)
     for line in rule.reset_code.strip().splitlines():
         name, value = (part.strip() for part in line.split("=", 1))
         setattr(synapses, name, value if not _is_number(value) else float(value))
     for line in rule.post_reset_code.strip().splitlines():
         name, value = (part.strip() for part in line.split("=", 1))
-        setattr(synapses._brian_stdp.post_state, name, float(value))
+        setattr(synapses._brian_stdp.post_state, name,
+                value if not _is_number(value) else float(value))
+    for line in rule.pre_reset_code.strip().splitlines():
+        name, value = (part.strip() for part in line.split("=", 1))
+        setattr(attached.pre_state, name, value if not _is_number(value) else float(value))
+
+
+def _current_step(clock):
+    """The step the next run starts at. Standalone cannot read the clock before its program
+    runs, but Python knows where the last run ended."""
+    if isinstance(get_device(), CPPStandaloneDevice):
+        return int(getattr(clock, "_i_end", 0))
+    return int(clock.variables["timestep"].get_value().item())
 
 
 def _is_number(text):

@@ -36,11 +36,23 @@ class STDPRule:
     ``summed``
         ``{row variable: synaptic expression}``: sums over each post neuron's synapses, taken at
         the start of every step.
+    ``population_summed``
+        ``{name: row expression}``: sums over all the rows of this synapse object, taken at the
+        start of every step after ``summed``; the post operations see them under ``name``.
     ``step_operations``
         ``[(group, code)]`` run at the start of every step, ``group`` being ``"post"``, ``"pre"``
         or ``"synapses"`` (in the order summed, post, pre, synapses).
-    ``reset_code`` / ``post_reset_code``
-        assignments that clear the per-run state of the synapses / of the rows.
+        ``(group, code, when)`` runs it in the scheduling slot ``when`` instead of ``"start"``.
+    ``pathway_orders``
+        ``{pathway name: order}``: the order of those pathways inside the 'synapses' slot
+        (Brian's defaults: -1 for ``on_pre`` pathways, +1 for ``on_post``).
+    ``summed_when``
+        the scheduling slot of the summed row expressions (default ``"start"``).
+    ``pathway_delay_steps``
+        ``{pathway name: steps}``: fixed delays of the rule's own pathways, in time steps.
+    ``reset_code`` / ``post_reset_code`` / ``pre_reset_code``
+        assignments that clear the per-run state of the synapses / of the rows / of the
+        columns (the ``pre_model`` state).
     """
     name: ClassVar[str] = ""
     model: ClassVar[str] = ""
@@ -49,9 +61,14 @@ class STDPRule:
     post_model: ClassVar[str] = ""
     pre_model: ClassVar[str] = ""
     summed: ClassVar[dict] = {}
+    population_summed: ClassVar[dict] = {}
     step_operations: ClassVar[list] = []
+    pathway_orders: ClassVar[dict] = {}
+    summed_when: ClassVar[str] = "start"
+    pathway_delay_steps: ClassVar[dict] = {}
     reset_code: ClassVar[str] = ""
     post_reset_code: ClassVar[str] = ""
+    pre_reset_code: ClassVar[str] = ""
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -113,6 +130,13 @@ class STDPRule:
     def synapse_variables(self):
         from brian2 import Equations
         return list(Equations(self.model).names)
+
+    def pathway_delays(self, dt=None):
+        """``{pathway: delay}`` for ``Synapses(..., delay=...)`` (at ``dt``, default the
+        default clock's)."""
+        from brian2 import defaultclock
+        dt = defaultclock.dt if dt is None else dt
+        return {pathway: steps * dt for pathway, steps in self.pathway_delay_steps.items()}
 
     def check_target(self, target):
         """Refuse a target group lacking what the rule reads from it (nothing, by default)."""

@@ -22,21 +22,50 @@ def spike_generator(b2, spikes):
     return b2.SpikeGeneratorGroup(n, index, times)
 
 
+def replay_target(b2, out_spk, thresh, name="thresh"):
+    """A NeuronGroup spiking as ``out_spk [R, T, N]`` whose variable ``name`` replays
+    ``thresh [R, T, N]`` (set at the start of each step, so it holds that step's value)."""
+    n_runs, n_steps, n = out_spk.shape
+    spikes = b2.TimedArray(out_spk.reshape(n_runs * n_steps, n).astype(float),
+                           dt=b2.defaultclock.dt, name="replay_spikes")
+    values = b2.TimedArray(np.asarray(thresh, dtype=float).reshape(n_runs * n_steps, n),
+                           dt=b2.defaultclock.dt, name="replay_thresh")
+    group = b2.NeuronGroup(n, f"{name} : 1", threshold="replay_spikes(t, i) > 0.5", reset="",
+                           namespace={"replay_spikes": spikes, "replay_thresh": values})
+    group.run_regularly(f"{name} = replay_thresh(t, i)", when="start")
+    return group
+
+
 def run_open_loop(b2, rule, w_start, in_spk, out_spk, period=False, record="w",
-                  target_model=None, build_directory=None, plastic=True):
+                  target_model=None, build_directory=None, plastic=True, thresh=None,
+                  draws=None):
     """Run ``rule`` over ``R`` runs of ``T`` steps; returns ``{var: [R, T, ...]}`` recorded at
-    the end of every step. ``b2`` is the ``brian2`` module with the device already chosen."""
+    the end of every step. ``b2`` is the ``brian2`` module with the device already chosen.
+    ``thresh [R, T, post]``: the target also replays this as the rule's threshold variable;
+    ``draws [R, T, 2, post, pre]``: recorded uniform integers replacing Brian's RNG."""
     in_spk = np.asarray(in_spk).reshape(in_spk.shape[0], in_spk.shape[1], -1)
     out_spk = np.asarray(out_spk).reshape(out_spk.shape[0], out_spk.shape[1], -1)
     n_runs, n_steps, n_pre = in_spk.shape
     n_post = out_spk.shape[2]
     source = spike_generator(b2, in_spk)
-    target = spike_generator(b2, out_spk) if target_model is None else target_model(out_spk)
+    if thresh is not None:
+        target = replay_target(b2, out_spk, np.asarray(thresh).reshape(out_spk.shape),
+                               getattr(rule, "thresh_variable", "thresh"))
+    elif target_model is None:
+        target = spike_generator(b2, out_spk)
+    else:
+        target = target_model(out_spk)
     kwargs = {"period": n_steps * b2.defaultclock.dt} if period else {}
+    if draws is not None:
+        from brian_stdp.postpre_int import draws_table
+        kwargs["draws"] = draws_table(draws)
     S = rule.synapses(source, target, **kwargs)
     S.connect()
     rule.set_weights(S, w_start)
-    if not plastic:
+    # Brian resolves names in this frame too: keep a local called 'plastic' out of it.
+    frozen = not plastic
+    del plastic
+    if frozen:
         S.plastic = False
     names = record if isinstance(record, (list, tuple)) else [record]
     monitor = b2.StateMonitor(S, names, record=np.arange(n_pre * n_post), when="end")
@@ -60,13 +89,17 @@ def run_open_loop(b2, rule, w_start, in_spk, out_spk, period=False, record="w",
 
 def run_job(job):
     """Run one open-loop job (a dict: ``rule`` as ``to_dict()``, ``w_start``, ``in_spk``,
-    ``out_spk`` and optional ``period``, ``record``, ``plastic``) in the current target."""
+    ``out_spk`` and optional ``period``, ``record``, ``plastic``, ``thresh``, ``draws``,
+    ``seed``) in the current target."""
     import brian2 as b2
     from brian_stdp import rule_class
     b2.defaultclock.dt = 1 * b2.ms
     job = dict(job)
     rule_data = job.pop("rule")
     rule = rule_class(rule_data["rule"]).from_dict(rule_data)
+    if job.get("seed") is not None:
+        b2.seed(job["seed"])
+    job.pop("seed", None)
     return run_open_loop(b2, rule, **job)
 
 

@@ -31,6 +31,31 @@ def test_quickstart_network_runs_and_learns():
     np.testing.assert_allclose(weights.sum(axis=1), 5.0, rtol=1e-9)
 
 
+def test_closed_loop_transmission_sees_the_previous_steps_weights():
+    """SPAIC's order inside a step: synapses transmit, neurons update, then the learner runs.
+    Transmission at step k therefore uses the weights the learner left at step k-1."""
+    b2.defaultclock.dt = 1 * b2.ms
+    rng = np.random.default_rng(8)
+    in_spk, out_spk, source, target = _groups(rng, n_pre=5, n_post=2, steps=40)
+    rule = NearestOnlineSTDP(Apost=0.2, Apre=0.05, w_norm=2.0)
+    S = rule.synapses(source, target)
+    S.connect()
+    w_start = rng.random((2, 5))
+    rule.set_weights(S, w_start)
+    monitor = b2.StateMonitor(S, "w", record=np.arange(10), when="end")
+    # what a transmitting pathway (order -1 in the 'synapses' slot) reads
+    seen = b2.StateMonitor(S, "w", record=np.arange(10), when="synapses", order=0)
+    b2.run(40 * b2.ms)
+    expected = reference.simulate("nearest", w_start, in_spk, out_spk, rule.namespace())[0]
+    i, j = np.asarray(S.i[:]), np.asarray(S.j[:])
+    at_end = np.asarray(monitor.w).T            # [step, synapse]
+    during = np.asarray(seen.w).T
+    np.testing.assert_allclose(at_end, expected[:, j, i], atol=1e-9)
+    # during step k (transmission time) the weights are those after step k-1
+    np.testing.assert_allclose(during[1:], expected[:-1, j, i], atol=1e-9)
+    np.testing.assert_allclose(during[0], w_start[j, i], atol=1e-12)
+
+
 def test_two_rules_with_different_parameters_stay_independent():
     rng = np.random.default_rng(3)
     b2.defaultclock.dt = 1 * b2.ms
@@ -55,7 +80,7 @@ def test_hand_built_synapses_from_templates():
     in_spk, out_spk, source, target = _groups(rng)
     rule = FullOnlineSTDP(w_norm=2.0)
     S = b2.Synapses(source, target, model=rule.model, on_pre=rule.on_pre, on_post=rule.on_post,
-                    namespace=rule.namespace())
+                    delay=rule.pathway_delays(), namespace=rule.namespace())
     rule.attach(S)
     S.connect()
     w_start = rng.random((3, 6))
@@ -69,8 +94,17 @@ def test_hand_built_synapses_from_templates():
 def test_attach_refuses_synapses_without_the_rule_variables():
     source = b2.PoissonGroup(3, rates=10 * b2.Hz)
     S = b2.Synapses(source, source, model="w : 1")
-    with pytest.raises(TypeError, match="dw_new"):
+    with pytest.raises(TypeError, match="input_trace"):
         NearestOnlineSTDP().attach(S)
+
+
+def test_attach_refuses_synapses_without_the_delayed_pathways():
+    source = b2.PoissonGroup(3, rates=10 * b2.Hz)
+    rule = NearestOnlineSTDP()
+    S = b2.Synapses(source, source, model=rule.model, on_pre=rule.on_pre, on_post=rule.on_post,
+                    namespace=rule.namespace())
+    with pytest.raises(TypeError, match="pathway_delays"):
+        rule.attach(S)
 
 
 def test_target_without_spikes_is_refused():
