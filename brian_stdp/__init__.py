@@ -2,7 +2,8 @@
 from .rule import RULES, STDPRule, load_rule, rule_class
 from .nearest_online import NearestOnlineSTDP
 from .full_online import FullOnlineSTDP
+from .postpre_int import PostPreIntSTDP
 
 __all__ = ["STDPRule", "RULES", "load_rule", "rule_class", "NearestOnlineSTDP",
-           "FullOnlineSTDP"]
+           "FullOnlineSTDP", "PostPreIntSTDP"]
 __version__ = "0.1.0"

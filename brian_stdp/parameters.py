@@ -8,7 +8,8 @@ import dataclasses
 import math
 import numbers
 
-__all__ = ["parameter", "Constraint", "real", "integer", "decay_factor", "positive", "any_real"]
+__all__ = ["parameter", "Constraint", "real", "integer", "choice", "identifier", "decay_factor",
+           "positive", "any_real"]
 
 
 class Constraint:
@@ -20,6 +21,12 @@ class Constraint:
         self.kind = kind
 
     def validate(self, name, value):
+        if self.kind == "string":
+            if not isinstance(value, str):
+                raise TypeError(f"{name} must be a string ({self.description}), got {value!r}")
+            if not self.check(value):
+                raise ValueError(f"{name} must be {self.description}, got {value!r}")
+            return value
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             if hasattr(value, "dim"):
                 raise TypeError(f"{name} must be a plain number without units "
@@ -38,6 +45,18 @@ def real(description, check):
 
 def integer(description, check):
     return Constraint(description, check, kind="integer")
+
+
+def choice(*options):
+    """A string among ``options`` (non-numeric switches, kept as plain data for JSON)."""
+    return Constraint("one of " + ", ".join(repr(o) for o in options),
+                      lambda v: v in options, kind="string")
+
+
+def identifier(description):
+    """A string that is a valid Brian2 variable name (e.g. the name of a target's variable)."""
+    return Constraint(description, lambda v: v.isidentifier() and not v.startswith("_"),
+                      kind="string")
 
 
 any_real = real("a finite real number", lambda v: True)

@@ -1,0 +1,276 @@
+r"""SPAIC's ``PostPreIntSTDP``: integer traces, stochastic rounding, threshold-driven halving.
+
+Every step ``k``, with ``p``, ``q`` the pre and post spikes of THIS step and ``thresh`` the post
+neurons' adaptive threshold after this step's update (all integers; ``>>`` is a floor division by
+a power of two, ``&`` the matching modulo):
+
+.. math::
+
+    x_i &\leftarrow \lfloor d\,x_i / 2^{s_t} \rfloor, \quad x_i[p] \leftarrow A, \qquad
+    x_o \leftarrow \lfloor d\,x_o / 2^{s_t} \rfloor, \quad x_o[q] \leftarrow A \\
+    W_{ij} &\leftarrow W_{ij} \pm p_j\,\mathrm{SR}(\nu_0\,x_{o,i})
+        + q_i\,\mathrm{SR}(\nu_1\,x_{i,j}) \\
+    W_{ij} &\leftarrow \lfloor W_{ij} / 2 \rfloor \ \text{if}\ thresh_i > \theta_{max} \\
+    W &\leftarrow \operatorname{clip}(W, w_{min}, w_{max})
+
+with :math:`\mathrm{SR}(x) = \lfloor x / 2^{s} \rfloor + [R < x \bmod 2^{s}]`, ``R`` uniform on
+``[0, 2^s)`` per synapse, per term, per step, so that :math:`E[\mathrm{SR}(x)] = x / 2^s`.
+
+In Brian2 the traces live in the helper groups (one integer per pre and per post neuron), decay
+at the start of every step and are set to ``A`` by two pathways that run before the weight
+terms (so each term sees this step's spikes on both sides, as SPAIC's learner does). Halving and
+clamping run once per synapse after the target's reset, where its threshold is this step's.
+"""
+import dataclasses
+from typing import ClassVar
+
+import numpy as np
+
+from .parameters import choice, identifier, integer, parameter
+from .rule import STDPRule
+
+__all__ = ["PostPreIntSTDP", "draws_table"]
+
+INT32_MAX = 2 ** 31 - 1
+
+non_negative_int32 = integer(f"an integer in [0, {INT32_MAX}]", lambda v: 0 <= v <= INT32_MAX)
+any_int32 = integer(f"an integer in [{-INT32_MAX}, {INT32_MAX}]",
+                    lambda v: -INT32_MAX <= v <= INT32_MAX)
+shift_amount = integer("an integer in [0, 30] (2**shift must fit int32)", lambda v: 0 <= v <= 30)
+
+# The uniform integer of each stochastic rounding, from Brian's RNG (seeded by ``seed()``).
+BRIAN_DRAW = "int(rand() * round_unit)"
+
+# ``spike_trace_value``, ``trace_unit``, ``round_unit`` and ``pre_term_sign`` are derived
+# constants (see :meth:`PostPreIntSTDP.namespace`).
+_PRE_TERM = "w += int(plastic) * pre_term_sign * (({x}) // round_unit + int({draw} < ({x}) % round_unit))"
+_POST_TERM = "w += int(plastic) * ((({x}) // round_unit) + int({draw} < ({x}) % round_unit))"
+
+
+# Decay first, then the spike pathways set the traces (SPAIC: decay, then masked_fill).
+TRACE_DECAY = [
+    ("post", "output_trace = (trace_decay * output_trace) // trace_unit"),
+    ("pre", "input_trace = (trace_decay * input_trace) // trace_unit"),
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class PostPreIntSTDP(STDPRule):
+    """SPAIC's ``PostPreIntSTDP`` (registered there as ``'postpreintstdp'``), bit-exact.
+
+    Needs a target group with an adaptive threshold variable (``thresh_variable``), such as
+    :data:`brian_stdp.neurons.DIEHL_COOK_INT`. ``pre_term='add'`` follows SPAIC's executed code
+    (the pre-synaptic term is added; the subtracting line is commented out there);
+    ``pre_term='subtract'`` is the variant SPAIC's docstring describes ("pre-synaptic update is
+    negative"), with which pre-before-post pairs also depress.
+    """
+    trace_decay: int = parameter(31169, "trace decay per step, times 2**-shift_spike_trace "
+                                        "(31169 / 2**15 = exp(-1/20))", non_negative_int32)
+    shift_spike_trace: int = parameter(15, "the traces' fixed-point shift", shift_amount)
+    trace_scale: int = parameter(127, "trace value on a spike (1 if shift_spike_trace is 0)",
+                                 non_negative_int32)
+    max_threshold: int = parameter(4915, "rows of post neurons whose threshold exceeds this "
+                                         "are halved every step", any_int32)
+    shift: int = parameter(14, "stochastic rounding divides by 2**shift", shift_amount)
+    nu0: int = parameter(14, "pre-synaptic term: SR(post trace * nu0) on a pre spike",
+                         any_int32)
+    nu1: int = parameter(141, "post-synaptic term: SR(pre trace * nu1) on a post spike",
+                         any_int32)
+    w_min: int = parameter(0, "lower weight bound", any_int32)
+    w_max: int = parameter(109, "upper weight bound", any_int32)
+    thresh_variable: str = parameter("thresh", "the target group's adaptive threshold variable",
+                                     identifier("a Brian2 variable name"))
+    pre_term: str = parameter("add", "'add': SPAIC's executed code; 'subtract': its docstring",
+                              choice("add", "subtract"))
+    halving: str = parameter("floor", "'floor': integer halving (w // 2, int32 weights); "
+                                      "'float': SPAIC 0.6.3 on old PyTorch (w / 2, float weights)",
+                             choice("floor", "float"))
+
+    name: ClassVar[str] = "PostPreIntSTDP"
+    pre_model: ClassVar[str] = "input_trace : integer   # the pre neuron's trace\n"
+    post_model: ClassVar[str] = "output_trace : integer  # the post neuron's trace\n"
+    # Both traces are set before either weight term is taken, so a pre and a post spike in the
+    # same step see each other (SPAIC sets both traces before both terms).
+    pathway_orders: ClassVar[dict] = {"pre_trace": -3, "post_trace": -2}
+    # SPAIC resets both traces at every run start; the weights carry over.
+    pre_reset_code: ClassVar[str] = "input_trace = 0\n"
+    post_reset_code: ClassVar[str] = "output_trace = 0\n"
+
+    # ---- parameters ----------------------------------------------------------------------
+    @property
+    def spike_trace_value(self):
+        # SPAIC: ``trace_scale if shift_spike_trace > 0 else 1``
+        return self.trace_scale if self.shift_spike_trace > 0 else 1
+
+    def check(self):
+        if self.w_min > self.w_max:
+            raise ValueError(f"w_min must be <= w_max, got w_min={self.w_min}, "
+                             f"w_max={self.w_max}")
+        if self.trace_decay > 2 ** self.shift_spike_trace:
+            raise ValueError(f"trace_decay must be in [0, 2**shift_spike_trace = "
+                             f"{2 ** self.shift_spike_trace}] (a decay factor <= 1; a growing "
+                             f"trace overflows int32), got {self.trace_decay}")
+        top = self.spike_trace_value
+        if self.trace_decay * top > INT32_MAX:
+            raise ValueError(f"trace_decay * trace_scale = {self.trace_decay * top} overflows "
+                             f"int32: trace_decay must be in [0, {INT32_MAX // max(top, 1)}] "
+                             f"for trace_scale={self.trace_scale}")
+        for nu in ("nu0", "nu1"):
+            if abs(getattr(self, nu)) * top > INT32_MAX:
+                raise ValueError(f"{nu} * trace_scale overflows int32: {nu} must be in "
+                                 f"[{-(INT32_MAX // max(top, 1))}, {INT32_MAX // max(top, 1)}] "
+                                 f"for trace_scale={self.trace_scale}")
+        worst = (max(abs(self.w_min), abs(self.w_max)) + self.max_term("nu0")
+                 + self.max_term("nu1"))
+        if worst > INT32_MAX:
+            raise ValueError(f"w_min/w_max too large: |w| plus both weight terms can reach "
+                             f"{worst} > {INT32_MAX} (int32); keep max(|w_min|, |w_max|) <= "
+                             f"{INT32_MAX - self.max_term('nu0') - self.max_term('nu1')}")
+
+    def max_term(self, nu):
+        """The largest magnitude one weight term can have (``nu`` is ``'nu0'`` or ``'nu1'``)."""
+        return abs(getattr(self, nu)) * self.spike_trace_value // 2 ** self.shift + 1
+
+    def namespace(self):
+        """The numeric constants the templates refer to, with the derived integer constants."""
+        ns = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+              if not isinstance(getattr(self, f.name), str)}
+        ns.update(spike_trace_value=self.spike_trace_value,
+                  trace_unit=2 ** self.shift_spike_trace, round_unit=2 ** self.shift,
+                  pre_term_sign=1 if self.pre_term == "add" else -1)
+        return ns
+
+    def to_dict(self):
+        return {"rule": self.name,
+                "parameters": {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}}
+
+    # ---- templates -----------------------------------------------------------------------
+    def pathways(self, draw_pre=BRIAN_DRAW, draw_post=BRIAN_DRAW):
+        """``(on_pre, on_post)`` with the uniform integers taken from ``draw_pre`` /
+        ``draw_post`` (Brian2 expressions with values in ``[0, 2**shift)``)."""
+        on_pre = {"pre_trace": "input_trace = spike_trace_value",
+                  "pre": _PRE_TERM.format(x="output_trace * nu0", draw=draw_pre)}
+        on_post = {"post_trace": "output_trace = spike_trace_value",
+                   "post": _POST_TERM.format(x="input_trace * nu1", draw=draw_post)}
+        return on_pre, on_post
+
+    @property
+    def on_pre(self):
+        return self.pathways()[0]
+
+    @property
+    def on_post(self):
+        return self.pathways()[1]
+
+    @property
+    def model(self):
+        # Old PyTorch ran ``weight >>= mask`` on float weights as a division: fractions stay.
+        return "w : integer  # the weight\n" if self.halving == "floor" else "w : 1  # the weight\n"
+
+    def halving_code(self):
+        # Halve, THEN clamp: SPAIC's order (clamping first would let a halved row end lower).
+        over = f"int({self.thresh_variable}_post > max_threshold)"
+        # w - w/2 is exactly w/2 in floating point; written so no target divides by an array
+        halved = f"w // (1 + {over})" if self.halving == "floor" else f"w - 0.5 * w * {over}"
+        return (f"w = int(plastic) * clip({halved}, w_min, w_max) + (1 - int(plastic)) * w")
+
+    @property
+    def step_operations(self):
+        return TRACE_DECAY + [("synapses", self.halving_code(), "after_resets")]
+
+    # ---- Brian2 --------------------------------------------------------------------------
+    def check_target(self, target):
+        if self.thresh_variable not in getattr(target, "variables", {}):
+            raise TypeError(f"PostPreIntSTDP reads the target's adaptive threshold "
+                            f"{self.thresh_variable!r} (thresh_variable), but "
+                            f"{getattr(target, 'name', target)!r} has no variable "
+                            f"{self.thresh_variable!r}: give the target one (e.g. "
+                            "brian_stdp.neurons.DIEHL_COOK_INT) or set thresh_variable")
+
+    def synapses(self, source, target, model="", on_pre="", on_post="", period=None,
+                 namespace=None, draws=None, **synapses_kwargs):
+        """As :meth:`STDPRule.synapses`; ``draws`` (a ``TimedArray`` from :func:`draws_table`)
+        replaces Brian's RNG as the source of the rounding's uniform integers."""
+        rule = self if draws is None else _WithDraws(self, draws)
+        from . import rendering
+        return rendering.build_synapses(rule, source, target, model=model, on_pre=on_pre,
+                                        on_post=on_post, namespace=namespace, period=period,
+                                        **synapses_kwargs)
+
+    @staticmethod
+    def set_weights(synapses, weights):
+        """Set the weights from SPAIC's ``[post, pre]`` matrix (whole numbers, unless the rule
+        uses ``halving='float'``)."""
+        weights = np.asarray(weights, dtype=float)
+        integral = np.issubdtype(synapses.variables["w"].dtype, np.integer)
+        if not np.all(np.isfinite(weights)) or (integral and np.any(weights != np.round(weights))):
+            raise ValueError("PostPreIntSTDP weights must be whole numbers (w is an integer)")
+        from .rendering import attachment_of
+        rule = attachment_of(synapses).rule
+        # Outside [w_min, w_max] the int32 bound checked at construction would not hold.
+        if np.any(weights < rule.w_min) or np.any(weights > rule.w_max):
+            raise ValueError(f"PostPreIntSTDP weights must lie in [w_min, w_max] = "
+                             f"[{rule.w_min}, {rule.w_max}]; build_weights clamps as SPAIC's "
+                             "build pass does")
+        STDPRule.set_weights(synapses, weights)
+
+    @staticmethod
+    def build_weights(w_init, w_min=0, w_max=109):
+        """SPAIC's build pass (clamp to ``[w_min, w_max]``)."""
+        from .reference import postpre_int_build
+        return postpre_int_build(w_init, w_min, w_max)
+
+
+class _WithDraws:
+    """The rule with its uniform integers read from a table instead of Brian's RNG."""
+
+    def __init__(self, rule, table):
+        from brian2 import TimedArray
+        if not isinstance(table, TimedArray):
+            raise TypeError(f"draws must be a TimedArray (see draws_table), got {table!r}")
+        self._rule, self._table = rule, table
+
+    def __getattr__(self, name):
+        return getattr(self._rule, name)
+
+    def _pathways(self):
+        name = self._table.name
+        return self._rule.pathways(draw_pre=f"int({name}(t, i + N_pre * j))",
+                                   draw_post=f"int({name}(t, N_pre * N_post + i + N_pre * j))")
+
+    @property
+    def on_pre(self):
+        return self._pathways()[0]
+
+    @property
+    def on_post(self):
+        return self._pathways()[1]
+
+    def namespace(self):
+        ns = self._rule.namespace()
+        ns[self._table.name] = self._table
+        return ns
+
+
+_draws_counter = [0]
+
+
+def draws_table(draws, dt=None):
+    """A ``TimedArray`` of recorded uniform integers for ``rule.synapses(..., draws=...)``.
+
+    ``draws`` is ``[steps, 2, post, pre]`` (or SPAIC's ``[runs, steps, 2, post, pre]``): at
+    step ``k``, ``draws[k, 0]`` rounds the pre-synaptic term and ``draws[k, 1]`` the
+    post-synaptic term, as in the golden recordings' ``rand_draws``.
+    """
+    from brian2 import TimedArray, defaultclock
+    draws = np.asarray(draws)
+    if draws.ndim == 5:
+        draws = draws.reshape(-1, *draws.shape[2:])
+    if draws.ndim != 4 or draws.shape[1] != 2:
+        raise ValueError(f"draws must have shape [steps, 2, post, pre], got {draws.shape}")
+    if np.any(draws < 0) or np.any(draws != np.round(draws)) or np.any(draws > INT32_MAX):
+        raise ValueError("draws must be non-negative integers (uniform on [0, 2**shift))")
+    _draws_counter[0] += 1
+    return TimedArray(draws.reshape(draws.shape[0], -1).astype(float),
+                      dt=dt if dt is not None else defaultclock.dt,
+                      name=f"brian_stdp_draws_{_draws_counter[0]}")
