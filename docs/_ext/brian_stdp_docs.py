@@ -66,6 +66,9 @@ class RuleParameters(_RuleDirective):
 
 class RuleTemplates(_RuleDirective):
     def lines(self, cls):
+        # Read from a default instance: some templates depend on parameters (e.g. the name of
+        # the target variable PostPreIntSTDP reads), so they are properties of the instance.
+        cls = cls()
         out = []
         out += _code("model  (per synapse)", cls.model)
         for keyword in ("on_pre", "on_post"):
@@ -103,6 +106,8 @@ class RuleTemplates(_RuleDirective):
                      getattr(cls, "reset_code", ""))
         out += _code("post_reset_code  (start of every run or period: rows)",
                      getattr(cls, "post_reset_code", ""))
+        out += _code("pre_reset_code  (start of every run or period: columns)",
+                     getattr(cls, "pre_reset_code", ""))
         return out
 
 
