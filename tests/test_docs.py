@@ -85,22 +85,19 @@ def standalone_cases():
             for code, line in python_blocks(page) if is_standalone(code)]
 
 
-def test_runtime_blocks_run(tmp_path):
-    """All pages' runtime blocks in one interpreter (Brian2's import and code generation are
-    paid once), each page in its own Brian2 scope and its own working directory."""
-    parts = []
-    for index, page in enumerate(RUN_PAGES):
-        blocks = [(code, line) for code, line in python_blocks(page) if not is_standalone(code)]
-        if not blocks:
-            continue
-        workdir = tmp_path / f"page{index}"
-        workdir.mkdir()
-        parts.append(f"# ===== {page}\nimport os as _os, brian2 as _b2\n"
-                     f"_os.chdir({str(workdir)!r}); _b2.start_scope()\n")
-        parts += [f"# --- {page}, line {line}\n{code}" for code, line in blocks]
-    script = "\n".join(parts)
+def runtime_cases():
+    return [page for page in RUN_PAGES
+            if any(not is_standalone(code) for code, _ in python_blocks(page))]
+
+
+@pytest.mark.parametrize("page", runtime_cases())
+def test_runtime_blocks_run(page, tmp_path):
+    """A page's runtime blocks, in order, in one fresh interpreter (as a reader would run
+    them: state such as Brian2's clock carries from block to block, not from page to page)."""
+    blocks = [(code, line) for code, line in python_blocks(page) if not is_standalone(code)]
+    script = "\n".join(f"# --- {page}, line {line}\n{code}" for code, line in blocks)
     numbered = "\n".join(f"{n:4d} {text}" for n, text in enumerate(script.splitlines(), 1))
-    run_python(script, str(tmp_path), "runtime blocks", listing=numbered)
+    run_python(script, str(tmp_path), f"{page} (runtime blocks)", listing=numbered)
 
 
 @pytest.mark.parametrize("page,line", standalone_cases())
