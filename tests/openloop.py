@@ -51,6 +51,8 @@ def run_open_loop(b2, rule, w_start, in_spk, out_spk, period=False, record="w",
     if thresh is not None:
         target = replay_target(b2, out_spk, np.asarray(thresh).reshape(out_spk.shape),
                                getattr(rule, "thresh_variable", "thresh"))
+        # Brian also resolves names in this frame: keep the array out of the replay's code.
+        del thresh
     elif target_model is None:
         target = spike_generator(b2, out_spk)
     else:
