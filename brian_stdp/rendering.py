@@ -64,21 +64,27 @@ def attachment_of(synapses):
 
 
 class _RunBoundary(BrianObject):
-    """Tells the row state where each ``run()`` starts and ends (before it starts).
+    """Prepares the row state before each ``run()``.
 
-    Used when a rule acts on "the last step of each run" and no ``period`` was given: it only
-    writes two shared integers from the Python side before the run, which cpp_standalone records
-    as part of the generated program.
+    It writes where the run ends (for rules acting on "the last step of each run"), and runs
+    the row sums that a rule keeps up to date itself (``summed_every_step = False``) once, so
+    that weights set from outside since the last step are counted. Both happen before the
+    run starts: as Python in runtime mode, as part of the generated program in cpp_standalone
+    (a code object queued before the run, like any assignment between runs).
     """
     add_to_magic_network = True
 
-    def __init__(self, post_state, name):
+    def __init__(self, post_state, name, seed_updaters=()):
         super().__init__(when="start", order=ORDER_PERIOD_RESET - 1, name=name)
         self.post_state = post_state
+        self.seed_updaters = list(seed_updaters)
 
     def before_run(self, run_namespace):
         # Brian sets the clocks' interval before calling before_run, in every device.
         self.post_state.run_last_step = int(self.post_state.clock._i_end) - 1
+        for updater in self.seed_updaters:
+            updater.before_run(run_namespace)
+            updater.codeobj()
         super().before_run(run_namespace)
 
 
@@ -189,6 +195,10 @@ def _attach(rule, S, period_steps):
         BASE_POST_MODEL + _population_links(rule)),
         namespace=dict(S.namespace), name=S.name + "_post_state")
     objects = [post_state]
+    objects.append(post_state.run_regularly(
+        "run_start_step = run_start_step + int(run_start_step < 0) * "
+        "(timestep(t, dt) - run_start_step)", when="start", order=ORDER_PERIOD_RESET - 2,
+        name=S.name + "_run_start"))
     for name in post_state.variables:
         if name in Equations(rule.post_model).names:
             S.variables.add_reference(name, post_state, name, index="_postsynaptic_idx")
@@ -201,11 +211,12 @@ def _attach(rule, S, period_steps):
         objects.append(pre_state)
         for name in Equations(rule.pre_model).names:
             S.variables.add_reference(name, pre_state, name, index="_presynaptic_idx")
+    seed_updaters = []
     for target_name, expression in rule.summed.items():
         updater = SummedVariableUpdater(Expression(expression), target_name, S, post_state,
                                         "N_post", "_postsynaptic_idx")
         updater.when, updater.order = rule.summed_when, ORDER_SUMMED
-        objects.append(updater)
+        (objects if rule.summed_every_step else seed_updaters).append(updater)
     objects.extend(_population_sums(rule, S, post_state))
     for operation in rule.step_operations:
         # An optional third element moves the operation to another slot (e.g. 'after_resets',
@@ -239,8 +250,8 @@ def _attach(rule, S, period_steps):
                 rule.post_reset_code, dt=period_steps * defaultclock.dt, when="start",
                 order=ORDER_PERIOD_RESET, name=f"{S.name}_period_reset_post"))
         post_state.period_steps = period_steps
-    else:
-        objects.append(_RunBoundary(post_state, name=S.name + "_run_boundary"))
+    objects.append(_RunBoundary(post_state, name=S.name + "_run_boundary",
+                                seed_updaters=seed_updaters))
     if period_steps is not None:
         post_state.period_steps = period_steps
     S.contained_objects.extend(o for o in objects if o not in S.contained_objects)
@@ -258,8 +269,8 @@ def _population_sums(rule, S, post_state):
     """``rule.population_summed``: sums over every row, seen by each row as a linked variable.
 
     Brian2's only reduction is a summed variable, so the rows feed a one-neuron group through
-    all-to-one synapses. The sums are taken after the row sums and before the post operations,
-    which can therefore use both.
+    all-to-one synapses. The sums are taken after the row sums (in the same slot) and before the
+    post operations, which can therefore use both.
     """
     if not rule.population_summed:
         return []
@@ -275,7 +286,7 @@ def _population_sums(rule, S, post_state):
     sums.connect()
     for name in rule.population_summed:
         updater = sums.summed_updaters[name + "_post"]
-        updater.when, updater.order = "start", ORDER_POPULATION
+        updater.when, updater.order = rule.summed_when, ORDER_POPULATION
         setattr(post_state, name, linked_var(population, name,
                                              index=np.zeros(n_post, dtype=int)))
     return [population, sums]
@@ -284,7 +295,9 @@ def _population_sums(rule, S, post_state):
 def reset(rule, synapses):
     """SPAIC's run boundary: clear the per-run state (traces, pending changes)."""
     attached = attachment_of(synapses)
-    attached.post_state.run_start_step = _current_step(synapses.clock)
+    # Only the simulation knows the step the next run starts at (Python cannot tell which
+    # network runs next, nor, in standalone, read its clock): mark it, the next step takes it.
+    attached.post_state.run_start_step = -1
     for line in rule.reset_code.strip().splitlines():
         name, value = (part.strip() for part in line.split("=", 1))
         setattr(synapses, name, value if not _is_number(value) else float(value))
@@ -295,14 +308,6 @@ def reset(rule, synapses):
     for line in rule.pre_reset_code.strip().splitlines():
         name, value = (part.strip() for part in line.split("=", 1))
         setattr(attached.pre_state, name, value if not _is_number(value) else float(value))
-
-
-def _current_step(clock):
-    """The step the next run starts at. Standalone cannot read the clock before its program
-    runs, but Python knows where the last run ended."""
-    if isinstance(get_device(), CPPStandaloneDevice):
-        return int(getattr(clock, "_i_end", 0))
-    return int(clock.variables["timestep"].get_value().item())
 
 
 def _is_number(text):

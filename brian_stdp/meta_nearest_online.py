@@ -1,0 +1,138 @@
+r"""SPAIC's ``Meta_nearest_online_STDP``: nearest traces, homeostatic row means, soft bounds.
+
+Every step ``k``, with ``p``, ``q`` the pre and post spikes of step ``k - 1`` (``N`` post
+neurons, ``M`` pre neurons, :math:`\langle\cdot\rangle` the mean over the ``N`` post neurons):
+
+.. math::
+
+    x_i &\leftarrow \lambda_{pre}\,x_i\,[p \le 0] + p, \qquad
+    x_o \leftarrow \lambda_{post}\,x_o\,[q \le 0] + q \\
+    \Delta w &= A_{post}\, q^T x_i - A_{pre}\, x_o^T p \\
+    \bar w &\leftarrow \big(\bar w - 0.1\,A_{pre}\,(x_o - \langle x_o \rangle)\big)\,
+        \frac{\bar w_{all}}{\langle \bar w \rangle} \\
+    s &= [\Delta w < 0]\, e^{-0.2 / \max(W - w_{min},\, 10^{-4})}
+       + [\Delta w > 0]\, e^{-0.2 / \max(w_{max} - W,\, 10^{-4})} \\
+    W &\leftarrow W\, \frac{\bar w}{\max(\operatorname{mean}_{pre} W,\, 10^{-6})}
+       + \Delta w \cdot s
+
+with ``s`` and the row mean taken from the weights before the step. ``w_mean`` (:math:`\bar w`)
+and ``aw_mean`` (:math:`\bar w_{all}`) are taken from the weights at the first step of the first
+run. The pre trace is cleared at every run start; the post trace, ``w_mean`` and the weights
+carry over.
+
+In Brian2 the rule's own pathways (``learn_pre``, ``learn_post``) receive each spike one step
+late, after the user's pathways (so transmission sees the previous step's weights, as in SPAIC),
+and collect its change in ``dw_new``. The pre trace is event-driven per synapse (as in
+nearest_online); the post trace and ``w_mean`` are row state. After the synaptic pathways of
+every step come the row means of ``W`` (a summed variable), the population sums of the new post
+trace and of ``w_mean`` (a summed variable into a one-neuron group), the row update, and the
+weight update, which applies and clears ``dw_new``. A spike from before the current run's start
+(see ``rule.reset``) changes nothing, as SPAIC's first step of a run sees no spikes.
+"""
+import dataclasses
+from typing import ClassVar
+
+import numpy as np
+
+from .nearest_online import RUN_START
+from .parameters import any_real, decay_factor, parameter
+from .rule import STDPRule
+
+__all__ = ["MetaNearestOnlineSTDP"]
+
+# The rule's pathways see the spike of step ``spike_step`` one step after it happened.
+DELAYED_SPIKE = f"""
+spike_step = timestep(t, dt) - 1
+run_start = {RUN_START}
+learning = int(plastic) * int(spike_step >= run_start)
+"""
+
+# The post trace after this step's update (post_spiked: the post neuron spiked last step).
+# While not plastic SPAIC's learner does not run, so the trace is frozen too.
+NEXT_OUTPUT_TRACE = ("int(plastic) * (post_decay * output_trace * (1 - post_spiked) + "
+                     "post_spiked) + (1 - int(plastic)) * output_trace")
+# The targets are taken from the weights at the first step, whatever the user set before it.
+CURRENT_W_MEAN = "initialised * w_mean + (1 - initialised) * row_mean"
+
+ROW_MODEL = """
+output_trace : 1  # SPAIC's post trace xo, carried over runs
+post_spiked : 1   # 1 if the post neuron spiked in the previous step (set by learn_post)
+row_mean : 1      # mean weight of the row at the start of this step
+w_mean : 1        # the row's target mean weight
+aw_mean : 1       # population mean of w_mean at initialisation (the same in every row)
+initialised : 1   # 0 until the first step has taken w_mean and aw_mean from the weights
+"""
+
+# sum_xo and sum_w_mean are this step's sums over every row of this synapse object. The mean of
+# w_mean after the drift equals its mean before (the drift sums to zero over the rows), which is
+# what lets one reduction per step serve both means.
+ROW_UPDATE = f"""
+output_trace = {NEXT_OUTPUT_TRACE}
+post_spiked = 0
+w_mean = {CURRENT_W_MEAN}
+aw_mean = initialised * aw_mean + (1 - initialised) * sum_w_mean / N
+mean_of_w_mean = sum_w_mean / N
+drifted = (w_mean - 0.1 * Apre * (output_trace - sum_output_trace / N)) * aw_mean / (mean_of_w_mean + int(mean_of_w_mean == 0))
+w_mean = int(plastic) * drifted + (1 - int(plastic)) * w_mean
+initialised = 1
+"""
+
+# The soft bounds use the weight before this step's change; SPAIC guards a zero row mean.
+WEIGHT_UPDATE = """
+soft_bound = int(dw_new < 0) * exp(-0.2 / clip(w - w_min, 1e-4, inf)) + int(dw_new > 0) * exp(-0.2 / clip(w_max - w, 1e-4, inf))
+w = int(plastic) * (w * w_mean / clip(row_mean, 1e-6, inf) + dw_new * soft_bound) + (1 - int(plastic)) * w
+dw_new = 0
+"""
+
+
+@dataclasses.dataclass(frozen=True)
+class MetaNearestOnlineSTDP(STDPRule):
+    """SPAIC's ``Meta_nearest_online_STDP``, exact to SPAIC per step."""
+    Apost: float = parameter(1e-2, "potentiation on a post spike, times the pre trace", any_real)
+    Apre: float = parameter(1e-4, "depression on a pre spike, times the post trace; also "
+                                  "scales the drift of w_mean", any_real)
+    pre_decay: float = parameter(float(np.exp(-1 / 30)), "per-step decay of the pre trace",
+                                 decay_factor)
+    post_decay: float = parameter(float(np.exp(-1 / 200)), "per-step decay of the post trace",
+                                  decay_factor)
+    w_min: float = parameter(0.0, "soft lower bound of the weights (below w_max)", any_real)
+    w_max: float = parameter(1.0, "soft upper bound of the weights (above w_min)", any_real)
+
+    name: ClassVar[str] = "meta_nearest_online_STDP"
+    model: ClassVar[str] = """
+w : 1                    # the weight
+dw_new : 1               # change from the previous step's spikes, applied this step
+input_trace : 1          # pre trace right after its last spike
+input_trace_step : 1     # the step of that spike
+"""
+    # Brian runs learn_pre before learn_post. The depression reads the post trace as it is at
+    # the learning step when the post neuron did not spike; if it did, SPAIC's post trace is 1
+    # and learn_post adds the part learn_pre could not see. The pre trace of an earlier run is 0.
+    on_pre: ClassVar[dict] = {"learn_pre": DELAYED_SPIKE + """
+dw_new += learning * -Apre * post_decay * output_trace
+input_trace = 1
+input_trace_step = spike_step
+"""}
+    on_post: ClassVar[dict] = {"learn_post": DELAYED_SPIKE + """
+pre_spiked_too = int(input_trace_step == spike_step and input_trace > 0)
+pre_trace = input_trace * pre_decay ** (spike_step - input_trace_step) * int(input_trace_step >= run_start)
+dw_new += learning * (Apost * pre_trace - Apre * pre_spiked_too * (1 - post_decay * output_trace))
+post_spiked = learning
+"""}
+    pathway_delay_steps: ClassVar[dict] = {"learn_pre": 1, "learn_post": 1}
+    # After the user's own pathways (transmission sees the previous step's weights, as in SPAIC).
+    pathway_orders: ClassVar[dict] = {"learn_pre": 10, "learn_post": 11}
+    post_model: ClassVar[str] = ROW_MODEL
+    summed: ClassVar[dict] = {"row_mean": "w / N_incoming"}
+    population_summed: ClassVar[dict] = {"sum_output_trace": NEXT_OUTPUT_TRACE,
+                                         "sum_w_mean": CURRENT_W_MEAN}
+    summed_when: ClassVar[str] = "after_synapses"
+    step_operations: ClassVar[list] = [
+        ("post", ROW_UPDATE, "after_synapses"),
+        ("synapses", WEIGHT_UPDATE, "after_synapses"),
+    ]
+
+    def check(self):
+        if not self.w_min < self.w_max:
+            raise ValueError(f"w_min must be below w_max, got w_min={self.w_min!r} and "
+                             f"w_max={self.w_max!r}")
