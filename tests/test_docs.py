@@ -3,7 +3,8 @@
 Python code blocks (``.. code-block:: python``) of the getting-started, standalone, migrating
 and rule pages are executed: a page's runtime blocks in order in one fresh interpreter, each
 ``cpp_standalone`` block (one that calls ``set_device("cpp_standalone"``) on its own, in a
-working directory kept between test runs so that Brian2 only recompiles what changed. Blocks
+working directory of its own kept between test runs, so that Brian2 only recompiles what
+changed. Blocks
 marked ``:class: spaic`` show SPAIC code and are not run; getting-started and rule pages have
 none. ``console`` blocks show shell commands: the ``brian-stdp`` ones are run.
 """
@@ -81,30 +82,23 @@ def run_python(code, cwd, label, listing=None):
 
 
 def standalone_cases():
-    return [pytest.param(page, line, id=f"{page}:{line}") for page in RUN_PAGES
-            for code, line in python_blocks(page) if is_standalone(code)]
+    cases = []
+    for page in RUN_PAGES:
+        blocks = [(code, line) for code, line in python_blocks(page) if is_standalone(code)]
+        cases += [pytest.param(page, n, id=f"{page}:{line}") for n, (_, line) in enumerate(blocks)]
+    return cases
 
 
-def runtime_cases():
-    return [page for page in RUN_PAGES
-            if any(not is_standalone(code) for code, _ in python_blocks(page))]
-
-
-@pytest.mark.parametrize("page", runtime_cases())
-def test_runtime_blocks_run(page, tmp_path):
-    """A page's runtime blocks, in order, in one fresh interpreter (as a reader would run
-    them: state such as Brian2's clock carries from block to block, not from page to page)."""
-    blocks = [(code, line) for code, line in python_blocks(page) if not is_standalone(code)]
-    script = "\n".join(f"# --- {page}, line {line}\n{code}" for code, line in blocks)
-    numbered = "\n".join(f"{n:4d} {text}" for n, text in enumerate(script.splitlines(), 1))
-    run_python(script, str(tmp_path), f"{page} (runtime blocks)", listing=numbered)
-
-
-@pytest.mark.parametrize("page,line", standalone_cases())
-def test_standalone_block_runs(page, line):
-    code = dict((l, c) for c, l in python_blocks(page))[line]
-    os.makedirs(STANDALONE_DIR, exist_ok=True)
-    run_python(code, STANDALONE_DIR, f"{page}, line {line} (cpp_standalone)")
+@pytest.mark.parametrize("page,ordinal", standalone_cases())
+def test_standalone_block_runs(page, ordinal):
+    code, line = [(c, l) for c, l in python_blocks(page) if is_standalone(c)][ordinal]
+    # One directory per block, kept between test runs (sharing one between different networks
+    # can link stale objects); named by page and ordinal so that editing the page's text does
+    # not force a full recompilation.
+    workdir = os.path.join(STANDALONE_DIR, page.replace(os.sep, "_").replace(".rst", "")
+                           + f"_{ordinal}")
+    os.makedirs(workdir, exist_ok=True)
+    run_python(code, workdir, f"{page}, line {line} (cpp_standalone)")
 
 
 def test_pages_that_must_run_everything_skip_nothing():
@@ -142,7 +136,8 @@ def test_every_rule_has_a_page_with_its_window():
     import brian_stdp
     from brian_stdp.rule import RULES
     for module in pkgutil.iter_modules(brian_stdp.__path__):
-        importlib.import_module(f"brian_stdp.{module.name}")
+        if not module.name.startswith("_") and module.name != "cli":   # not the command line
+            importlib.import_module(f"brian_stdp.{module.name}")
     sys.path.insert(0, DOCS)
     try:
         import learning_window
