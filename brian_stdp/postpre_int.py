@@ -43,8 +43,10 @@ BRIAN_DRAW = "int(rand() * round_unit)"
 
 # ``spike_trace_value``, ``trace_unit``, ``round_unit`` and ``pre_term_sign`` are derived
 # constants (see :meth:`PostPreIntSTDP.namespace`).
-_PRE_TERM = "w += int(plastic) * pre_term_sign * (({x}) // round_unit + int({draw} < ({x}) % round_unit))"
-_POST_TERM = "w += int(plastic) * ((({x}) // round_unit) + int({draw} < ({x}) % round_unit))"
+# SR(x) = (x >> shift) + [R < (x & (2**shift - 1))], as floor division and modulo.
+_ROUNDED = "(({x}) // round_unit + int({draw} < ({x}) % round_unit))"
+_PRE_TERM = "w += int(plastic) * pre_term_sign * " + _ROUNDED
+_POST_TERM = "w += int(plastic) * " + _ROUNDED
 
 
 # Decay first, then the spike pathways set the traces (SPAIC: decay, then masked_fill).
@@ -59,10 +61,12 @@ class PostPreIntSTDP(STDPRule):
     """SPAIC's ``PostPreIntSTDP`` (registered there as ``'postpreintstdp'``), bit-exact.
 
     Needs a target group with an adaptive threshold variable (``thresh_variable``), such as
-    :data:`brian_stdp.neurons.DIEHL_COOK_INT`. ``pre_term='add'`` follows SPAIC's executed code
+    :func:`brian_stdp.neurons.diehl_cook_int`. ``pre_term='add'`` follows SPAIC's executed code
     (the pre-synaptic term is added; the subtracting line is commented out there);
     ``pre_term='subtract'`` is the variant SPAIC's docstring describes ("pre-synaptic update is
-    negative"), with which pre-before-post pairs also depress.
+    negative"), with which pre-before-post pairs also depress. ``halving='floor'`` halves as
+    integers (``w // 2``); ``'float'`` keeps fractions as SPAIC did on old PyTorch, whose float
+    ``>>`` divided (the only way to reproduce SPAIC's runs once a row has been halved).
     """
     trace_decay: int = parameter(31169, "trace decay per step, times 2**-shift_spike_trace "
                                         "(31169 / 2**15 = exp(-1/20))", non_negative_int32)
@@ -185,7 +189,7 @@ class PostPreIntSTDP(STDPRule):
                             f"{self.thresh_variable!r} (thresh_variable), but "
                             f"{getattr(target, 'name', target)!r} has no variable "
                             f"{self.thresh_variable!r}: give the target one (e.g. "
-                            "brian_stdp.neurons.DIEHL_COOK_INT) or set thresh_variable")
+                            "brian_stdp.neurons.diehl_cook_int) or set thresh_variable")
 
     def synapses(self, source, target, model="", on_pre="", on_post="", period=None,
                  namespace=None, draws=None, **synapses_kwargs):
