@@ -143,7 +143,7 @@ def test_labelling_and_prediction_rules():
 # A run small enough for CI: 16 neurons, 200 training digits shown 150 ms each, numpy target.
 SMALL = ["--device", "runtime", "--target", "numpy", "--neurons", "16", "--train", "200",
          "--label", "200", "--test", "100", "--presentation", "150", "--intensity", "2",
-         "--theta-plus", "0.5", "--quiet"]
+         "--quiet"]
 # Chance is 10%; the margin this test demands of the tiny network.
 MIN_ACCURACY = 0.25
 

@@ -18,7 +18,7 @@ The rates of all presentations are one 2-D ``TimedArray`` indexed by presentatio
 """
 import numpy as np
 
-__all__ = ["build", "freeze", "EXC", "INH"]
+__all__ = ["build", "build_int", "freeze", "EXC", "INH"]
 
 # Diehl & Cook 2015's constants (their code, ``Diehl&Cook_spiking_MNIST.py``).
 EXC = dict(v_rest_e=-65.0, v_reset_e=-65.0, v_thresh_e=-52.0, tau_e=100.0, E_exc_e=0.0,
@@ -112,9 +112,54 @@ def freeze(parts):
     """Stop learning for the next run: weights and thresholds fixed, learning operations off."""
     from brian2.groups.group import Group
     parts["synapses"].plastic = False
-    parts["exc"].adapting = 0
+    if "adapting" in parts["exc"].variables:
+        parts["exc"].adapting = 0
     for obj in parts["synapses"]._brian_stdp.objects:
         # The per-step operations (row sums, normalisation, pending changes) only move the
         # weights while plastic; the helper groups hold state the spike code still reads.
         if not isinstance(obj, Group):
             obj.active = False
+
+
+#: Lateral inhibition of the integer network: what one excitatory spike removes from every
+#: other excitatory neuron's input sum (SPAIC's neuron turns Isyn into V by 154 / 1024).
+W_INH_INT = 1000
+
+
+def build_int(rule, n_neurons, rates_hz, period_steps, presentation_steps, dt_ms,
+              initial_weights, seed):
+    """The same job with SPAIC's integer Diehl & Cook neuron and PostPreIntSTDP.
+
+    Integer weights in [w_min, w_max] reach the neurons through the ``transmit`` pathway after
+    the rule's halving (SPAIC's order); each excitatory spike subtracts :data:`W_INH_INT` from
+    the other neurons' next input sum (a direct stand-in for the inhibitory population). Each
+    period starts as a SPAIC run: ``V`` and the input cleared, thresholds carried over.
+    """
+    from brian2 import (Hz, Network, PoissonGroup, SpikeMonitor, Synapses, TimedArray,
+                        defaultclock, ms)
+    from brian2 import seed as brian_seed
+    from ..neurons import TRANSMIT, diehl_cook_int, schedule_transmission
+    brian_seed(seed)
+    defaultclock.dt = dt_ms * ms
+    period = period_steps * dt_ms * ms
+    rates = TimedArray(np.asarray(rates_hz, dtype=float) * Hz, dt=period, name="input_rates")
+    input_ns = {"input_rates": rates}
+    rate_expr = "input_rates(t, i)"
+    if presentation_steps < period_steps:
+        input_ns.update(presentation_steps=presentation_steps, period_steps_all=period_steps)
+        rate_expr += " * int((timestep(t, dt) % period_steps_all) < presentation_steps)"
+    inputs = PoissonGroup(rates_hz.shape[1], rates=rate_expr, namespace=input_ns, name="inputs")
+    exc = diehl_cook_int(n_neurons, name="excitatory")
+    objects = [inputs, exc, exc.run_regularly("V = 0\nIsyn = 0\nIsyn_used = 0", dt=period,
+                                              when="start", order=-100,
+                                              name="excitatory_reset")]
+    learned = rule.synapses(inputs, exc, on_pre=TRANSMIT, period=period, name="input_exc")
+    learned.connect(True)
+    schedule_transmission(learned)
+    rule.set_weights(learned, initial_weights)
+    inhibition = Synapses(exc, exc, on_pre=f"Isyn_post -= {W_INH_INT}", name="lateral_inh")
+    inhibition.connect(condition="i != j")
+    spikes = SpikeMonitor(exc, name="excitatory_spikes")
+    objects += [learned, inhibition, spikes]
+    return {"network": Network(objects), "inputs": inputs, "exc": exc, "inh": None,
+            "synapses": learned, "spikes": spikes, "period": period, "threshold": "thresh"}

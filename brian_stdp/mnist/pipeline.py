@@ -242,6 +242,12 @@ def _initial_weights(rule, n_neurons, n_inputs, rng):
     return np.clip(weights, 0.0, 1.0)
 
 
+def _initial_int_weights(rule, n_neurons, n_inputs, rng):
+    """Integer weights uniform in [w_min, w_min + 0.3 (w_max - w_min)], as D&C's 0..0.3."""
+    high = rule.w_min + int(0.3 * (rule.w_max - rule.w_min))
+    return rng.integers(rule.w_min, high + 1, size=(n_neurons, n_inputs)).astype(float)
+
+
 def _say(config, text):
     if config.progress:
         print(text, flush=True)
@@ -252,10 +258,13 @@ def run_mnist(config):
     t_start = time.time()
     config.check()
     rule = load_rule_for(config)
-    if type(rule).__name__ == "PostPreIntSTDP":
-        raise ValueError("--rule int: the integer Diehl & Cook network is not available in this "
-                         "version (PostPreIntSTDP needs SPAIC's integer neuron with a 'thresh' "
-                         "variable); use --rule nearest, full or meta")
+    integer = type(rule).__name__ == "PostPreIntSTDP"
+    if integer:
+        try:
+            from .. import neurons  # noqa: F401  (the companion integer neuron)
+        except ImportError as error:
+            raise ValueError("--rule int needs SPAIC's integer Diehl & Cook neuron "
+                             "(brian_stdp.neurons), missing from this installation") from error
     X, y, data_info = data_module.load_digits(config.data)
     train_order, held_out_order = data_module.split_digits(y, seed=config.split_seed)
     config.check(len(train_order), len(held_out_order))
@@ -275,7 +284,8 @@ def run_mnist(config):
     period_steps = presentation_steps + int(round(config.rest / config.dt))
     period_s = period_steps * config.dt / 1000.0
     os.makedirs(config.out, exist_ok=True)
-    weights0 = _initial_weights(rule, config.neurons, X.shape[1], rng)
+    weights0 = (_initial_int_weights(rule, config.neurons, X.shape[1], rng) if integer
+                else _initial_weights(rule, config.neurons, X.shape[1], rng))
     _say(config, f"brian_stdp mnist: rule {rule.name}, {config.neurons} neurons, "
                  f"{config.train} training digits x {config.epochs} epoch(s), "
                  f"{n_label} labelling, {config.test} held-out; device {config.device}")
@@ -293,8 +303,12 @@ def run_mnist(config):
         brian2.set_device("runtime")
         brian2.prefs.codegen.target = config.target
     t_setup = time.time()
-    parts = network.build(rule, config.neurons, rates, period_steps, presentation_steps,
-                          config.dt, weights0, config.theta_plus, config.seed)
+    if integer:
+        parts = network.build_int(rule, config.neurons, rates, period_steps, presentation_steps,
+                                  config.dt, weights0, config.seed)
+    else:
+        parts = network.build(rule, config.neurons, rates, period_steps, presentation_steps,
+                              config.dt, weights0, config.theta_plus, config.seed)
     net = parts["network"]
     n_eval = n_label + config.test
     phases = [("training", 0, n_train_total), ("labelling+testing", n_train_total, n_eval)]
@@ -339,7 +353,10 @@ def run_mnist(config):
     spike_i = np.asarray(parts["spikes"].i[:], dtype=int)
     spike_t = np.asarray(parts["spikes"].t[:] / brian2.second, dtype=float)
     weights = rule.get_weights(parts["synapses"])
-    theta = np.asarray(parts["exc"].theta[:] / brian2.mV, dtype=float)
+    if integer:
+        theta = np.asarray(parts["exc"].thresh[:], dtype=float)  # SPAIC's integer threshold
+    else:
+        theta = np.asarray(parts["exc"].theta[:] / brian2.mV, dtype=float)
     if config.device == "cpp_standalone":
         brian2.get_device().reinit()
         brian2.set_device("runtime")
@@ -407,7 +424,7 @@ def _versions():
 
 def _write_outputs(out, results, weights, theta, assignment):
     from . import figures
-    np.savez(os.path.join(out, "weights.npz"), weights=weights, theta_mV=theta,
+    np.savez(os.path.join(out, "weights.npz"), weights=weights, thresholds=theta,
              assignment=assignment)
     figures.receptive_fields(weights, assignment, os.path.join(out, "receptive_fields.png"))
     figures.confusion_matrix(np.asarray(results["confusion_matrix"]),
