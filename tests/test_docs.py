@@ -81,6 +81,35 @@ def run_python(code, cwd, label, listing=None):
     return time.time() - started
 
 
+def runtime_cases():
+    return [page for page in RUN_PAGES
+            if any(not is_standalone(code) for code, _ in python_blocks(page))]
+
+
+@pytest.mark.parametrize("page", runtime_cases())
+def test_runtime_blocks_run(page, tmp_path):
+    """A page's runtime blocks, in order, in one fresh interpreter (as a reader would run
+    them: state such as Brian2's clock carries from block to block, not from page to page)."""
+    blocks = [(code, line) for code, line in python_blocks(page) if not is_standalone(code)]
+    script = "\n".join(f"# --- {page}, line {line}\n{code}" for code, line in blocks)
+    numbered = "\n".join(f"{n:4d} {text}" for n, text in enumerate(script.splitlines(), 1))
+    run_python(script, str(tmp_path), f"{page} (runtime blocks)", listing=numbered)
+
+
+def test_every_python_block_is_run():
+    """Each python block is either a runtime block or a standalone block, and both kinds are
+    collected: no example can drop out of the tests unnoticed."""
+    runtime = set(runtime_cases())
+    for page in RUN_PAGES:
+        for code, line in python_blocks(page):
+            assert is_standalone(code) or page in runtime, f"{page}:{line} is not run"
+    standalone = {(p.values[0], p.values[1]) for p in standalone_cases()}
+    for page in RUN_PAGES:
+        blocks = [c for c, _ in python_blocks(page) if is_standalone(c)]
+        assert {(page, n) for n in range(len(blocks))} <= standalone
+    assert runtime >= set(STRICT_PAGES), "a getting-started or rule page has no runtime example"
+
+
 def standalone_cases():
     cases = []
     for page in RUN_PAGES:
