@@ -6,8 +6,10 @@ the pre spike at step ``PRE_STEP`` and the post spike ``dt`` steps later (``dt <
 first). The plotted change is the sum over the run of the change the rule computes each step,
 read from the reference's state, before the row normalisation and clamping that some rules add.
 
-Run ``python docs/learning_window.py OUTDIR`` to write one ``<rule>_window.png`` per rule;
-``docs/conf.py`` does this at every build. A new rule joins with one entry in ``WINDOWS``.
+Run ``python docs/learning_window.py OUTDIR [RULE ...]`` to write ``<rule>_window.png`` for
+each rule named (every rule by default). ``docs/conf.py`` runs it when building, for every
+figure missing or older than this script or the reference. A new rule joins with one entry in
+``WINDOWS``.
 """
 import os
 import sys
@@ -133,4 +135,4 @@ def main(outdir, names=None):
 
 
 if __name__ == "__main__":
-    print("\n".join(main(sys.argv[1] if len(sys.argv) > 1 else "_generated")))
+    print("\n".join(main(sys.argv[1] if len(sys.argv) > 1 else "_generated", sys.argv[2:])))
