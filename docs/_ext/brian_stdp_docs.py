@@ -90,7 +90,9 @@ class RuleTemplates(_RuleDirective):
                      getattr(cls, "pre_model", ""))
         summed = getattr(cls, "summed", None) or {}
         when = getattr(cls, "summed_when", "start")
-        out += _code(f"summed  (row sums over each post neuron's synapses, slot {when!r})",
+        every_step = getattr(cls, "summed_every_step", True)
+        how = f"every step, slot {when!r}" if every_step else "once before each run"
+        out += _code(f"summed  (row sums over each post neuron's synapses, {how})",
                      "\n".join(f"{name} = sum over the row of {expr}"
                                for name, expr in summed.items()))
         population = getattr(cls, "population_summed", None) or {}
