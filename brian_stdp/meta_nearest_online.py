@@ -57,13 +57,13 @@ CURRENT_W_MEAN = "initialised * w_mean + (1 - initialised) * row_mean"
 ROW_MODEL = """
 output_trace : 1  # SPAIC's post trace xo, carried over runs
 post_spiked : 1   # 1 if the post neuron spiked in the previous step (set by learn_post)
-row_mean : 1      # mean weight of the row at the start of this step
+row_mean : 1      # mean weight of the row before this step's change
 w_mean : 1        # the row's target mean weight
 aw_mean : 1       # population mean of w_mean at initialisation (the same in every row)
 initialised : 1   # 0 until the first step has taken w_mean and aw_mean from the weights
 """
 
-# sum_xo and sum_w_mean are this step's sums over every row of this synapse object. The mean of
+# sum_output_trace and sum_w_mean are this step's sums over every row of this synapse object. The mean of
 # w_mean after the drift equals its mean before (the drift sums to zero over the rows), which is
 # what lets one reduction per step serve both means.
 ROW_UPDATE = f"""

@@ -196,6 +196,45 @@ def test_reset_keeps_weights_targets_and_post_trace():
     np.testing.assert_allclose(got.reshape(expected.shape), expected, atol=REF_TOL, rtol=0)
 
 
+def test_targets_changed_by_hand_are_renormalised_to_aw_mean():
+    """The drift keeps the mean of w_mean whatever it is; the renormalisation brings it back to
+    aw_mean, e.g. after the targets were changed between runs."""
+    import dataclasses
+    import brian2 as b2
+    b2.defaultclock.dt = 1 * b2.ms
+    in_spk, out_spk, w_start = _random_case(9, 6, 3, 0.5, 0.5, 0.0, 1.0)
+    scale = np.array([2.0, 1.0, 0.5])
+    rule = MetaNearestOnlineSTDP(Apre=0.01)
+    source, target = spike_generator(b2, in_spk), spike_generator(b2, out_spk)
+    S = rule.synapses(source, target)
+    S.connect()
+    rule.set_weights(S, w_start)
+    rows = S._brian_stdp.post_state
+    monitor = b2.StateMonitor(rows, "w_mean", record=True, when="end")
+    net = b2.Network(source, target, S, monitor)
+    n_steps = in_spk.shape[1]
+    net.run(n_steps * b2.defaultclock.dt)
+    rows.w_mean = rows.w_mean[:] * scale
+    rule.reset(S)
+    net.run(n_steps * b2.defaultclock.dt)
+
+    state = reference.meta_nearest_online_initial_state(w_start)
+    expected = []
+    for run in range(2):
+        if run == 1:
+            state = dataclasses.replace(reference.meta_nearest_online_run_start(state),
+                                        w_mean=state.w_mean * scale)
+        for k in range(n_steps):
+            previous = (in_spk[run, k - 1], out_spk[run, k - 1]) if k else (0 * in_spk[0, 0],
+                                                                           0 * out_spk[0, 0])
+            state = reference.meta_nearest_online_step(state, *previous, **rule.namespace())
+            expected.append(state.w_mean)
+    got = monitor.w_mean[:].T
+    np.testing.assert_allclose(got, np.array(expected), atol=REF_TOL, rtol=0)
+    np.testing.assert_allclose(got[n_steps:].mean(axis=1), w_start.mean(), rtol=1e-9)
+    assert abs(np.mean(w_start.mean(axis=1) * scale) - w_start.mean()) > 1e-3
+
+
 @pytest.mark.parametrize("kwargs,names", [
     (dict(w_min=1.0, w_max=1.0), ("w_min", "w_max")),
     (dict(w_min=2.0), ("w_min", "w_max")),
