@@ -25,8 +25,8 @@ defaultclock.dt = 1 * ms
 presentation = 100 * ms
 
 rng = np.random.default_rng(0)
-rates = TimedArray(rng.uniform(0, 40, size=(n_samples, 100)) * Hz, dt=presentation)
-inputs = PoissonGroup(100, rates="rates(t, i)")
+input_rates = TimedArray(rng.uniform(0, 40, size=(n_samples, 100)) * Hz, dt=presentation)
+inputs = PoissonGroup(100, rates="input_rates(t, i)")
 neurons = NeuronGroup(10, "dv/dt = -v / (20*ms) : 1", threshold="v > 1", reset="v = 0",
                       method="exact")
 rule = NearestOnlineSTDP(w_norm=10.0)
@@ -39,7 +39,7 @@ device.build(directory=build_dir, compile=True, run=True)     # compiles once
 weights = np.asarray(S.w[:])
 for chunk in range(1, n_chunks):
     new_rates = rng.uniform(0, 40, size=(n_samples, 100)) * Hz
-    device.run(run_args={rates: new_rates, S.w: weights})      # no recompilation
+    device.run(run_args={input_rates: new_rates, S.w: weights})      # no recompilation
     weights = np.asarray(S.w[:])
     print(f"chunk {chunk}: mean weight {weights.mean():.4f}, max {weights.max():.3f}")
 print(f"{n_chunks * n_samples} presentations from one build in {build_dir}")

@@ -145,7 +145,7 @@ SMALL = ["--device", "runtime", "--target", "numpy", "--neurons", "16", "--train
          "--label", "200", "--test", "100", "--presentation", "150", "--intensity", "2",
          "--quiet"]
 # Chance is 10%; the margin this test demands of the tiny network.
-MIN_ACCURACY = 0.25
+MIN_ACCURACY = 0.20  # twice chance; this seeded run measured 0.33
 
 
 @pytest.fixture(scope="module")

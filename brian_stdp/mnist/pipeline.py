@@ -273,11 +273,9 @@ def run_mnist(config):
     label_idx = train_idx[:n_label]
     test_idx = held_out_order[:config.test]
     rng = np.random.default_rng(config.seed)
-    presentations = np.concatenate([np.tile(train_idx, config.epochs)
-                                    if config.epochs == 1 else
-                                    np.concatenate([rng.permutation(train_idx)
-                                                    for _ in range(config.epochs)]),
-                                    label_idx, test_idx])
+    # Epoch 1 in the split's (shuffled) order, later epochs reshuffled.
+    epochs = [train_idx] + [rng.permutation(train_idx) for _ in range(config.epochs - 1)]
+    presentations = np.concatenate(epochs + [label_idx, test_idx])
     n_train_total = config.train * config.epochs
     rates = X[presentations] / 4.0 * config.intensity
     presentation_steps = int(round(config.presentation / config.dt))
