@@ -38,7 +38,7 @@ output_trace_step : 1
 """
 
 ROW_MODEL = """
-row_sum : 1      # sum over the row of |w|, after this step's changes
+row_sum : 1      # sum over the row of |w|, kept up to date as w changes
 row_factor : 1   # what the row is multiplied by this step
 """
 
@@ -56,6 +56,11 @@ learning = int(plastic) * int(spike_step >= run_start)
 
 NORMALISE_AND_CLAMP = """
 w = int(plastic) * clip(w * row_factor, 0, 1) + (1 - int(plastic)) * w
+"""
+
+# The one pass over all synapses per step: normalise and clamp, and sum the rows for the next
+# step while at it (the learning pathways add their changes to the sums as they make them).
+NORMALISE_CLAMP_AND_SUM = NORMALISE_AND_CLAMP + """row_sum += abs(w)
 """
 
 # A zero row stays zero instead of turning into NaN (SPAIC would divide 0 by 0).
@@ -87,13 +92,17 @@ class NearestOnlineSTDP(STDPRule):
     # step; if the post neuron spiked in that same step, SPAIC's post trace already includes
     # that spike (it is 1), and learn_post adds the part learn_pre could not see.
     on_pre: ClassVar[dict] = {"learn_pre": DELAYED_SPIKE + f"""
+w_before = w
 w += learning * -Apre * {trace_value("output_trace", "trace_post")}
+row_sum += abs(w) - abs(w_before)
 input_trace = 1
 input_trace_step = spike_step
 """}
     on_post: ClassVar[dict] = {"learn_post": DELAYED_SPIKE + f"""
 pre_spiked_too = int(input_trace_step == spike_step and input_trace > 0)
+w_before = w
 w += learning * (Apost * {trace_value("input_trace", "trace_pre")} - Apre * pre_spiked_too * (1 - {trace_value("output_trace", "trace_post")}))
+row_sum += abs(w) - abs(w_before)
 output_trace = 1
 output_trace_step = spike_step
 """}
@@ -102,10 +111,10 @@ output_trace_step = spike_step
     pathway_orders: ClassVar[dict] = {"learn_pre": 10, "learn_post": 11}
     post_model: ClassVar[str] = ROW_MODEL
     summed: ClassVar[dict] = {"row_sum": "abs(w)"}
-    summed_when: ClassVar[str] = "after_synapses"
+    summed_every_step: ClassVar[bool] = False
     step_operations: ClassVar[list] = [
-        ("post", f"row_factor = {NORMALISING_FACTOR}", "after_synapses"),
-        ("synapses", NORMALISE_AND_CLAMP, "after_synapses"),
+        ("post", f"row_factor = {NORMALISING_FACTOR}\nrow_sum = 0", "after_synapses"),
+        ("synapses", NORMALISE_CLAMP_AND_SUM, "after_synapses"),
     ]
 
     @staticmethod

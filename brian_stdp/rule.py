@@ -48,6 +48,9 @@ class STDPRule:
         (Brian's defaults: -1 for ``on_pre`` pathways, +1 for ``on_post``).
     ``summed_when``
         the scheduling slot of the summed row expressions (default ``"start"``).
+    ``summed_every_step``
+        ``False`` when the rule keeps its row sums up to date itself: they are then summed
+        once before each run only (counting weights set from outside).
     ``pathway_delay_steps``
         ``{pathway name: steps}``: fixed delays of the rule's own pathways, in time steps.
     ``reset_code`` / ``post_reset_code`` / ``pre_reset_code``
@@ -65,6 +68,7 @@ class STDPRule:
     step_operations: ClassVar[list] = []
     pathway_orders: ClassVar[dict] = {}
     summed_when: ClassVar[str] = "start"
+    summed_every_step: ClassVar[bool] = True
     pathway_delay_steps: ClassVar[dict] = {}
     reset_code: ClassVar[str] = ""
     post_reset_code: ClassVar[str] = ""
