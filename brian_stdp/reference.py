@@ -24,7 +24,9 @@ __all__ = [
 
 
 def _normalise_rows(weight, w_norm):
-    return w_norm * weight / np.sum(np.abs(weight), axis=1, keepdims=True)
+    row_sum = np.sum(np.abs(weight), axis=1, keepdims=True)
+    # A row of zeros stays zeros (SPAIC divides 0 by 0 and gets NaN: a defect not copied).
+    return w_norm * weight / (row_sum + (row_sum == 0))
 
 
 # --------------------------------------------------------------------------------------------

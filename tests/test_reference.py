@@ -53,3 +53,9 @@ def test_stochastic_round_is_shift_and_mask():
     draws = np.array([0, 1, 16382, 0, 1, 5000, 3])
     expected = (x >> 14) + (draws < (x & 16383))
     np.testing.assert_array_equal(reference.stochastic_round(x, 14, draws), expected)
+
+
+def test_zero_row_stays_zero_instead_of_nan():
+    weight = np.array([[0.0, 0.0], [0.5, 0.25]])
+    built = reference.nearest_online_build(weight, w_norm=1.0)
+    np.testing.assert_array_equal(built, [[0.0, 0.0], [2 / 3, 1 / 3]])
