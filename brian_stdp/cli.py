@@ -38,7 +38,7 @@ def build_parser():
                        help="passes over the training digits (default: %(default)s)")
     mnist.add_argument("--label", type=int, default=None,
                        help="training digits shown again, frozen, to label the neurons "
-                            "(default: all of --train)")
+                            "(default: the first 1000 of them, or all if fewer)")
     mnist.add_argument("--test", type=int, default=defaults.test,
                        help="held-out digits classified, at most 1000 of the shipped set "
                             "(default: %(default)s)")

@@ -27,6 +27,8 @@ RULE_ALIASES = {
     "int": ("brian_stdp.postpre_int", "PostPreIntSTDP"),
 }
 DEVICES = ("cpp_standalone", "runtime")
+#: Training digits shown again, frozen, to label the neurons, unless --label says otherwise.
+DEFAULT_LABEL = 1000
 TARGETS = ("cython", "numpy")
 
 
@@ -73,11 +75,11 @@ class MnistConfig:
     rule: str = "nearest"
     rule_file: str = None
     neurons: int = 100
-    train: int = 1000
+    train: int = 1500
     epochs: int = 1
-    label: int = None        # training digits used to label the neurons (None: all of --train)
+    label: int = None        # training digits used to label the neurons (None: up to 1000)
     test: int = 1000
-    presentation: float = 350.0   # ms
+    presentation: float = 250.0   # ms (D&C: 350; 250 fits more digits in the time budget)
     rest: float = 0.0             # ms (silent inputs after each presentation)
     dt: float = 1.0               # ms; SPAIC's constants are per step: traces decay with 20 steps
     intensity: float = 1.0        # rate = pixel / 4 Hz * intensity
@@ -268,7 +270,7 @@ def run_mnist(config):
     X, y, data_info = data_module.load_digits(config.data)
     train_order, held_out_order = data_module.split_digits(y, seed=config.split_seed)
     config.check(len(train_order), len(held_out_order))
-    n_label = config.label if config.label is not None else config.train
+    n_label = config.label if config.label is not None else min(config.train, DEFAULT_LABEL)
     train_idx = train_order[:config.train]
     label_idx = train_idx[:n_label]
     test_idx = held_out_order[:config.test]
