@@ -1,0 +1,282 @@
+"""Time per simulated sample: brian_stdp against SPAIC's way of computing and hand-written Brian2.
+
+One 784 -> N network per rule: Poisson inputs (pre spike probability ``--p-in`` per step),
+Poisson post spikes (``--p-out``), all-to-all learning synapses, dt = 1 ms, a "sample" = 350
+steps. Compared, in ONE run of this script:
+
+- ``spaic``: a dense per-step implementation of the rule exactly as SPAIC executes it (every
+  matrix op of SPAIC's learner, PyTorch CPU, one thread, batch 1). Needs ``torch``
+  (``pip install torch==2.13.0``); without it the row says so.
+- ``standalone`` / ``cython``: brian_stdp in cpp_standalone (compiled once, timed by the
+  binary's own run clock) and in runtime cython (timed after a warm-up run that compiles).
+- ``hand``: the same network with the rule typed by hand in the usual Brian2 idiom (event-driven
+  traces, a summed variable for the row sums, ``run_regularly`` for normalising), standalone;
+  for nearest and full.
+
+Each time is the median of ``--repeats`` runs. Prints a table and, with ``--write-docs``, writes
+``docs/benchmarks_results.rst``.
+
+    python benchmarks/bench_rules.py --sizes 100 400 --write-docs
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+STEPS_PER_SAMPLE = 350
+N_PRE = 784
+
+
+# ------------------------------------------------------------------------------------------
+# SPAIC's way: dense tensors, every step
+def spaic_dense(rule, n_post, n_samples, p_in, p_out, seed=0):
+    import torch
+    torch.set_num_threads(1)
+    gen = torch.Generator().manual_seed(seed)
+    steps = n_samples * STEPS_PER_SAMPLE
+    pre = (torch.rand(steps, N_PRE, generator=gen) < p_in).float()
+    post = (torch.rand(steps, n_post, generator=gen) < p_out).float()
+    W = torch.rand(n_post, N_PRE, generator=gen) * 0.3
+    decay = float(np.exp(-1 / 20))
+    start = time.perf_counter()
+    for sample in range(n_samples):
+        xi = torch.zeros(N_PRE)
+        xo = torch.zeros(n_post)
+        dw = torch.zeros(n_post, N_PRE)
+        if rule == "int":
+            W = W.round()
+            xi = torch.zeros(N_PRE, dtype=torch.int32)
+            xo = torch.zeros(n_post, dtype=torch.int32)
+            thresh = torch.full((n_post,), 213)
+        if rule == "meta" and sample == 0:
+            w_mean = W.mean(1, keepdim=True)
+            aw_mean = w_mean.mean()
+            xo_meta = torch.zeros(n_post)
+        for k in range(STEPS_PER_SAMPLE):
+            step = sample * STEPS_PER_SAMPLE + k
+            p, q = pre[step - 1] if k else pre[0] * 0, post[step - 1] if k else post[0] * 0
+            if rule == "nearest":
+                xi = (1 - p) * (decay * xi) + p
+                xo = (1 - q) * (decay * xo) + q
+                dw_new = 0.01 * torch.outer(q, xi) - 1e-4 * torch.outer(xo, p)
+                W.add_(dw)
+                W = 78.4 * W / W.abs().sum(1, keepdim=True)
+                W.clamp_(0, 1)
+                dw = dw_new
+            elif rule == "full":
+                xi = p + decay * xi
+                xo = q + decay * xo
+                dw_new = 0.01 * torch.outer(q, xi) - 1e-4 * torch.outer(xo, p)
+                W.add_(dw)
+                if k == STEPS_PER_SAMPLE - 1:
+                    W = 78.4 * W / W.abs().sum(1, keepdim=True)
+                W.clamp_(0, 1)
+                dw = dw_new
+            elif rule == "meta":
+                xi = np.exp(-1 / 30) * xi * (p <= 0) + p
+                xo_meta = np.exp(-1 / 200) * xo_meta * (q <= 0) + q
+                dwm = 0.01 * torch.outer(q, xi) - 1e-4 * torch.outer(xo_meta, p)
+                w_mean = w_mean - 0.1 * 1e-4 * (xo_meta - xo_meta.mean()).unsqueeze(1)
+                w_mean = w_mean * aw_mean / w_mean.mean()
+                soft = ((dwm < 0) * torch.exp(-0.2 / torch.clamp_min(W, 1e-4))
+                        + (dwm > 0) * torch.exp(-0.2 / torch.clamp_min(1 - W, 1e-4)))
+                W = W * w_mean / torch.clamp_min(W.mean(1, keepdim=True), 1e-6) + dwm * soft
+            else:  # int, this step's spikes
+                p, q = pre[step].bool(), post[step].bool()
+                xi = (31169 * xi) >> 15
+                xo = (31169 * xo) >> 15
+                xi[p] = 127
+                xo[q] = 127
+
+                def sround(x):
+                    return (x >> 14) + (torch.randint(0, 1 << 14, x.shape, generator=gen)
+                                        < (x & 16383)).int()
+                pre_term = sround((xo.unsqueeze(1) * 14).repeat(1, N_PRE))
+                W += pre_term * p.unsqueeze(0)
+                post_term = sround((xi.unsqueeze(0) * 141).repeat(n_post, 1))
+                W += post_term * q.unsqueeze(1)
+                W[thresh > 4915] = torch.div(W[thresh > 4915], 2, rounding_mode="floor")
+                W.clamp_(0, 109)
+    return (time.perf_counter() - start) / n_samples
+
+
+# ------------------------------------------------------------------------------------------
+# Brian2 networks
+def build_network(b2, rule_name, n_post, p_in, p_out, hand=False):
+    from brian_stdp import rule_class
+    dt = b2.defaultclock.dt
+    inputs = b2.PoissonGroup(N_PRE, rates=p_in / dt)
+    if rule_name == "int":
+        target = b2.NeuronGroup(n_post, "thresh : 1", threshold="rand() < p_out",
+                                namespace={"p_out": p_out})
+        target.thresh = 213
+    elif hand:
+        target = b2.NeuronGroup(n_post, "wsum : 1", threshold="rand() < p_out",
+                                namespace={"p_out": p_out})
+    else:
+        target = b2.PoissonGroup(n_post, rates=p_out / dt)
+    if hand:
+        full = rule_name == "full"
+        S = b2.Synapses(inputs, target, """
+            w : 1
+            dtrace_in/dt = -trace_in / tau : 1 (event-driven)
+            dtrace_out/dt = -trace_out / tau : 1 (event-driven)
+            wsum_post = w : 1 (summed)
+            """,
+            on_pre=("trace_in += 1" if full else "trace_in = 1") + "\nw = clip(w - Apre * trace_out, 0, 1)",
+            on_post=("trace_out += 1" if full else "trace_out = 1") + "\nw = clip(w + Apost * trace_in, 0, 1)",
+            namespace={"tau": 20 * dt, "Apre": 1e-4, "Apost": 1e-2, "w_norm": 78.4})
+        S.connect()
+        S.w = "rand() * 0.3"
+        if full:
+            S.run_regularly("w = clip(w * w_norm / wsum_post, 0, 1)",
+                            dt=STEPS_PER_SAMPLE * dt, when="end")
+        else:
+            S.run_regularly("w = clip(w * w_norm / wsum_post, 0, 1)", when="end")
+        return [inputs, target, S]
+    names = {"nearest": "nearest_online_STDP", "full": "full_online_STDP",
+             "meta": "meta_nearest_online_STDP", "int": "PostPreIntSTDP"}
+    rule = rule_class(names[rule_name])()
+    S = rule.synapses(inputs, target, period=STEPS_PER_SAMPLE * dt)
+    S.connect()
+    if rule_name == "int":
+        S.w = "int(rand() * 60)"
+    else:
+        S.w = "rand() * 0.3"
+    return [inputs, target, S]
+
+
+def brian_worker(kind, rule_name, n_post, n_samples, repeats, p_in, p_out):
+    import brian2 as b2
+    b2.defaultclock.dt = 1 * b2.ms
+    duration = n_samples * STEPS_PER_SAMPLE * b2.ms
+    if kind in ("standalone", "hand"):
+        directory = tempfile.mkdtemp(prefix="bench_")
+        b2.set_device("cpp_standalone", directory=directory, build_on_run=False)
+        b2.prefs.devices.cpp_standalone.extra_make_args_unix = ["-j2"]
+        b2.seed(1)
+        net = b2.Network(build_network(b2, rule_name, n_post, p_in, p_out, hand=kind == "hand"))
+        net.run(duration)
+        start = time.perf_counter()
+        b2.device.build(directory=directory, compile=True, run=False)
+        compile_time = time.perf_counter() - start
+        times = []
+        for _ in range(repeats):
+            b2.device.run(directory=directory, with_output=False, run_args={})
+            times.append(b2.device._last_run_time)
+        return {"per_sample": statistics.median(times) / n_samples, "compile": compile_time}
+    b2.prefs.codegen.target = "cython"
+    net = b2.Network(build_network(b2, rule_name, n_post, p_in, p_out))
+    start = time.perf_counter()
+    net.run(2 * b2.ms)  # compiles
+    compile_time = time.perf_counter() - start
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        net.run(duration)
+        times.append(time.perf_counter() - start)
+    return {"per_sample": statistics.median(times) / n_samples, "compile": compile_time}
+
+
+def in_subprocess(*args):
+    result = subprocess.run([sys.executable, __file__, "--worker", json.dumps(args)],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        return {"error": (result.stderr.strip().splitlines() or ["failed"])[-1]}
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rules", nargs="+", default=["nearest", "full", "meta", "int"])
+    parser.add_argument("--sizes", nargs="+", type=int, default=[100, 400])
+    parser.add_argument("--samples", type=int, default=4)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--p-in", type=float, default=0.01)
+    parser.add_argument("--p-out", type=float, default=0.02)
+    parser.add_argument("--write-docs", action="store_true")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(brian_worker(*json.loads(args.worker))))
+        return
+    rows = []
+    for rule_name in args.rules:
+        for n_post in args.sizes:
+            row = {"rule": rule_name, "N": n_post}
+            try:
+                row["spaic"] = statistics.median(
+                    spaic_dense(rule_name, n_post, max(1, args.samples // 2), args.p_in,
+                                args.p_out, seed=r) for r in range(args.repeats))
+            except ImportError:
+                row["spaic"] = None
+            for kind in ("standalone", "cython") + (("hand",) if rule_name in ("nearest", "full")
+                                                    else ()):
+                res = in_subprocess(kind, rule_name, n_post, args.samples, args.repeats,
+                                    args.p_in, args.p_out)
+                row[kind] = res.get("per_sample")
+                row[kind + "_compile"] = res.get("compile")
+                if "error" in res:
+                    row[kind + "_error"] = res["error"]
+            rows.append(row)
+            print(format_row(row), flush=True)
+    table = format_table(rows, args)
+    print(table)
+    if args.write_docs:
+        with open(os.path.join(HERE, "..", "docs", "benchmarks_results.rst"), "w") as handle:
+            handle.write(table)
+
+
+def _ms(value):
+    return "n/a" if value is None else f"{1e3 * value:.1f}"
+
+
+def _ratio(a, b):
+    return "n/a" if a is None or b is None else f"{a / b:.1f}x"
+
+
+def format_row(row):
+    return (f"{row['rule']:8s} 784->{row['N']:<5d} spaic {_ms(row['spaic'])} ms  "
+            f"standalone {_ms(row.get('standalone'))} ms  cython {_ms(row.get('cython'))} ms  "
+            f"hand {_ms(row.get('hand'))} ms  "
+            + " ".join(f"{k}: {v}" for k, v in row.items() if k.endswith("_error")))
+
+
+def format_table(rows, args):
+    lines = [
+        "Time per simulated sample (350 steps of dt = 1 ms; pre spike probability "
+        f"{args.p_in}, post {args.p_out} per step; median of {args.repeats} runs), produced by "
+        "``python benchmarks/bench_rules.py`` in one run on this machine (2 cores).",
+        "",
+        ".. list-table::",
+        "   :header-rows: 1",
+        "",
+        "   * - rule",
+        "     - synapses",
+        "     - SPAIC-style dense (ms)",
+        "     - standalone (ms)",
+        "     - cython (ms)",
+        "     - hand-written Brian2 (ms)",
+        "     - SPAIC / standalone",
+        "     - hand / standalone",
+        "     - compile (s)",
+    ]
+    for row in rows:
+        lines += [f"   * - {row['rule']}", f"     - 784 x {row['N']}",
+                  f"     - {_ms(row['spaic'])}", f"     - {_ms(row.get('standalone'))}",
+                  f"     - {_ms(row.get('cython'))}", f"     - {_ms(row.get('hand'))}",
+                  f"     - {_ratio(row['spaic'], row.get('standalone'))}",
+                  f"     - {_ratio(row.get('hand'), row.get('standalone'))}",
+                  f"     - {row.get('standalone_compile') or 0:.0f}"]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
