@@ -59,6 +59,10 @@ Isyn_used : {kind}         # the sum this step's update used (what SPAIC records
 thresh : {kind}            # adaptive threshold
 refrac_count : integer     # refractory counter (refractory while >= 0 after the decrement)
 """
+    # SPAIC truncates the input sum to an integer; in integer mode it already is one, and it
+    # must stay a bare integer: Cython cannot pick an overload of Brian's ``int_`` for an int32
+    # ("ambiguous overloaded method"), and Brian2 2.9 then silently skips the whole update.
+    current = "int(Isyn_used)" if float_shift else "Isyn_used"
     # halving written so that no target divides by an integer array (numpy refuses x ** -1)
     halve = ("thresh = thresh - 0.5 * thresh * int(thresh > max_threshold)" if float_shift
              else "thresh = thresh // (1 + int(thresh > max_threshold))")
@@ -66,7 +70,7 @@ refrac_count : integer     # refractory counter (refractory while >= 0 after the
 {halve}
 refrac_count = refrac_count - delta
 Isyn_used = clip(Isyn, weight_sum_min, weight_sum_max)
-V = V + int(refrac_count < 0) * ((decay * V) {shift} voltage_unit + (weight_sum_coef * int(Isyn_used)) {shift} weight_sum_unit - V)
+V = V + int(refrac_count < 0) * ((decay * V) {shift} voltage_unit + (weight_sum_coef * {current}) {shift} weight_sum_unit - V)
 V = V + int(V < lbound) * (lbound - V)
 Isyn = 0
 """

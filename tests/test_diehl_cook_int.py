@@ -1,4 +1,8 @@
 """SPAIC's integer Diehl & Cook neuron with PostPreIntSTDP, closed loop against SPAIC itself."""
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -7,6 +11,9 @@ from brian_stdp.neurons import (SPAIC_CONSTANTS, TRANSMIT, diehl_cook_int, run_s
                                 schedule_transmission)
 from brian_stdp.postpre_int import draws_table
 from openloop import spike_generator
+import int_network
+
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 RECORDED = ("V", "thresh", "refrac_count", "Isyn")
 
@@ -152,6 +159,38 @@ def test_threshold_refractory_and_halving_properties():
     assert thresh[13] == (213 + 2 * 66) // 2 + 66
     assert np.all(monitor.V[0][2:7] == 0)           # held at reset while refractory
     assert monitor.refrac_count[0][1] == 5 and monitor.refrac_count[0][6] == 0
+
+
+def _assert_same_closed_loop(result, expected, target, atol=0):
+    """Integer state bit for bit; with ``float_shift`` the fractional ``V`` / ``thresh`` may
+    differ in the last bit between numpy's and C's float operations (``atol``)."""
+    for key in ("spike_i", "spike_step", "refrac_count"):
+        np.testing.assert_array_equal(result[key], expected[key], err_msg=f"{key} in {target}")
+    for key in ("V", "Isyn_used", "thresh", "w"):
+        np.testing.assert_allclose(result[key], expected[key], rtol=0, atol=atol,
+                                   err_msg=f"{key} in {target}")
+
+
+@pytest.mark.parametrize("float_shift", [False, True])
+def test_closed_loop_neuron_state_same_in_numpy_and_cython(float_shift):
+    """Regression: in cython the integer neuron's update (``int(Isyn_used)`` on an int32) did
+    not compile, Brian2 skipped it silently and the neurons never received any input."""
+    expected = int_network.run("numpy", float_shift=float_shift)
+    assert expected["Isyn_used"].max() > 0 and len(expected["spike_i"]) > 0  # not trivially 0
+    result = int_network.run("cython", float_shift=float_shift)
+    assert list(result["uncompiled"]) == [], "code blocks Brian2 failed to compile and skips"
+    _assert_same_closed_loop(result, expected, "cython", atol=1e-9 if float_shift else 0)
+
+
+def test_closed_loop_neuron_state_same_in_cpp_standalone(tmp_path):
+    out = tmp_path / "cpp_standalone.npz"
+    proc = subprocess.run([sys.executable, os.path.join(HERE, "int_network.py"),
+                           "cpp_standalone", str(out), str(tmp_path / "build")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    expected = int_network.run("numpy")
+    assert expected["Isyn_used"].max() > 0 and len(expected["spike_i"]) > 0
+    _assert_same_closed_loop(dict(np.load(out)), expected, "cpp_standalone")
 
 
 def test_bad_constants():
