@@ -14,7 +14,7 @@ steps. Compared, in ONE run of this script:
   for nearest and full.
 
 Each time is the median of ``--repeats`` runs. Prints a table and, with ``--write-docs``, writes
-``docs/benchmarks_results.rst``.
+``docs/benchmarks_results.inc``.
 
     python benchmarks/bench_rules.py --sizes 100 400 --write-docs
 """
@@ -230,7 +230,7 @@ def main():
     table = format_table(rows, args)
     print(table)
     if args.write_docs:
-        with open(os.path.join(HERE, "..", "docs", "benchmarks_results.rst"), "w") as handle:
+        with open(os.path.join(HERE, "..", "docs", "benchmarks_results.inc"), "w") as handle:
             handle.write(table)
 
 
