@@ -14,9 +14,8 @@ synapse's post-synaptic (or pre-synaptic) neuron, exactly as Brian2 links ``x_po
 from dataclasses import dataclass, field
 
 import numpy as np
-from brian2 import NeuronGroup, Synapses, TimedArray, defaultclock, get_device, linked_var, second
+from brian2 import NeuronGroup, Synapses, TimedArray, defaultclock, linked_var, second
 from brian2.core.base import BrianObject
-from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
 from brian2.equations.equations import Equations
 from brian2.synapses.synapses import SummedVariableUpdater
 from brian2.equations.codestrings import Expression
@@ -298,16 +297,16 @@ def reset(rule, synapses):
     # Only the simulation knows the step the next run starts at (Python cannot tell which
     # network runs next, nor, in standalone, read its clock): mark it, the next step takes it.
     attached.post_state.run_start_step = -1
-    for line in rule.reset_code.strip().splitlines():
+    _assign(synapses, rule.reset_code)
+    _assign(attached.post_state, rule.post_reset_code)
+    _assign(attached.pre_state, rule.pre_reset_code)
+
+
+def _assign(group, code):
+    """Carry out ``name = value`` lines on ``group`` from Python (code strings in standalone)."""
+    for line in code.strip().splitlines():
         name, value = (part.strip() for part in line.split("=", 1))
-        setattr(synapses, name, value if not _is_number(value) else float(value))
-    for line in rule.post_reset_code.strip().splitlines():
-        name, value = (part.strip() for part in line.split("=", 1))
-        setattr(synapses._brian_stdp.post_state, name,
-                value if not _is_number(value) else float(value))
-    for line in rule.pre_reset_code.strip().splitlines():
-        name, value = (part.strip() for part in line.split("=", 1))
-        setattr(attached.pre_state, name, value if not _is_number(value) else float(value))
+        setattr(group, name, float(value) if _is_number(value) else value)
 
 
 def _is_number(text):
