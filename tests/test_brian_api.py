@@ -194,3 +194,28 @@ def test_weight_matrix_round_trip_with_sparse_connectivity():
     assert np.isnan(got[[0, 1, 2], [0, 1, 2]]).all()
     with pytest.raises(ValueError, match="shape"):
         rule.set_weights(S, np.zeros((4, 3)))
+
+
+def test_one_rule_object_for_two_synapses_and_two_rules_on_one_target():
+    """A rule is a frozen parameter record: the same object may drive several Synapses, and
+    several rules may learn onto the same target group; each keeps its own state."""
+    rng = np.random.default_rng(12)
+    b2.defaultclock.dt = 1 * b2.ms
+    in_a, out_spk, source_a, target = _groups(rng)
+    in_b = random_spikes(rng, 1, 60, 6, 0.3)
+    source_b = spike_generator(b2, in_b)
+    shared = NearestOnlineSTDP(w_norm=2.0)
+    other = FullOnlineSTDP(w_norm=2.5)
+    cases = [(shared, source_a, in_a, "nearest"), (shared, source_b, in_b, "nearest"),
+             (other, source_a, in_a, "full")]
+    w_start = rng.random((3, 6))
+    synapses = []
+    for rule, source, _, _ in cases:
+        S = rule.synapses(source, target)
+        S.connect()
+        rule.set_weights(S, w_start)
+        synapses.append(S)
+    b2.run(60 * b2.ms)
+    for (rule, _, in_spk, name), S in zip(cases, synapses):
+        expected = reference.simulate(name, w_start, in_spk, out_spk, rule.namespace())
+        np.testing.assert_allclose(rule.get_weights(S), expected[0, -1], atol=1e-9)
