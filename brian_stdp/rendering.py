@@ -198,9 +198,8 @@ def _attach(rule, S, period_steps):
         "run_start_step = run_start_step + int(run_start_step < 0) * "
         "(timestep(t, dt) - run_start_step)", when="start", order=ORDER_PERIOD_RESET - 2,
         name=S.name + "_run_start"))
-    for name in post_state.variables:
-        if name in Equations(rule.post_model).names:
-            S.variables.add_reference(name, post_state, name, index="_postsynaptic_idx")
+    for name in Equations(rule.post_model).names:
+        S.variables.add_reference(name, post_state, name, index="_postsynaptic_idx")
     for name in ("run_last_step", "period_steps", "plastic", "run_start_step"):
         S.variables.add_reference(name, post_state, name)
     pre_state = None
@@ -231,28 +230,22 @@ def _attach(rule, S, period_steps):
         objects.append(runner)
     for pathway, order in rule.pathway_orders.items():
         getattr(S, pathway).order = order
-    if period_steps is not None and (rule.reset_code.strip() or rule.post_reset_code.strip()
-                                     or rule.pre_reset_code.strip()):
-        if rule.reset_code.strip():
-            runner = S.run_regularly(rule.reset_code, dt=period_steps * defaultclock.dt,
-                                     when="start", order=ORDER_PERIOD_RESET,
-                                     name=f"{S.name}_period_reset")
-            S.contained_objects.remove(runner)
-            objects.append(runner)
-        if rule.pre_reset_code.strip():
-            objects.append(pre_state.run_regularly(
-                rule.pre_reset_code, dt=period_steps * defaultclock.dt, when="start",
-                order=ORDER_PERIOD_RESET, name=f"{S.name}_period_reset_pre"))
-        if rule.post_reset_code.strip():
-            # A period boundary is a run start: the rows are cleared as reset() clears them.
-            objects.append(post_state.run_regularly(
-                rule.post_reset_code, dt=period_steps * defaultclock.dt, when="start",
-                order=ORDER_PERIOD_RESET, name=f"{S.name}_period_reset_post"))
+    if period_steps is not None:
+        # A period boundary is a run start: each group is cleared as reset() clears it.
         post_state.period_steps = period_steps
+        for group, code, suffix in ((S, rule.reset_code, ""),
+                                    (pre_state, rule.pre_reset_code, "_pre"),
+                                    (post_state, rule.post_reset_code, "_post")):
+            if not code.strip():
+                continue
+            runner = group.run_regularly(code, dt=period_steps * defaultclock.dt, when="start",
+                                         order=ORDER_PERIOD_RESET,
+                                         name=f"{S.name}_period_reset{suffix}")
+            if group is S:
+                S.contained_objects.remove(runner)
+            objects.append(runner)
     objects.append(_RunBoundary(post_state, name=S.name + "_run_boundary",
                                 seed_updaters=seed_updaters))
-    if period_steps is not None:
-        post_state.period_steps = period_steps
     S.contained_objects.extend(o for o in objects if o not in S.contained_objects)
     post_state.plastic = True
     S._brian_stdp = Attachment(rule, S, post_state, pre_state, period_steps, objects)
