@@ -13,11 +13,8 @@ def run(target, build_directory=None):
     from brian_stdp import (FullOnlineSTDP, MetaNearestOnlineSTDP, NearestOnlineSTDP,
                             PostPreIntSTDP)
     from brian_stdp.neurons import TRANSMIT, diehl_cook_int, schedule_transmission
-    if target == "cpp_standalone":
-        b2.set_device("cpp_standalone", build_on_run=False)
-        b2.prefs.devices.cpp_standalone.extra_make_args_unix = ["-j2"]
-    else:
-        b2.prefs.codegen.target = target
+    from targets import use_target
+    use_target(b2, target)
     b2.defaultclock.dt = 1 * b2.ms
     b2.seed(11)
     inputs = b2.PoissonGroup(30, rates="(5 + 60 * int(i < 10)) * Hz")

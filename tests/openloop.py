@@ -111,8 +111,8 @@ if __name__ == "__main__":
     import brian2 as b2
     with open(sys.argv[1], "rb") as handle:
         job = pickle.load(handle)
-    b2.set_device("cpp_standalone", build_on_run=False)
-    b2.prefs.devices.cpp_standalone.extra_make_args_unix = ["-j2"]
+    from targets import use_target
+    use_target(b2, "cpp_standalone")
     result = run_job(job)
     with open(sys.argv[1] + ".out", "wb") as handle:
         pickle.dump(result, handle)

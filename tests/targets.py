@@ -13,6 +13,16 @@ TARGETS = ["numpy", "cython", "cpp_standalone"]
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+def use_target(b2, target):
+    """Select ``target`` for what this process builds next (standalone: make -j2, built later
+    by ``device.build``)."""
+    if target == "cpp_standalone":
+        b2.set_device("cpp_standalone", build_on_run=False)
+        b2.prefs.devices.cpp_standalone.extra_make_args_unix = ["-j2"]
+    else:
+        b2.prefs.codegen.target = target
+
+
 def simulate(target, job):
     """``job`` is a dict of picklable arguments for :func:`openloop.run_job`."""
     if target == "cpp_standalone":
