@@ -22,11 +22,14 @@ carry over.
 
 In Brian2 the rule's own pathways (``learn_pre``, ``learn_post``) receive each spike one step
 late, after the user's pathways (so transmission sees the previous step's weights, as in SPAIC),
-and collect its change in ``dw_new``. The pre trace is event-driven per synapse (as in
-nearest_online); the post trace and ``w_mean`` are row state. After the synaptic pathways of
-every step come the row means of ``W`` (a summed variable), the population sums of the new post
+and collect its change in ``dw_new`` and, through the soft bounds, in ``bounded_change`` (so
+the exponentials are computed only where spikes arrive). The pre trace is event-driven per
+synapse (as in nearest_online); the post trace, ``w_mean`` and the row means of ``W`` are row
+state. After the synaptic pathways of every step come the population sums of the new post
 trace and of ``w_mean`` (a summed variable into a one-neuron group), the row update, and the
-weight update, which applies and clears ``dw_new``. A spike from before the current run's start
+one pass over the synapses, which applies and clears the change and takes the row means for
+the next step (a summed variable takes them before each run, counting weights set from
+outside). A spike from before the current run's start
 (see ``rule.reset``) changes nothing, as SPAIC's first step of a run sees no spikes.
 """
 import dataclasses
@@ -58,6 +61,7 @@ ROW_MODEL = """
 output_trace : 1  # SPAIC's post trace xo, carried over runs
 post_spiked : 1   # 1 if the post neuron spiked in the previous step (set by learn_post)
 row_mean : 1      # mean weight of the row before this step's change
+row_factor : 1    # what the row is multiplied by this step
 w_mean : 1        # the row's target mean weight
 aw_mean : 1       # population mean of w_mean at initialisation (the same in every row)
 initialised : 1   # 0 until the first step has taken w_mean and aw_mean from the weights
@@ -75,13 +79,25 @@ mean_of_w_mean = sum_w_mean / N
 drifted = (w_mean - 0.1 * Apre * (output_trace - sum_output_trace / N)) * aw_mean / (mean_of_w_mean + int(mean_of_w_mean == 0))
 w_mean = int(plastic) * drifted + (1 - int(plastic)) * w_mean
 initialised = 1
+row_factor = w_mean / clip(row_mean, 1e-6, inf)  # SPAIC guards a zero row mean
+row_mean = 0
 """
 
-# The soft bounds use the weight before this step's change; SPAIC guards a zero row mean.
+# The soft bounds use the weight before this step's change and the sign of the synapse's whole
+# change. Each pathway recomputes the bounded change from the change collected so far (learn_post
+# runs after learn_pre), so the exponentials are evaluated only where spikes arrive, not in the
+# pass over every synapse.
+BOUNDED_CHANGE = """
+bounded_change = dw_new * (int(dw_new < 0) * exp(-0.2 / clip(w - w_min, 1e-4, inf)) + int(dw_new > 0) * exp(-0.2 / clip(w_max - w, 1e-4, inf)))
+"""
+
+# The one pass over all synapses per step, which also takes the row means for the next step
+# (the pathways change only dw_new, never w).
 WEIGHT_UPDATE = """
-soft_bound = int(dw_new < 0) * exp(-0.2 / clip(w - w_min, 1e-4, inf)) + int(dw_new > 0) * exp(-0.2 / clip(w_max - w, 1e-4, inf))
-w = int(plastic) * (w * w_mean / clip(row_mean, 1e-6, inf) + dw_new * soft_bound) + (1 - int(plastic)) * w
+w = int(plastic) * (w * row_factor + bounded_change) + (1 - int(plastic)) * w
 dw_new = 0
+bounded_change = 0
+row_mean += w / N_incoming
 """
 
 
@@ -102,6 +118,7 @@ class MetaNearestOnlineSTDP(STDPRule):
     model: ClassVar[str] = """
 w : 1                    # the weight
 dw_new : 1               # change from the previous step's spikes, applied this step
+bounded_change : 1       # dw_new through the soft bounds
 input_trace : 1          # pre trace right after its last spike
 input_trace_step : 1     # the step of that spike
 """
@@ -110,6 +127,7 @@ input_trace_step : 1     # the step of that spike
     # and learn_post adds the part learn_pre could not see. The pre trace of an earlier run is 0.
     on_pre: ClassVar[dict] = {"learn_pre": DELAYED_SPIKE + """
 dw_new += learning * -Apre * post_decay * output_trace
+""" + BOUNDED_CHANGE + """
 input_trace = 1
 input_trace_step = spike_step
 """}
@@ -117,6 +135,7 @@ input_trace_step = spike_step
 pre_spiked_too = int(input_trace_step == spike_step and input_trace > 0)
 pre_trace = input_trace * pre_decay ** (spike_step - input_trace_step) * int(input_trace_step >= run_start)
 dw_new += learning * (Apost * pre_trace - Apre * pre_spiked_too * (1 - post_decay * output_trace))
+""" + BOUNDED_CHANGE + """
 post_spiked = learning
 """}
     pathway_delay_steps: ClassVar[dict] = {"learn_pre": 1, "learn_post": 1}
@@ -124,6 +143,7 @@ post_spiked = learning
     pathway_orders: ClassVar[dict] = {"learn_pre": 10, "learn_post": 11}
     post_model: ClassVar[str] = ROW_MODEL
     summed: ClassVar[dict] = {"row_mean": "w / N_incoming"}
+    summed_every_step: ClassVar[bool] = False
     population_summed: ClassVar[dict] = {"sum_output_trace": NEXT_OUTPUT_TRACE,
                                          "sum_w_mean": CURRENT_W_MEAN}
     summed_when: ClassVar[str] = "after_synapses"
