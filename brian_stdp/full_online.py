@@ -12,15 +12,16 @@ Every step ``k``, with ``p``, ``q`` the pre and post spikes of step ``k - 1``:
 
 "The last step of a run" is the last step of every ``run()`` call, or, when the synapses were
 made with ``period=...``, the last step of every period (one presentation). The timing machinery
-(changes delivered two steps after their spikes by delayed pathways) is nearest_online's.
+(changes delivered two steps after their spikes by delayed pathways, row sums kept up to date by
+the pathways and taken afresh in the one pass over the synapses per step) is nearest_online's.
 """
 import dataclasses
 from typing import ClassVar
 
 import numpy as np
 
-from .nearest_online import (DELAYED_SPIKE, NORMALISE_AND_CLAMP, NORMALISING_FACTOR, ROW_MODEL,
-                             TRACE_MODEL, trace_value)
+from .nearest_online import (DELAYED_SPIKE, NORMALISE_CLAMP_AND_SUM, NORMALISING_FACTOR,
+                             ROW_MODEL, TRACE_MODEL, trace_value)
 from .parameters import any_real, decay_factor, parameter, positive
 from .rule import STDPRule
 
@@ -46,23 +47,29 @@ class FullOnlineSTDP(STDPRule):
     # As in nearest_online; here a spike adds 1 to its trace, so a post spike in the same step
     # as the pre spike adds exactly Apre of depression that learn_pre could not see.
     on_pre: ClassVar[dict] = {"learn_pre": DELAYED_SPIKE + f"""
+w_before = w
 w += learning * -Apre * {trace_value("output_trace", "trace_decay")}
+row_sum += abs(w) - abs(w_before)
 input_trace = {trace_value("input_trace", "trace_decay")} + 1
 input_trace_step = spike_step
 """}
     on_post: ClassVar[dict] = {"learn_post": DELAYED_SPIKE + f"""
 pre_spiked_too = int(input_trace_step == spike_step and input_trace > 0)
+w_before = w
 w += learning * (Apost * {trace_value("input_trace", "trace_decay")} - Apre * pre_spiked_too)
+row_sum += abs(w) - abs(w_before)
 output_trace = {trace_value("output_trace", "trace_decay")} + 1
 output_trace_step = spike_step
 """}
     pathway_delay_steps: ClassVar[dict] = {"learn_pre": 2, "learn_post": 2}
     pathway_orders: ClassVar[dict] = {"learn_pre": 10, "learn_post": 11}
     post_model: ClassVar[str] = ROW_MODEL
+    # As in nearest_online, the pathways keep the row sums up to date and the one pass per step
+    # (normalise on the last step of a run, clamp on every step) sums the rows for the next.
     summed: ClassVar[dict] = {"row_sum": "abs(w)"}
-    summed_when: ClassVar[str] = "after_synapses"
+    summed_every_step: ClassVar[bool] = False
     step_operations: ClassVar[list] = [
-        ("post", f"row_factor = 1 + ({LAST_STEP_OF_RUN}) * ({NORMALISING_FACTOR} - 1)",
-         "after_synapses"),
-        ("synapses", NORMALISE_AND_CLAMP, "after_synapses"),
+        ("post", f"row_factor = 1 + ({LAST_STEP_OF_RUN}) * ({NORMALISING_FACTOR} - 1)\n"
+                 "row_sum = 0", "after_synapses"),
+        ("synapses", NORMALISE_CLAMP_AND_SUM, "after_synapses"),
     ]
