@@ -12,16 +12,22 @@ Every step ``k``, with ``p``, ``q`` the pre and post spikes of step ``k - 1``:
 
 "The last step of a run" is the last step of every ``run()`` call, or, when the synapses were
 made with ``period=...``, the last step of every period (one presentation). The timing machinery
-(changes delivered two steps after their spikes by delayed pathways, row sums kept up to date by
-the pathways and taken afresh in the one pass over the synapses per step) is nearest_online's.
+(changes delivered two steps after their spikes by delayed pathways) is nearest_online's.
+
+Only the synapses a change reaches can leave [0, 1], so the pathways clamp what they change
+(keeping the unclamped value, ``w_raw``, for a second change to the same synapse in the same
+step: the clamp comes after the whole step's change). The rows are passed over as a whole only
+on the first step of a run (clamping weights set from outside, as SPAIC's first step does) and
+on its last (normalising with the row sums the pathways kept up to date): the cost of a step
+follows its spikes, not the number of synapses.
 """
 import dataclasses
 from typing import ClassVar
 
 import numpy as np
 
-from .nearest_online import (DELAYED_SPIKE, NORMALISE_CLAMP_AND_SUM, NORMALISING_FACTOR,
-                             ROW_MODEL, TRACE_MODEL, trace_value)
+from .nearest_online import (DELAYED_SPIKE, NORMALISING_FACTOR, ROW_MODEL, RUN_START,
+                             TRACE_MODEL, trace_value)
 from .parameters import any_real, decay_factor, parameter, positive
 from .rule import STDPRule
 
@@ -30,6 +36,15 @@ __all__ = ["FullOnlineSTDP"]
 LAST_STEP_OF_RUN = ("int(period_steps > 0) * int((timestep(t, dt) + 1) % "
                     "(period_steps + int(period_steps == 0)) == 0) + "
                     "int(period_steps == 0) * int(timestep(t, dt) == run_last_step)")
+FIRST_STEP_OF_RUN = f"int(timestep(t, dt) == {RUN_START})"
+
+# A changed weight is clamped at once, except on the last step of a run, whose row pass
+# normalises first and clamps after. ``learning`` is 0 when nothing may change.
+CLAMP_CHANGE = f"""
+last_step = {LAST_STEP_OF_RUN}
+w = w_raw + learning * (1 - last_step) * (clip(w_raw, 0, 1) - w_raw)
+row_sum += abs(w) - abs(w_before)
+"""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,33 +58,34 @@ class FullOnlineSTDP(STDPRule):
                                     "the last step of a run (then clamped to [0, 1])", positive)
 
     name: ClassVar[str] = "full_online_STDP"
-    model: ClassVar[str] = TRACE_MODEL
+    model: ClassVar[str] = TRACE_MODEL + """w_raw : 1                # w after this step's change, before the clamp
+"""
     # As in nearest_online; here a spike adds 1 to its trace, so a post spike in the same step
     # as the pre spike adds exactly Apre of depression that learn_pre could not see.
     on_pre: ClassVar[dict] = {"learn_pre": DELAYED_SPIKE + f"""
 w_before = w
-w += learning * -Apre * {trace_value("output_trace", "trace_decay")}
-row_sum += abs(w) - abs(w_before)
+w_raw = w + learning * -Apre * {trace_value("output_trace", "trace_decay")}
+{CLAMP_CHANGE}
 input_trace = {trace_value("input_trace", "trace_decay")} + 1
 input_trace_step = spike_step
 """}
     on_post: ClassVar[dict] = {"learn_post": DELAYED_SPIKE + f"""
 pre_spiked_too = int(input_trace_step == spike_step and input_trace > 0)
 w_before = w
-w += learning * (Apost * {trace_value("input_trace", "trace_decay")} - Apre * pre_spiked_too)
-row_sum += abs(w) - abs(w_before)
+w_raw = pre_spiked_too * w_raw + (1 - pre_spiked_too) * w + learning * (Apost * {trace_value("input_trace", "trace_decay")} - Apre * pre_spiked_too)
+{CLAMP_CHANGE}
 output_trace = {trace_value("output_trace", "trace_decay")} + 1
 output_trace_step = spike_step
 """}
     pathway_delay_steps: ClassVar[dict] = {"learn_pre": 2, "learn_post": 2}
     pathway_orders: ClassVar[dict] = {"learn_pre": 10, "learn_post": 11}
     post_model: ClassVar[str] = ROW_MODEL
-    # As in nearest_online, the pathways keep the row sums up to date and the one pass per step
-    # (normalise on the last step of a run, clamp on every step) sums the rows for the next.
+    # The row sums are taken before each run and kept up to date by the pathways and row passes.
     summed: ClassVar[dict] = {"row_sum": "abs(w)"}
     summed_every_step: ClassVar[bool] = False
-    step_operations: ClassVar[list] = [
-        ("post", f"row_factor = 1 + ({LAST_STEP_OF_RUN}) * ({NORMALISING_FACTOR} - 1)\n"
-                 "row_sum = 0", "after_synapses"),
-        ("synapses", NORMALISE_CLAMP_AND_SUM, "after_synapses"),
-    ]
+    row_pass: ClassVar[dict] = {
+        "condition": f"plastic and ({FIRST_STEP_OF_RUN} + {LAST_STEP_OF_RUN}) > 0",
+        "row_code": f"row_factor = 1 + ({LAST_STEP_OF_RUN}) * ({NORMALISING_FACTOR} - 1)\n"
+                    "row_sum = 0",
+        "code": "w = clip(w * row_factor, 0, 1)\nrow_sum += abs(w)",
+    }

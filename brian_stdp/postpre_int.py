@@ -18,14 +18,17 @@ with :math:`\mathrm{SR}(x) = \lfloor x / 2^{s} \rfloor + [R < x \bmod 2^{s}]`, `
 
 In Brian2 the traces live in the helper groups (one integer per pre and per post neuron), decay
 at the start of every step and are set to ``A`` by two pathways that run before the weight
-terms (so each term sees this step's spikes on both sides, as SPAIC's learner does). Halving and
-clamping run once per synapse after the target's reset, where its threshold is this step's.
+terms (so each term sees this step's spikes on both sides, as SPAIC's learner does). A term
+clamps the synapse it changes. Halving is a row event: after the target's reset (where its
+threshold is this step's), only the rows over ``max_threshold`` are passed over, halved and
+clamped, and, at a run's first step, every row is clamped once (weights set from outside).
 """
 import dataclasses
 from typing import ClassVar
 
 import numpy as np
 
+from .nearest_online import RUN_START
 from .parameters import choice, identifier, integer, parameter
 from .rule import STDPRule
 
@@ -45,8 +48,19 @@ BRIAN_DRAW = "int(rand() * round_unit)"
 # constants (see :meth:`PostPreIntSTDP.namespace`).
 # SR(x) = (x >> shift) + [R < (x & (2**shift - 1))], as floor division and modulo.
 _ROUNDED = "(({x}) // round_unit + int({draw} < ({x}) % round_unit))"
-_PRE_TERM = "w += int(plastic) * pre_term_sign * " + _ROUNDED
-_POST_TERM = "w += int(plastic) * " + _ROUNDED
+
+# A term changes only the synapses its spike reaches, so the clamp is applied there at once.
+# SPAIC clamps after both terms and the halving, so the unclamped sum is kept in ``w_raw`` for
+# the second term and the halving pass of the same step (``changed_step``, one past the step of
+# the last term so that the initial 0 means "never", says it is fresh).
+_TERM = """
+changed_now = int(changed_step == timestep(t, dt) + 1)
+w_raw = changed_now * w_raw + (1 - changed_now) * w + int(plastic) * {sign}""" + _ROUNDED + """
+w = w_raw + int(plastic) * (clip(w_raw, w_min, w_max) - w_raw)
+changed_step = timestep(t, dt) + 1
+"""
+_PRE_TERM = _TERM.replace("{sign}", "pre_term_sign * ")
+_POST_TERM = _TERM.replace("{sign}", "")
 
 
 # Decay first, then the spike pathways set the traces (SPAIC: decay, then masked_fill).
@@ -92,7 +106,8 @@ class PostPreIntSTDP(STDPRule):
 
     name: ClassVar[str] = "PostPreIntSTDP"
     pre_model: ClassVar[str] = "input_trace : integer   # the pre neuron's trace\n"
-    post_model: ClassVar[str] = "output_trace : integer  # the post neuron's trace\n"
+    post_model: ClassVar[str] = ("output_trace : integer  # the post neuron's trace\n"
+                                 "halve_row : integer     # 1 if the row is halved this step\n")
     # Both traces are set before either weight term is taken, so a pre and a post spike in the
     # same step see each other (SPAIC sets both traces before both terms).
     pathway_orders: ClassVar[dict] = {"pre_trace": -3, "post_trace": -2}
@@ -169,18 +184,34 @@ class PostPreIntSTDP(STDPRule):
     @property
     def model(self):
         # Old PyTorch ran ``weight >>= mask`` on float weights as a division: fractions stay.
-        return "w : integer  # the weight\n" if self.halving == "floor" else "w : 1  # the weight\n"
+        kind = "integer" if self.halving == "floor" else "1"
+        return (f"w : {kind}  # the weight\n"
+                f"w_raw : {kind}  # w after this step's terms, before the clamp\n"
+                "changed_step : integer  # 1 + the step of the last term (0: never)\n")
 
-    def halving_code(self):
+    @property
+    def row_pass(self):
         # Halve, THEN clamp: SPAIC's order (clamping first would let a halved row end lower).
-        over = f"int({self.thresh_variable}_post > max_threshold)"
+        fresh = "int(changed_step == timestep(t, dt) + 1)"
+        current = f"({fresh} * w_raw + (1 - {fresh}) * w)"
         # w - w/2 is exactly w/2 in floating point; written so no target divides by an array
-        halved = f"w // (1 + {over})" if self.halving == "floor" else f"w - 0.5 * w * {over}"
-        return (f"w = int(plastic) * clip({halved}, w_min, w_max) + (1 - int(plastic)) * w")
+        halved = (f"{current} // (1 + halve_row)" if self.halving == "floor"
+                  else f"{current} - 0.5 * {current} * halve_row")
+        return {"when": "after_resets",
+                "condition": f"plastic and (target_threshold > max_threshold or "
+                             f"timestep(t, dt) == {RUN_START})",
+                "row_code": "halve_row = int(target_threshold > max_threshold)",
+                "code": f"w = clip({halved}, w_min, w_max)"}
 
     @property
     def step_operations(self):
-        return TRACE_DECAY + [("synapses", self.halving_code(), "after_resets")]
+        return TRACE_DECAY
+
+    def after_attach(self, synapses):
+        # The rows' condition reads the target's threshold under a fixed name.
+        from .rendering import attachment_of
+        attachment_of(synapses).post_state.variables.add_reference(
+            "target_threshold", synapses.target, self.thresh_variable)
 
     # ---- Brian2 --------------------------------------------------------------------------
     def check_target(self, target):

@@ -41,6 +41,11 @@ ORDER_POST = -30
 ORDER_PRE = -25
 ORDER_SYNAPSES = -20
 ORDER_POST_AFTER = -10
+# Inside the slot of a rule's row pass, after its step operations: the rows decide, the chosen
+# rows run their row code, then their synapses run the pass.
+ORDER_ROW_PASS_EVENT = -8
+ORDER_ROW_PASS_ROWS = -7
+ORDER_ROW_PASS = -6
 
 
 @dataclass
@@ -73,12 +78,19 @@ class _RunBoundary(BrianObject):
     """
     add_to_magic_network = True
 
-    def __init__(self, post_state, name, seed_updaters=()):
+    def __init__(self, post_state, name, seed_updaters=(), contained_synapses=()):
         super().__init__(when="start", order=ORDER_PERIOD_RESET - 1, name=name)
         self.post_state = post_state
         self.seed_updaters = list(seed_updaters)
+        self.contained_synapses = list(contained_synapses)
 
     def before_run(self, run_namespace):
+        from brian2.devices.device import get_device
+        device = get_device()
+        # cpp_standalone declares the pathways of the Synapses it finds among a network's
+        # top-level objects only; a Synapses contained in the user's must be made known.
+        if hasattr(device, "synapses") and isinstance(device.synapses, set):
+            device.synapses.update(self.contained_synapses)
         # Brian sets the clocks' interval before calling before_run, in every device.
         self.post_state.run_last_step = int(self.post_state.clock._i_end) - 1
         for updater in self.seed_updaters:
@@ -190,8 +202,10 @@ def attach(rule, synapses, period=None):
 
 def _attach(rule, S, period_steps):
     n_post = len(S.target)
+    row_pass = rule.row_pass
     post_state = NeuronGroup(n_post, Equations(rule.post_model) + Equations(
         BASE_POST_MODEL + _population_links(rule)),
+        events={"row_pass": row_pass["condition"]} if row_pass else {},
         namespace=dict(S.namespace), name=S.name + "_post_state")
     objects = [post_state]
     objects.append(post_state.run_regularly(
@@ -230,6 +244,8 @@ def _attach(rule, S, period_steps):
         objects.append(runner)
     for pathway, order in rule.pathway_orders.items():
         getattr(S, pathway).order = order
+    if row_pass:
+        objects.extend(_row_pass(rule, S, post_state))
     if period_steps is not None:
         # A period boundary is a run start: each group is cleared as reset() clears it.
         post_state.period_steps = period_steps
@@ -245,12 +261,55 @@ def _attach(rule, S, period_steps):
                 S.contained_objects.remove(runner)
             objects.append(runner)
     objects.append(_RunBoundary(post_state, name=S.name + "_run_boundary",
-                                seed_updaters=seed_updaters))
+                                seed_updaters=seed_updaters,
+                                contained_synapses=[o for o in objects
+                                                    if isinstance(o, Synapses)]))
     S.contained_objects.extend(o for o in objects if o not in S.contained_objects)
     post_state.plastic = True
     S._brian_stdp = Attachment(rule, S, post_state, pre_state, period_steps, objects)
     rule.after_attach(S)
     return S._brian_stdp
+
+
+def _row_pass(rule, S, post_state):
+    """``rule.row_pass``: code run on the synapses of the rows where a condition holds.
+
+    Brian2 runs synapse code either on every synapse (``run_regularly``) or on the synapses of
+    the neurons that had an event (a pathway). The rows are the post_state neurons, which are not
+    a side of ``S``; so a second ``Synapses``, from post_state to the source, is made to share
+    ``S``'s connectivity arrays, transposed, and to see ``S``'s variables through references
+    (same synapse index). A ``row_pass`` event of post_state then runs its pathway on exactly
+    the synapses of the chosen rows: work in proportion to those rows, in every target.
+    """
+    from brian2 import ms
+    spec = rule.row_pass
+    when = spec.get("when", "after_synapses")
+    post_state.thresholder["row_pass"].when = when
+    post_state.thresholder["row_pass"].order = ORDER_ROW_PASS_EVENT
+    objects = []
+    if spec.get("row_code", "").strip():
+        objects.append(post_state.run_on_event("row_pass", spec["row_code"], when=when,
+                                               order=ORDER_ROW_PASS_ROWS))
+    rows = Synapses(post_state, S.source, namespace=dict(S.namespace), name=S.name + "_row_pass")
+    shared = rows.variables._variables
+    for name, of_S in (("_synaptic_pre", "_synaptic_post"), ("_synaptic_post", "_synaptic_pre"),
+                       ("_presynaptic_idx", "_synaptic_post"),
+                       ("_postsynaptic_idx", "_synaptic_pre"), ("i", "_synaptic_post"),
+                       ("j", "_synaptic_pre"), ("N", "N"), ("N_incoming", "N_outgoing"),
+                       ("N_outgoing", "N_incoming")):
+        shared[name] = S.variables[of_S]
+    for name in Equations(rule.model).names:
+        rows.variables.add_reference(name, S, name, index="_idx")
+    for name in Equations(rule.post_model).names:
+        rows.variables.add_reference(name, post_state, name, index="_presynaptic_idx")
+    for name in ("run_last_step", "period_steps", "plastic", "run_start_step"):
+        rows.variables.add_reference(name, post_state, name)
+    # Brian2 refuses new attributes once a group is built; a pathway is one (rows.pre).
+    del rows.__dict__["_group_attribute_access_active"]
+    rows._add_updater(spec["code"], "pre", delay=0 * ms, event="row_pass")
+    rows._enable_group_attributes()
+    rows.pre.when, rows.pre.order = when, ORDER_ROW_PASS
+    return objects + [rows]
 
 
 def _population_links(rule):

@@ -53,6 +53,11 @@ class STDPRule:
         once before each run only (counting weights set from outside).
     ``pathway_delay_steps``
         ``{pathway name: steps}``: fixed delays of the rule's own pathways, in time steps.
+    ``row_pass``
+        ``{"condition": row expression, "row_code": row code, "code": synapse code,
+        "when": slot}``: on the steps and rows where the condition holds, the row code runs on
+        those rows and then the synapse code on their synapses only (default slot
+        ``"after_synapses"``). The way to act on whole rows without a pass over every synapse.
     ``reset_code`` / ``post_reset_code`` / ``pre_reset_code``
         assignments that clear the per-run state of the synapses / of the rows / of the
         columns (the ``pre_model`` state).
@@ -70,6 +75,7 @@ class STDPRule:
     summed_when: ClassVar[str] = "start"
     summed_every_step: ClassVar[bool] = True
     pathway_delay_steps: ClassVar[dict] = {}
+    row_pass: ClassVar[dict] = {}
     reset_code: ClassVar[str] = ""
     post_reset_code: ClassVar[str] = ""
     pre_reset_code: ClassVar[str] = ""

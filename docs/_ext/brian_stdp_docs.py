@@ -104,6 +104,14 @@ class RuleTemplates(_RuleDirective):
         for index, (group, code, slot) in enumerate(operations, 1):
             out += _code(f"step operation {index}: on the {group} group, every step, "
                          f"slot {slot!r}", code)
+        row_pass = getattr(cls, "row_pass", None) or {}
+        if row_pass:
+            slot = row_pass.get("when", "after_synapses")
+            out += _code(f"row_pass condition  (per row, slot {slot!r}: which rows are "
+                         "passed over this step)", row_pass["condition"])
+            out += _code("row_pass row_code  (on those rows)", row_pass.get("row_code", ""))
+            out += _code("row_pass code  (on the synapses of those rows only)",
+                         row_pass["code"])
         out += _code("reset_code  (start of every run or period: synapses)",
                      getattr(cls, "reset_code", ""))
         out += _code("post_reset_code  (start of every run or period: rows)",
