@@ -45,15 +45,15 @@ def hand_built(build_directory, out):
     in_spk = (rng.random((1, 60, 6)) < 0.3).astype(float)
     out_spk = (rng.random((1, 60, 3)) < 0.3).astype(float)
     rule = FullOnlineSTDP(w_norm=2.0)
-    S = b2.Synapses(spike_generator(b2, in_spk), spike_generator(b2, out_spk),
-                    model=rule.model, on_pre=rule.on_pre, on_post=rule.on_post,
+    source, target = spike_generator(b2, in_spk), spike_generator(b2, out_spk)
+    S = b2.Synapses(source, target, model=rule.model, on_pre=rule.on_pre, on_post=rule.on_post,
                     delay={"learn_pre": 0 * b2.ms, "learn_post": 5 * b2.ms},
                     namespace=rule.namespace())
     rule.attach(S)
     S.connect()
     w_start = rng.random((3, 6))
     rule.set_weights(S, w_start)
-    b2.run(60 * b2.ms)
+    b2.run(60 * b2.ms)       # collects source, target and S from this frame
     b2.device.build(directory=build_directory, compile=True, run=True, with_output=False)
     np.savez(out, w=rule.get_weights(S), w_start=w_start, in_spk=in_spk, out_spk=out_spk)
 

@@ -309,3 +309,19 @@ def test_two_int_rules_on_one_target_each_match_the_reference():
         np.testing.assert_array_equal(rule.get_weights(S), expected[0, -1])
         assert not np.array_equal(expected[0, -1], w_start)
         assert (np.diff(expected[0], axis=0) < 0).any()          # some row was halved
+
+
+# ---- the documentation of these cases ---------------------------------------------------------
+def test_every_test_named_in_the_reliability_page_exists():
+    import ast
+    import re
+    page = open(os.path.join(HERE, "..", "docs", "reliability.rst")).read()
+    named = re.findall(r"``(test_\w+\.py)::(test_\w+)``", page)
+    assert len(named) >= 25, "the page names fewer tests than it should"
+    defined = {}
+    for filename in {f for f, _ in named}:
+        tree = ast.parse(open(os.path.join(HERE, filename)).read())
+        defined[filename] = {node.name for node in tree.body
+                             if isinstance(node, ast.FunctionDef)}
+    missing = [f"{f}::{t}" for f, t in named if t not in defined[f]]
+    assert not missing, f"docs/reliability.rst names tests that do not exist: {missing}"
