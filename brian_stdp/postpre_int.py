@@ -215,12 +215,20 @@ class PostPreIntSTDP(STDPRule):
 
     # ---- Brian2 --------------------------------------------------------------------------
     def check_target(self, target):
+        from brian2.units.fundamentalunits import DIMENSIONLESS, get_unit
         if self.thresh_variable not in getattr(target, "variables", {}):
             raise TypeError(f"PostPreIntSTDP reads the target's adaptive threshold "
                             f"{self.thresh_variable!r} (thresh_variable), but "
                             f"{getattr(target, 'name', target)!r} has no variable "
                             f"{self.thresh_variable!r}: give the target one (e.g. "
                             "brian_stdp.neurons.diehl_cook_int) or set thresh_variable")
+        variable = target.variables[self.thresh_variable]
+        # A boolean would compare as 0/1 against max_threshold: never halving, silently.
+        if variable.dim is not DIMENSIONLESS or variable.dtype == bool:
+            kind = "boolean" if variable.dtype == bool else f"in {get_unit(variable.dim)}"
+            raise TypeError(f"PostPreIntSTDP compares the target's {self.thresh_variable!r} "
+                            f"(thresh_variable) with the integer max_threshold, but it is "
+                            f"{kind}: it must be a dimensionless number (integer or float)")
 
     def synapses(self, source, target, model="", on_pre="", on_post="", period=None,
                  namespace=None, draws=None, **synapses_kwargs):

@@ -12,6 +12,7 @@ The synapses see the helper variables under their own names, through references 
 synapse's post-synaptic (or pre-synaptic) neuron, exactly as Brian2 links ``x_post``.
 """
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import numpy as np
 from brian2 import NeuronGroup, Synapses, TimedArray, defaultclock, linked_var, second
@@ -20,6 +21,8 @@ from brian2.equations.equations import Equations
 from brian2.synapses.synapses import SummedVariableUpdater
 from brian2.equations.codestrings import Expression
 from brian2.utils.stringtools import word_substitute
+
+from . import checks
 
 __all__ = ["attach", "build_synapses", "reset", "attachment_of"]
 
@@ -56,6 +59,7 @@ class Attachment:
     post_state: object
     pre_state: object = None
     period: object = None
+    dt: object = None
     objects: list = field(default_factory=list)
 
 
@@ -68,24 +72,39 @@ def attachment_of(synapses):
 
 
 class _RunBoundary(BrianObject):
-    """Prepares the row state before each ``run()``.
+    """Prepares the row state before each ``run()``, and refuses a run that would go wrong.
 
     It writes where the run ends (for rules acting on "the last step of each run"), and runs
     the row sums that a rule keeps up to date itself (``summed_every_step = False``) once, so
     that weights set from outside since the last step are counted. Both happen before the
     run starts: as Python in runtime mode, as part of the generated program in cpp_standalone
     (a code object queued before the run, like any assignment between runs).
+
+    Being the one object of an attachment whose ``before_run`` Brian calls in every device and
+    for every run, it is also where the run-time misuse is refused: a dt changed since the
+    rule was attached, and (standalone) a ``network_operation`` in the network.
     """
     add_to_magic_network = True
 
-    def __init__(self, post_state, name, seed_updaters=(), contained_synapses=()):
+    def __init__(self, synapses, post_state, dt, name, seed_updaters=(), delays=None,
+                 contained_synapses=()):
         super().__init__(when="start", order=ORDER_PERIOD_RESET - 1, name=name)
+        self.synapses_name = synapses.name
+        # {pathway: delay} to (re)write before each run (Brian2 refuses it before connect())
+        self.pathway_delays = {getattr(synapses, p): d for p, d in (delays or {}).items()}
+        self.clocks = checks.synapse_clocks(synapses)
+        self.dt = dt
         self.post_state = post_state
         self.seed_updaters = list(seed_updaters)
         self.contained_synapses = list(contained_synapses)
 
     def before_run(self, run_namespace):
         from brian2.devices.device import get_device
+        checks.check_clocks(self.clocks, self.synapses_name, self.dt)
+        checks.refuse_network_operations(self.synapses_name)
+        # before the pathways' own before_run ('synapses' slot) reads the delays
+        for pathway, delay in self.pathway_delays.items():
+            pathway.delay = delay
         device = get_device()
         # cpp_standalone declares the pathways of the Synapses it finds among a network's
         # top-level objects only; a Synapses contained in the user's must be made known.
@@ -97,14 +116,6 @@ class _RunBoundary(BrianObject):
             updater.before_run(run_namespace)
             updater.codeobj()
         super().before_run(run_namespace)
-
-
-def _check_names(synapses, names, where):
-    missing = [n for n in names if n not in synapses.variables]
-    if missing:
-        raise TypeError(f"{synapses.name!r} lacks the variable(s) {', '.join(missing)} that "
-                        f"{where} needs: build it from the rule's templates (rule.model, "
-                        "rule.on_pre, rule.on_post) or with rule.synapses(...)")
 
 
 def merge_code(rule_code, user_code):
@@ -125,6 +136,13 @@ def build_synapses(rule, source, target, model="", on_pre="", on_post="", namesp
             raise ValueError(f"the {role} group {group.name!r} emits no spikes, but the rule "
                              "learns from them: give it a threshold")
     rule.check_target(target)
+    checks.check_user_code(rule, model, on_pre, on_post)
+    clocks = {"the source group": source.clock, "the target group": target.clock}
+    if synapses_kwargs.get("clock") is not None:
+        clocks["the synapses"] = synapses_kwargs["clock"]
+    if synapses_kwargs.get("dt") is not None:
+        clocks["the synapses"] = SimpleNamespace(dt=synapses_kwargs["dt"])
+    checks.check_clocks(clocks, synapses_kwargs.get("name", "the synapses"), defaultclock.dt)
     period_steps = _period_steps(period)
     if "on_event" in synapses_kwargs:
         raise ValueError("rule.synapses does not accept on_event=: the rule learns from spike "
@@ -186,21 +204,21 @@ def _period_steps(period):
 
 def attach(rule, synapses, period=None):
     """Attach the rule's extra operations to a ``Synapses`` built by hand from its templates."""
-    if getattr(synapses, "_brian_stdp", None) is not None:
-        raise ValueError(f"{synapses.name!r} already runs a brian_stdp rule")
-    _check_names(synapses, rule.synapse_variables(), "the rule")
-    for pathway in rule.pathway_delay_steps:
-        if pathway not in [p.objname for p in synapses._pathways] or not getattr(
-                synapses, pathway).variables["delay"].scalar:
-            raise TypeError(f"{synapses.name!r} needs the pathway {pathway!r} with a fixed "
-                            "delay: create it with Synapses(..., on_pre=rule.on_pre, "
-                            "on_post=rule.on_post, delay=rule.pathway_delays(), "
-                            "namespace=rule.namespace())")
+    attached = getattr(synapses, "_brian_stdp", None)
+    if attached is not None:
+        raise ValueError(f"{synapses.name!r} already runs the rule {attached.rule.name}; a "
+                         "Synapses learns with one rule: create a second Synapses (between the "
+                         "same groups if need be) for another rule")
+    checks.check_hand_built(rule, synapses)
     rule.check_target(synapses.target)
-    return _attach(rule, synapses, _period_steps(period))
+    checks.check_clocks(checks.synapse_clocks(synapses), synapses.name)
+    checks.check_delays(rule, synapses, defaultclock.dt)
+    # Where Brian2 cannot read the delays back (standalone, before the run) the run boundary
+    # sets them, so that a hand-built Synapses keeps SPAIC's timing whatever it was built with.
+    return _attach(rule, synapses, _period_steps(period), set_delays=True)
 
 
-def _attach(rule, S, period_steps):
+def _attach(rule, S, period_steps, set_delays=False):
     n_post = len(S.target)
     row_pass = rule.row_pass
     post_state = NeuronGroup(n_post, Equations(rule.post_model) + Equations(
@@ -260,13 +278,15 @@ def _attach(rule, S, period_steps):
             if group is S:
                 S.contained_objects.remove(runner)
             objects.append(runner)
-    objects.append(_RunBoundary(post_state, name=S.name + "_run_boundary",
-                                seed_updaters=seed_updaters,
+    delays = rule.pathway_delays() if set_delays else {}
+    objects.append(_RunBoundary(S, post_state, defaultclock.dt, name=S.name + "_run_boundary",
+                                seed_updaters=seed_updaters, delays=delays,
                                 contained_synapses=[o for o in objects
                                                     if isinstance(o, Synapses)]))
     S.contained_objects.extend(o for o in objects if o not in S.contained_objects)
     post_state.plastic = True
-    S._brian_stdp = Attachment(rule, S, post_state, pre_state, period_steps, objects)
+    S._brian_stdp = Attachment(rule, S, post_state, pre_state, period_steps,
+                               dt=defaultclock.dt, objects=objects)
     rule.after_attach(S)
     return S._brian_stdp
 
@@ -346,6 +366,10 @@ def _population_sums(rule, S, post_state):
 def reset(rule, synapses):
     """SPAIC's run boundary: clear the per-run state (traces, pending changes)."""
     attached = attachment_of(synapses)
+    if getattr(attached.rule, "_rule", attached.rule) != rule:
+        raise ValueError(f"{synapses.name!r} runs {attached.rule!r}, not {rule!r}: reset it "
+                         "with the rule it was built with (another rule's reset clears other "
+                         "variables)")
     # Only the simulation knows the step the next run starts at (Python cannot tell which
     # network runs next, nor, in standalone, read its clock): mark it, the next step takes it.
     attached.post_state.run_start_step = -1

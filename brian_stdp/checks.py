@@ -1,0 +1,190 @@
+"""Refusals of misuse: what :mod:`brian_stdp.rendering` checks before it builds or runs.
+
+Each check raises before any Brian2 object is created (or, for what only exists at run time,
+before the simulation starts), naming what is wrong and what to do instead. A check exists where
+the misuse would otherwise give a silently wrong result or an error deep inside Brian2;
+docs/reliability.rst lists them with the tests that show them.
+"""
+import inspect
+import re
+
+from brian2 import Equations, Synapses, defaultclock
+from brian2.core.network import Network, _get_all_objects
+from brian2.core.operations import NetworkOperation
+from brian2.devices.device import RuntimeDevice, get_device
+
+__all__ = ["rule_owned_names", "check_user_code", "check_hand_built", "check_delays",
+           "synapse_clocks", "check_clocks", "refuse_network_operations"]
+
+# Names every attachment adds to the synapses (references to its shared row state).
+BASE_NAMES = ("plastic", "run_last_step", "period_steps", "run_start_step")
+
+_ASSIGNMENT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:[-+*/%]|//|\*\*)?=(?!=)")
+
+
+def rule_owned_names(rule):
+    """``{name: where}`` of every variable the rule keeps in (or makes visible in) a Synapses."""
+    owned = {name: "rule.model" for name in Equations(rule.model).names}
+    for attribute in ("post_model", "pre_model"):
+        owned.update((name, f"rule.{attribute}")
+                     for name in Equations(getattr(rule, attribute)).names)
+    owned.update((name, "rule.population_summed") for name in rule.population_summed)
+    owned.update((name, "brian_stdp's run state") for name in BASE_NAMES)
+    return owned
+
+
+def _pathway_codes(code):
+    if isinstance(code, dict):
+        return code.items()
+    return [("", code)] if isinstance(code, str) else []
+
+
+def check_user_code(rule, model, on_pre, on_post):
+    """Refuse user code that would redefine or overwrite the rule's own state.
+
+    A user variable named like a rule variable would clash or, worse, shadow the rule's constant
+    of that name (Brian2 resolves a synapse variable before the namespace) and change the
+    learning without a word; so would user pathway code assigning to the rule's state.
+    """
+    owned = rule_owned_names(rule)
+    constants = set(rule.namespace())
+    user_names = Equations(model).names if model else set()
+    for name in sorted(user_names):
+        if name in owned:
+            raise ValueError(f"model= declares {name!r}, which the rule defines itself "
+                             f"({owned[name]}): rename your variable (the rule's weight is "
+                             "'w'; read it, do not redeclare it)")
+        if name in constants:
+            raise ValueError(f"model= declares {name!r}, which is the name of one of the "
+                             f"rule's parameters: it would shadow the rule's constant; rename "
+                             "your variable")
+    for keyword, code in (("on_pre", on_pre), ("on_post", on_post)):
+        for _, text in _pathway_codes(code):
+            for line in text.splitlines():
+                match = _ASSIGNMENT.match(line.split("#", 1)[0])
+                if match and match.group(1) in owned:
+                    raise ValueError(f"{keyword}= assigns to {match.group(1)!r}, which the "
+                                     f"rule owns ({owned[match.group(1)]}): changing it from "
+                                     "user code would change the learning; read it only, or "
+                                     "keep your own variable in model=")
+
+
+def _describe(equation):
+    flags = f" ({', '.join(equation.flags)})" if equation.flags else ""
+    return (f"a {equation.type} of {equation.var_type} type with dimensions "
+            f"{equation.dim or '1'}{flags}")
+
+
+def _pathway_names(code, keyword):
+    if isinstance(code, dict):
+        return dict(code)
+    return {"pre" if keyword == "on_pre" else "post": code} if code else {}
+
+
+def check_hand_built(rule, synapses):
+    """Refuse a hand-built ``Synapses`` that does not carry the rule's templates exactly."""
+    if not isinstance(synapses, Synapses):
+        raise TypeError(f"rule.attach needs a brian2.Synapses, got {type(synapses).__name__}: "
+                        "use rule.synapses(source, target) to create one")
+    how = ("build it as Synapses(source, target, model=rule.model, on_pre=rule.on_pre, "
+           "on_post=rule.on_post, delay=rule.pathway_delays(), namespace=rule.namespace()), "
+           "or use rule.synapses(...)")
+    expected = Equations(rule.model)
+    missing = [name for name in expected.names if name not in synapses.variables]
+    if missing:
+        raise TypeError(f"{synapses.name!r} lacks the variable(s) {', '.join(missing)} that "
+                        f"the rule needs: {how}")
+    for name in expected.names:
+        want = expected[name]
+        have = synapses.equations[name] if name in synapses.equations else None
+        if have is None or (have.type, have.var_type, have.dim, sorted(have.flags)) != (
+                want.type, want.var_type, want.dim, sorted(want.flags)):
+            got = _describe(have) if have is not None else "not a model variable"
+            raise TypeError(f"{synapses.name!r} defines {name!r} as {got}; the rule needs "
+                            f"{_describe(want)}: {how}")
+    present = {p.objname: p for p in synapses._pathways}
+    for keyword, prepost in (("on_pre", "pre"), ("on_post", "post")):
+        for pathway, code in _pathway_names(getattr(rule, keyword), keyword).items():
+            path = present.get(pathway)
+            if path is None or path.prepost != prepost:
+                raise TypeError(f"{synapses.name!r} has no {keyword} pathway {pathway!r} (it "
+                                f"has {sorted(present) or 'none'}): {how}")
+            if code.strip("\n") not in path.code:
+                raise TypeError(f"the pathway {pathway!r} of {synapses.name!r} does not run "
+                                f"the rule's {keyword} code for it: {how}")
+    for pathway in rule.pathway_delay_steps:
+        if not getattr(synapses, pathway).variables["delay"].scalar:
+            raise TypeError(f"{synapses.name!r} needs the pathway {pathway!r} with a fixed "
+                            f"delay (delay=rule.pathway_delays()): {how}")
+
+
+def check_delays(rule, synapses, dt):
+    """Refuse rule pathways whose delay is not the rule's number of steps, where Brian2 lets
+    the value be read (runtime mode); :func:`brian_stdp.rendering.attach` then sets it anyway,
+    which is what makes a hand-built standalone Synapses right."""
+    if not isinstance(get_device(), RuntimeDevice):
+        return
+    for pathway, steps in rule.pathway_delay_steps.items():
+        delay = float(getattr(synapses, pathway).variables["delay"].get_value()[0])
+        if abs(delay - steps * float(dt)) > 1e-3 * float(dt):
+            raise ValueError(f"the pathway {pathway!r} of {synapses.name!r} has delay "
+                             f"{delay * 1e3:g} ms; the rule needs {steps} time step(s) = "
+                             f"{steps * float(dt) * 1e3:g} ms: use delay=rule.pathway_delays() "
+                             "after setting defaultclock.dt")
+
+
+def synapse_clocks(synapses):
+    """The clocks a rule's timing depends on, by what they belong to."""
+    return {"the synapses": synapses.clock, "the source group": synapses.source.clock,
+            "the target group": synapses.target.clock, "defaultclock": defaultclock}
+
+
+def check_clocks(clocks, name, dt=None):
+    """Refuse clocks (``{whose: clock}``) other than one common ``dt`` (by default the first's).
+
+    The rule counts in time steps (trace decay, pathway delays, periods): a second dt among its
+    groups, or a dt changed after the delays and the period were converted to time, shifts
+    SPAIC's timing silently.
+    """
+    for where, clock in clocks.items():
+        if dt is None:
+            dt = clock.dt
+        if abs(float(clock.dt) - float(dt)) > 1e-9 * float(dt):
+            raise ValueError(f"the dt of {where} of {name!r} is {clock.dt}, but the rule was "
+                             f"set up with dt = {dt}: a rule counts in steps of one dt; give "
+                             "the source, target and synapses the default clock and set "
+                             "defaultclock.dt once, before creating the synapses")
+    return dt
+
+
+def _network_being_prepared():
+    # Brian2 passes BrianObject.before_run no reference to its network; the caller is
+    # Network.before_run (2.9.0), whose ``self`` is that network.
+    frame = inspect.currentframe()
+    while frame is not None:
+        candidate = frame.f_locals.get("self")
+        if frame.f_code.co_name == "before_run" and isinstance(candidate, Network):
+            return candidate
+        frame = frame.f_back
+    return None
+
+
+def refuse_network_operations(name):
+    """In a standalone device, refuse a network holding a ``network_operation``: Brian2 drops
+    it from the generated program without a word."""
+    if isinstance(get_device(), RuntimeDevice):
+        return
+    network = _network_being_prepared()
+    if network is None:
+        raise RuntimeError(f"brian_stdp could not find the network that is running "
+                           f"{name!r}, so it cannot check it for network_operation "
+                           "objects (which standalone mode drops); this Brian2 version is "
+                           "not supported")
+    operations = [obj.name for obj in _get_all_objects(network.objects)
+                  if isinstance(obj, NetworkOperation)]
+    if operations:
+        raise RuntimeError(f"the network running {name!r} contains the Python "
+                           f"network_operation(s) {', '.join(sorted(operations))}, which a "
+                           "standalone device (cpp_standalone) silently drops: they would "
+                           "never be called. Remove them (write the operation as Brian2 code, "
+                           "e.g. G.run_regularly(...)), or use runtime mode")
