@@ -32,11 +32,21 @@ class Constraint:
                 raise TypeError(f"{name} must be a plain number without units "
                                 f"({self.description}), got {value!r}")
             raise TypeError(f"{name} must be a number ({self.description}), got {value!r}")
-        if self.kind == "integer" and not float(value).is_integer():
-            raise TypeError(f"{name} must be an integer ({self.description}), got {value!r}")
-        if not math.isfinite(float(value)) or not self.check(float(value)):
+        try:
+            number = float(value)
+        except OverflowError:
+            # An int beyond float range: out of every range declared here, not a wrong type.
+            number = math.inf if value > 0 else -math.inf
+        # NaN and inf are out of range (ValueError) even for an integer parameter: they are
+        # numbers, and the range is what the message can tell the user to fix.
+        if not math.isfinite(number):
             raise ValueError(f"{name} must be {self.description}, got {value!r}")
-        return int(value) if self.kind == "integer" else float(value)
+        if self.kind == "integer" and not number.is_integer():
+            raise TypeError(f"{name} must be an integer ({self.description}), got {value!r}")
+        # Integers are checked exactly: float() would round 2**31 - 1 + 1 and its neighbours.
+        if not self.check(int(value) if self.kind == "integer" else number):
+            raise ValueError(f"{name} must be {self.description}, got {value!r}")
+        return int(value) if self.kind == "integer" else number
 
 
 def real(description, check):
