@@ -19,9 +19,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from .nearest_online import (DELAYED_SPIKE, NORMALISE_AND_CLAMP, NORMALISING_FACTOR, ROW_MODEL,
+from .nearest_online import (DELAYED_SPIKE, NORMALISED, NORMALISING_DIVISOR, ROW_MODEL,
                              TRACE_MODEL, trace_value)
-from .parameters import any_real, decay_factor, parameter, positive
+from .parameters import amplitude, decay_factor, parameter, positive
 from .rule import STDPRule
 
 __all__ = ["FullOnlineSTDP"]
@@ -31,11 +31,21 @@ LAST_STEP_OF_RUN = ("int(period_steps > 0) * int((timestep(t, dt) + 1) % "
                     "int(period_steps == 0) * int(timestep(t, dt) == run_last_step)")
 
 
+# Both branches are clamped before being weighted by 0 or 1, so that an overflowing branch not
+# taken (inf) cannot turn into 0 * inf = NaN.
+NORMALISE_ON_LAST_STEP_AND_CLAMP = f"""
+last_step = {LAST_STEP_OF_RUN}
+w = int(plastic) * (last_step * {NORMALISED} + (1 - last_step) * clip(w, 0, 1)) + (1 - int(plastic)) * w
+"""
+
+
 @dataclasses.dataclass(frozen=True)
 class FullOnlineSTDP(STDPRule):
     """SPAIC's ``full_online_STDP``, exact to SPAIC per step."""
-    Apost: float = parameter(1e-2, "potentiation on a post spike, times the pre trace", any_real)
-    Apre: float = parameter(1e-4, "depression on a pre spike, times the post trace", any_real)
+    Apost: float = parameter(1e-2, "potentiation on a post spike, times the pre trace",
+                             amplitude)
+    Apre: float = parameter(1e-4, "depression on a pre spike, times the post trace",
+                            amplitude)
     trace_decay: float = parameter(float(np.exp(-1 / 20)), "per-step decay of both traces",
                                    decay_factor)
     w_norm: float = parameter(78.4, "each post neuron's weights are scaled to sum to this on "
@@ -62,7 +72,6 @@ output_trace_step = spike_step
     summed: ClassVar[dict] = {"row_sum": "abs(w)"}
     summed_when: ClassVar[str] = "after_synapses"
     step_operations: ClassVar[list] = [
-        ("post", f"row_factor = 1 + ({LAST_STEP_OF_RUN}) * ({NORMALISING_FACTOR} - 1)",
-         "after_synapses"),
-        ("synapses", NORMALISE_AND_CLAMP, "after_synapses"),
+        ("post", f"row_divisor = {NORMALISING_DIVISOR}", "after_synapses"),
+        ("synapses", NORMALISE_ON_LAST_STEP_AND_CLAMP, "after_synapses"),
     ]

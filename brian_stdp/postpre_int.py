@@ -33,10 +33,12 @@ __all__ = ["PostPreIntSTDP", "draws_table"]
 
 INT32_MAX = 2 ** 31 - 1
 
-non_negative_int32 = integer(f"an integer in [0, {INT32_MAX}]", lambda v: 0 <= v <= INT32_MAX)
+non_negative_int32 = integer(f"an integer in [0, {INT32_MAX}]", lambda v: 0 <= v <= INT32_MAX,
+                             low=0, high=INT32_MAX)
 any_int32 = integer(f"an integer in [{-INT32_MAX}, {INT32_MAX}]",
-                    lambda v: -INT32_MAX <= v <= INT32_MAX)
-shift_amount = integer("an integer in [0, 30] (2**shift must fit int32)", lambda v: 0 <= v <= 30)
+                    lambda v: -INT32_MAX <= v <= INT32_MAX, low=-INT32_MAX, high=INT32_MAX)
+shift_amount = integer("an integer in [0, 30] (2**shift must fit int32)", lambda v: 0 <= v <= 30,
+                       low=0, high=30)
 
 # The uniform integer of each stochastic rounding, from Brian's RNG (seeded by ``seed()``).
 BRIAN_DRAW = "int(rand() * round_unit)"
