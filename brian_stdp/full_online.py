@@ -26,9 +26,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from .nearest_online import (DELAYED_SPIKE, NORMALISING_FACTOR, ROW_MODEL, RUN_START,
-                             TRACE_MODEL, trace_value)
-from .parameters import any_real, decay_factor, parameter, positive
+from .nearest_online import (DELAYED_SPIKE, NORMALISED, NORMALISING_DIVISOR, ROW_MODEL,
+                             RUN_START, TRACE_MODEL, trace_value)
+from .parameters import amplitude, decay_factor, parameter, positive
 from .rule import STDPRule
 
 __all__ = ["FullOnlineSTDP"]
@@ -46,12 +46,22 @@ w = w_raw + learning * (1 - last_step) * (clip(w_raw, 0, 1) - w_raw)
 row_sum += abs(w) - abs(w_before)
 """
 
+# The row pass: normalise on the last step of a run, clamp on both. Both branches are clamped
+# before being weighted by 0 or 1, so that an overflowing branch not taken (inf) cannot turn
+# into 0 * inf = NaN.
+ROW_PASS = f"""
+w = normalise_row * {NORMALISED} + (1 - normalise_row) * clip(w, 0, 1)
+row_sum += abs(w)
+"""
+
 
 @dataclasses.dataclass(frozen=True)
 class FullOnlineSTDP(STDPRule):
     """SPAIC's ``full_online_STDP``, exact to SPAIC per step."""
-    Apost: float = parameter(1e-2, "potentiation on a post spike, times the pre trace", any_real)
-    Apre: float = parameter(1e-4, "depression on a pre spike, times the post trace", any_real)
+    Apost: float = parameter(1e-2, "potentiation on a post spike, times the pre trace",
+                             amplitude)
+    Apre: float = parameter(1e-4, "depression on a pre spike, times the post trace",
+                            amplitude)
     trace_decay: float = parameter(float(np.exp(-1 / 20)), "per-step decay of both traces",
                                    decay_factor)
     w_norm: float = parameter(78.4, "each post neuron's weights are scaled to sum to this on "
@@ -79,13 +89,13 @@ output_trace_step = spike_step
 """}
     pathway_delay_steps: ClassVar[dict] = {"learn_pre": 2, "learn_post": 2}
     pathway_orders: ClassVar[dict] = {"learn_pre": 10, "learn_post": 11}
-    post_model: ClassVar[str] = ROW_MODEL
+    post_model: ClassVar[str] = ROW_MODEL + "normalise_row : 1  # 1 on the last step of a run\n"
     # The row sums are taken before each run and kept up to date by the pathways and row passes.
     summed: ClassVar[dict] = {"row_sum": "abs(w)"}
     summed_every_step: ClassVar[bool] = False
     row_pass: ClassVar[dict] = {
         "condition": f"plastic and ({FIRST_STEP_OF_RUN} + {LAST_STEP_OF_RUN}) > 0",
-        "row_code": f"row_factor = 1 + ({LAST_STEP_OF_RUN}) * ({NORMALISING_FACTOR} - 1)\n"
-                    "row_sum = 0",
-        "code": "w = clip(w * row_factor, 0, 1)\nrow_sum += abs(w)",
+        "row_code": f"normalise_row = {LAST_STEP_OF_RUN}\n"
+                    f"row_divisor = {NORMALISING_DIVISOR}\nrow_sum = 0",
+        "code": ROW_PASS,
     }

@@ -38,7 +38,7 @@ from typing import ClassVar
 import numpy as np
 
 from .nearest_online import RUN_START
-from .parameters import any_real, decay_factor, parameter
+from .parameters import amplitude, decay_factor, parameter, weight_bound
 from .rule import STDPRule
 
 __all__ = ["MetaNearestOnlineSTDP"]
@@ -104,15 +104,18 @@ row_mean += w / N_incoming
 @dataclasses.dataclass(frozen=True)
 class MetaNearestOnlineSTDP(STDPRule):
     """SPAIC's ``Meta_nearest_online_STDP``, exact to SPAIC per step."""
-    Apost: float = parameter(1e-2, "potentiation on a post spike, times the pre trace", any_real)
+    Apost: float = parameter(1e-2, "potentiation on a post spike, times the pre trace",
+                             amplitude)
     Apre: float = parameter(1e-4, "depression on a pre spike, times the post trace; also "
-                                  "scales the drift of w_mean", any_real)
+                                  "scales the drift of w_mean", amplitude)
     pre_decay: float = parameter(float(np.exp(-1 / 30)), "per-step decay of the pre trace",
                                  decay_factor)
     post_decay: float = parameter(float(np.exp(-1 / 200)), "per-step decay of the post trace",
                                   decay_factor)
-    w_min: float = parameter(0.0, "soft lower bound of the weights (below w_max)", any_real)
-    w_max: float = parameter(1.0, "soft upper bound of the weights (above w_min)", any_real)
+    w_min: float = parameter(0.0, "soft lower bound of the weights (below w_max)",
+                             weight_bound)
+    w_max: float = parameter(1.0, "soft upper bound of the weights (above w_min)",
+                             weight_bound)
 
     name: ClassVar[str] = "meta_nearest_online_STDP"
     model: ClassVar[str] = """
@@ -154,5 +157,5 @@ post_spiked = learning
 
     def check(self):
         if not self.w_min < self.w_max:
-            raise ValueError(f"w_min must be below w_max, got w_min={self.w_min!r} and "
-                             f"w_max={self.w_max!r}")
+            raise ValueError(f"w_min must be below w_max (w_min < w_max), got "
+                             f"w_min={self.w_min!r} and w_max={self.w_max!r}")

@@ -23,7 +23,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from .parameters import any_real, decay_factor, parameter, positive
+from .parameters import amplitude, decay_factor, parameter, positive
 from .rule import STDPRule
 
 __all__ = ["NearestOnlineSTDP"]
@@ -39,7 +39,7 @@ output_trace_step : 1
 
 ROW_MODEL = """
 row_sum : 1      # sum over the row of |w|, kept up to date as w changes
-row_factor : 1   # what the row is multiplied by this step
+row_divisor : 1  # what the row is divided by this step (its sum; 1 for a zero row)
 """
 
 # The first step of the SPAIC run that the delivery step belongs to: each period is a run when
@@ -54,8 +54,12 @@ run_start = {RUN_START}
 learning = int(plastic) * int(spike_step >= run_start)
 """
 
-NORMALISE_AND_CLAMP = """
-w = int(plastic) * clip(w * row_factor, 0, 1) + (1 - int(plastic)) * w
+# w_norm * w / row_sum, in the reference's order: w * (w_norm / row_sum) turns a row of zeros
+# and one tiny weight (row_sum below w_norm / 1.8e308) into 0 * inf = NaN.
+NORMALISED = "clip(w_norm * w / row_divisor, 0, 1)"
+
+NORMALISE_AND_CLAMP = f"""
+w = int(plastic) * {NORMALISED} + (1 - int(plastic)) * w
 """
 
 # The one pass over all synapses per step: normalise and clamp, and sum the rows for the next
@@ -64,7 +68,7 @@ NORMALISE_CLAMP_AND_SUM = NORMALISE_AND_CLAMP + """row_sum += abs(w)
 """
 
 # A zero row stays zero instead of turning into NaN (SPAIC would divide 0 by 0).
-NORMALISING_FACTOR = "w_norm / (row_sum + int(row_sum == 0))"
+NORMALISING_DIVISOR = "row_sum + int(row_sum == 0)"
 
 
 def trace_value(name, decay):
@@ -77,8 +81,10 @@ def trace_value(name, decay):
 @dataclasses.dataclass(frozen=True)
 class NearestOnlineSTDP(STDPRule):
     """SPAIC's ``nearest_online_STDP`` (Diehl & Cook 2015's rule), exact to SPAIC per step."""
-    Apost: float = parameter(1e-2, "potentiation on a post spike, times the pre trace", any_real)
-    Apre: float = parameter(1e-4, "depression on a pre spike, times the post trace", any_real)
+    Apost: float = parameter(1e-2, "potentiation on a post spike, times the pre trace",
+                             amplitude)
+    Apre: float = parameter(1e-4, "depression on a pre spike, times the post trace",
+                            amplitude)
     trace_pre: float = parameter(float(np.exp(-1 / 20)), "per-step decay of the pre trace",
                                  decay_factor)
     trace_post: float = parameter(float(np.exp(-1 / 20)), "per-step decay of the post trace",
@@ -113,7 +119,7 @@ output_trace_step = spike_step
     summed: ClassVar[dict] = {"row_sum": "abs(w)"}
     summed_every_step: ClassVar[bool] = False
     step_operations: ClassVar[list] = [
-        ("post", f"row_factor = {NORMALISING_FACTOR}\nrow_sum = 0", "after_synapses"),
+        ("post", f"row_divisor = {NORMALISING_DIVISOR}\nrow_sum = 0", "after_synapses"),
         ("synapses", NORMALISE_CLAMP_AND_SUM, "after_synapses"),
     ]
 

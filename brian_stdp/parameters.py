@@ -9,16 +9,25 @@ import math
 import numbers
 
 __all__ = ["parameter", "Constraint", "real", "integer", "choice", "identifier", "decay_factor",
-           "positive", "any_real"]
+           "positive", "any_real", "amplitude", "weight_bound", "MAX_AMPLITUDE"]
 
 
 class Constraint:
-    """A named check on one parameter value: ``check(value)`` is True when it is allowed."""
+    """A named check on one parameter value: ``check(value)`` is True when it is allowed.
 
-    def __init__(self, description, check, kind="real"):
+    ``low``/``high`` (with ``low_open``/``high_open`` for an open end) and ``options`` state
+    the same range as data, for documentation and for generating test values; ``check``
+    remains what decides.
+    """
+
+    def __init__(self, description, check, kind="real", low=None, high=None, low_open=False,
+                 high_open=False, options=None):
         self.description = description
         self.check = check
         self.kind = kind
+        self.low, self.high = low, high
+        self.low_open, self.high_open = low_open, high_open
+        self.options = options
 
     def validate(self, name, value):
         if self.kind == "string":
@@ -32,25 +41,35 @@ class Constraint:
                 raise TypeError(f"{name} must be a plain number without units "
                                 f"({self.description}), got {value!r}")
             raise TypeError(f"{name} must be a number ({self.description}), got {value!r}")
-        if self.kind == "integer" and not float(value).is_integer():
-            raise TypeError(f"{name} must be an integer ({self.description}), got {value!r}")
-        if not math.isfinite(float(value)) or not self.check(float(value)):
+        try:
+            number = float(value)
+        except OverflowError:
+            # An int beyond float range: out of every range declared here, not a wrong type.
+            number = math.inf if value > 0 else -math.inf
+        # NaN and inf are out of range (ValueError) even for an integer parameter: they are
+        # numbers, and the range is what the message can tell the user to fix.
+        if not math.isfinite(number):
             raise ValueError(f"{name} must be {self.description}, got {value!r}")
-        return int(value) if self.kind == "integer" else float(value)
+        if self.kind == "integer" and not number.is_integer():
+            raise TypeError(f"{name} must be an integer ({self.description}), got {value!r}")
+        # Integers are checked exactly: float() would round 2**31 - 1 + 1 and its neighbours.
+        if not self.check(int(value) if self.kind == "integer" else number):
+            raise ValueError(f"{name} must be {self.description}, got {value!r}")
+        return int(value) if self.kind == "integer" else number
 
 
-def real(description, check):
-    return Constraint(description, check)
+def real(description, check, **bounds):
+    return Constraint(description, check, **bounds)
 
 
-def integer(description, check):
-    return Constraint(description, check, kind="integer")
+def integer(description, check, **bounds):
+    return Constraint(description, check, kind="integer", **bounds)
 
 
 def choice(*options):
     """A string among ``options`` (non-numeric switches, kept as plain data for JSON)."""
     return Constraint("one of " + ", ".join(repr(o) for o in options),
-                      lambda v: v in options, kind="string")
+                      lambda v: v in options, kind="string", options=options)
 
 
 def identifier(description):
@@ -59,9 +78,19 @@ def identifier(description):
                       kind="string")
 
 
+#: The largest |Apost| or |Apre|. Near float's limit, Apost - Apre (or a weight plus it)
+#: overflows to inf and a row normalisation turns that into NaN; a change per spike pair of 1
+#: already takes a weight across [0, 1] in one step, so 1e6 refuses nothing meaningful.
+MAX_AMPLITUDE = 1e6
+
 any_real = real("a finite real number", lambda v: True)
-positive = real("a finite number > 0", lambda v: v > 0)
-decay_factor = real("a per-step decay factor in (0, 1]", lambda v: 0 < v <= 1)
+amplitude = real("a real number in [-1e6, 1e6]",
+                 lambda v: abs(v) <= MAX_AMPLITUDE, low=-MAX_AMPLITUDE, high=MAX_AMPLITUDE)
+#: Meta's soft weight bounds: sums of weights near float's limit overflow (SPAIC: 0 and 1).
+weight_bound = amplitude
+positive = real("a finite number > 0", lambda v: v > 0, low=0.0, low_open=True)
+decay_factor = real("a per-step decay factor in (0, 1]", lambda v: 0 < v <= 1, low=0.0,
+                    high=1.0, low_open=True)
 
 
 def parameter(default, doc, constraint):

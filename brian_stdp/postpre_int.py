@@ -36,10 +36,12 @@ __all__ = ["PostPreIntSTDP", "draws_table"]
 
 INT32_MAX = 2 ** 31 - 1
 
-non_negative_int32 = integer(f"an integer in [0, {INT32_MAX}]", lambda v: 0 <= v <= INT32_MAX)
+non_negative_int32 = integer(f"an integer in [0, {INT32_MAX}]", lambda v: 0 <= v <= INT32_MAX,
+                             low=0, high=INT32_MAX)
 any_int32 = integer(f"an integer in [{-INT32_MAX}, {INT32_MAX}]",
-                    lambda v: -INT32_MAX <= v <= INT32_MAX)
-shift_amount = integer("an integer in [0, 30] (2**shift must fit int32)", lambda v: 0 <= v <= 30)
+                    lambda v: -INT32_MAX <= v <= INT32_MAX, low=-INT32_MAX, high=INT32_MAX)
+shift_amount = integer("an integer in [0, 30] (2**shift must fit int32)", lambda v: 0 <= v <= 30,
+                       low=0, high=30)
 
 # The uniform integer of each stochastic rounding, from Brian's RNG (seeded by ``seed()``).
 BRIAN_DRAW = "int(rand() * round_unit)"
@@ -122,9 +124,10 @@ class PostPreIntSTDP(STDPRule):
         return self.trace_scale if self.shift_spike_trace > 0 else 1
 
     def check(self):
-        if self.w_min > self.w_max:
-            raise ValueError(f"w_min must be <= w_max, got w_min={self.w_min}, "
-                             f"w_max={self.w_max}")
+        # Equal bounds would freeze every weight: a mistake, refused as Meta refuses it.
+        if not self.w_min < self.w_max:
+            raise ValueError(f"w_min must be below w_max (w_min < w_max), got "
+                             f"w_min={self.w_min}, w_max={self.w_max}")
         if self.trace_decay > 2 ** self.shift_spike_trace:
             raise ValueError(f"trace_decay must be in [0, 2**shift_spike_trace = "
                              f"{2 ** self.shift_spike_trace}] (a decay factor <= 1; a growing "
@@ -139,8 +142,14 @@ class PostPreIntSTDP(STDPRule):
                 raise ValueError(f"{nu} * trace_scale overflows int32: {nu} must be in "
                                  f"[{-(INT32_MAX // max(top, 1))}, {INT32_MAX // max(top, 1)}] "
                                  f"for trace_scale={self.trace_scale}")
-        worst = (max(abs(self.w_min), abs(self.w_max)) + self.max_term("nu0")
-                 + self.max_term("nu1"))
+        terms = self.max_term("nu0") + self.max_term("nu1")
+        if terms > INT32_MAX:
+            # No weight bound could help: name what makes the terms too large.
+            raise ValueError(f"nu0, nu1 and shift: the two weight terms can reach "
+                             f"{terms} > {INT32_MAX} (int32); |nu0| + |nu1| must be at most "
+                             f"about {INT32_MAX} * 2**shift / trace_scale (shift={self.shift}, "
+                             f"trace_scale={self.trace_scale})")
+        worst = max(abs(self.w_min), abs(self.w_max)) + terms
         if worst > INT32_MAX:
             raise ValueError(f"w_min/w_max too large: |w| plus both weight terms can reach "
                              f"{worst} > {INT32_MAX} (int32); keep max(|w_min|, |w_max|) <= "

@@ -196,7 +196,8 @@ def _period_steps(period):
     if not hasattr(period, "dim") or period.dim != second.dim:
         raise TypeError(f"period must be a time (e.g. 350*ms), got {period!r}")
     steps = float(period / defaultclock.dt)
-    if steps < 1 or abs(steps - round(steps)) > 1e-6:
+    # NaN and inf must reach the message below (round() would raise its own, unnamed error).
+    if not np.isfinite(steps) or steps < 1 or abs(steps - round(steps)) > 1e-6:
         raise ValueError(f"period must be a whole positive number of time steps "
                          f"(dt = {defaultclock.dt}), got {period!r}")
     return int(round(steps))

@@ -116,6 +116,9 @@ class STDPRule:
         if unknown:
             raise ValueError(f"unknown key(s) {sorted(unknown)} in a rule description; "
                              "allowed: 'rule', 'parameters'")
+        if not cls.name and "rule" not in data:
+            raise ValueError(f"a rule description needs a 'rule' key naming the rule; known "
+                             f"rules: {sorted(RULES)}")
         name = data.get("rule", cls.name)
         target = cls if cls.name else rule_class(name)
         if name != target.name:
