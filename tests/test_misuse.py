@@ -195,7 +195,7 @@ def test_user_model_redefining_a_rule_name_is_refused(rule, model, name):
 @pytest.mark.parametrize("keyword, code, name", [
     ("on_pre", "w = 0", "'w'"),
     ("on_pre", "v_post += w\ninput_trace += 1  # a comment", "'input_trace'"),
-    ("on_post", {"extra": "row_factor *= 2"}, "'row_factor'"),
+    ("on_post", {"extra": "row_divisor *= 2"}, "'row_divisor'"),
 ])
 def test_user_pathway_writing_a_rule_variable_is_refused(keyword, code, name):
     source, target = _pair()
