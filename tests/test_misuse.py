@@ -71,7 +71,7 @@ def test_attach_refuses_what_is_not_a_synapses():
 
 @pytest.mark.parametrize("rule, model, name", [
     # an integer rule on float weights would never floor: silently not SPAIC's arithmetic
-    (PostPreIntSTDP(), "w : 1", "'w'"),
+    (PostPreIntSTDP(), PostPreIntSTDP().model.replace("w : integer", "w : 1", 1), "'w'"),
     (NearestOnlineSTDP(), NearestOnlineSTDP.model.replace("w : 1", "w = 0.5 : 1"), "'w'"),
     (NearestOnlineSTDP(), NearestOnlineSTDP.model.replace("w : 1", "w : 1 (shared)"), "'w'"),
     (NearestOnlineSTDP(), NearestOnlineSTDP.model.replace("output_trace : 1",
