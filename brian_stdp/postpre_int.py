@@ -200,6 +200,8 @@ class PostPreIntSTDP(STDPRule):
 
     @property
     def row_pass(self):
+        """The rows over ``max_threshold`` are halved and clamped (and every row is clamped at
+        a run's first step), by a pass over those rows' synapses only."""
         # Halve, THEN clamp: SPAIC's order (clamping first would let a halved row end lower).
         fresh = "int(changed_step == timestep(t, dt) + 1)"
         current = f"({fresh} * w_raw + (1 - {fresh}) * w)"
