@@ -26,8 +26,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from .nearest_online import (DELAYED_SPIKE, NORMALISED, NORMALISING_DIVISOR, ROW_MODEL,
-                             RUN_START, TRACE_MODEL, trace_value)
+from .nearest_online import (DELAYED_SPIKE, FIRST_STEP_OF_RUN, NORMALISED, NORMALISING_DIVISOR,
+                             ROW_MODEL, TRACE_MODEL, trace_value)
 from .parameters import amplitude, decay_factor, parameter, positive
 from .rule import STDPRule
 
@@ -36,7 +36,6 @@ __all__ = ["FullOnlineSTDP"]
 LAST_STEP_OF_RUN = ("int(period_steps > 0) * int((timestep(t, dt) + 1) % "
                     "(period_steps + int(period_steps == 0)) == 0) + "
                     "int(period_steps == 0) * int(timestep(t, dt) == run_last_step)")
-FIRST_STEP_OF_RUN = f"int(timestep(t, dt) == {RUN_START})"
 
 # A changed weight is clamped at once, except on the last step of a run, whose row pass
 # normalises first and clamps after. ``learning`` is 0 when nothing may change.
