@@ -182,7 +182,7 @@ SMALL = ["--device", "runtime", "--target", "numpy", "--neurons", "16", "--train
          "--label", "200", "--test", "100", "--presentation", "150", "--intensity", "2",
          "--quiet"]
 # Chance is 10%; the margin this test demands of the tiny network.
-MIN_ACCURACY = 0.20  # twice chance; this seeded run measured 0.33
+MIN_ACCURACY = 0.20  # twice chance; this seeded run measured 0.22 (seeds 1, 2: 0.34, 0.31)
 
 
 @pytest.fixture(scope="module")
