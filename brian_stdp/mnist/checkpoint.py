@@ -164,9 +164,10 @@ def load(path):
     except (OSError, UnicodeDecodeError, ValueError) as error:
         raise CheckpointError(f"{where}: {MANIFEST} is unreadable or not valid JSON, the "
                               f"checkpoint is corrupt ({error})") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+    found = manifest.get("format") if isinstance(manifest, dict) else None
+    if found != FORMAT:
         raise CheckpointError(f"{where}: {MANIFEST} is not a brian_stdp mnist checkpoint "
-                              f"manifest (format {manifest.get('format') if isinstance(manifest, dict) else None!r})")
+                              f"manifest (format {found!r})")
     if manifest.get("version") != VERSION:
         raise CheckpointError(f"{where}: checkpoint format version {manifest.get('version')!r}, "
                               f"this brian_stdp reads version {VERSION} only")
