@@ -40,8 +40,9 @@ and they are per-presentation state that the next presentation discards anyway:
   (``plastic``, ``adapting``, run bookkeeping), set by the chunk's phase; row sums that the rule
   recomputes at every run start; the rule's population sums, recomputed every step.
 
-The only thing a chunk boundary changes against one long run is therefore the random stream
-(re-seeded), which no result depends on beyond its statistics.
+Against one long run, a chunk boundary therefore changes the random stream (re-seeded), which
+no result depends on beyond its statistics, and floating-point rounding (row sums recomputed
+from the weights instead of updated step by step) - not the method.
 
 cpp_standalone
 --------------
