@@ -75,6 +75,21 @@ def build_parser():
     mnist.add_argument("--build-dir", metavar="DIR",
                        help="cpp_standalone project directory (default: in the user cache; "
                             "reused, so an unchanged network recompiles little)")
+    mnist.add_argument("--chunk", type=int, default=defaults.chunk, metavar="N",
+                       help="presentations simulated per chunk; each chunk starts from the "
+                            "previous one's saved state with its own seed, so the results "
+                            "depend on it (default: %(default)s)")
+    mnist.add_argument("--checkpoint-every", type=int, default=defaults.checkpoint_every,
+                       metavar="N",
+                       help="write a checkpoint (weights, thresholds, spike counts, progress, "
+                            "settings) to OUT/checkpoint every N presentations, rounded up to "
+                            "whole chunks; also at the end of training, at the end, and on "
+                            "Ctrl-C (0: only those). Does not change the results "
+                            "(default: %(default)s)")
+    mnist.add_argument("--resume", metavar="DIR",
+                       help="continue from the checkpoint in DIR (or DIR/checkpoint), given "
+                            "the same options as the run that wrote it; the result is the "
+                            "same as that run's without interruption")
     mnist.add_argument("--quiet", action="store_true", help="no progress lines")
 
     template = commands.add_parser(
@@ -96,7 +111,8 @@ def _mnist(args):
                          intensity=args.intensity, theta_plus=args.theta_plus, seed=args.seed,
                          split_seed=args.split_seed, device=args.device, target=args.target,
                          data=args.data, out=args.out, build_dir=args.build_dir,
-                         progress=not args.quiet)
+                         progress=not args.quiet, chunk=args.chunk,
+                         checkpoint_every=args.checkpoint_every, resume=args.resume)
     results = run_mnist(config)
     print(f"accuracy {results['accuracy'] * 100:.1f}%")
     return 0
@@ -121,6 +137,11 @@ def main(argv=None):
     except (ValueError, TypeError, ImportError) as error:
         # Bad input is the user's to fix: a one-line message, not a traceback.
         parser.exit(2, f"brian-stdp {args.command}: error: {error}\n")
+    except KeyboardInterrupt as interrupt:
+        # Ctrl-C: the job saved what it completed (its message says where); 128 + SIGINT.
+        text = str(interrupt) or "interrupted"
+        print(f"brian-stdp {args.command}: {text}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -83,7 +83,16 @@ def test_user_data_file_is_accepted(tmp_path):
     (np.array([["a"] * 784] * 10), np.zeros(10, int), TypeError, ["dtype"]),
     (np.zeros((10, 784)), np.zeros(10, float), TypeError, ["y", "integer"]),
     (np.zeros((10, 784)), np.zeros(9, int), ValueError, ["y", "shape"]),
+    (np.zeros((10, 784)), np.zeros(11, int), ValueError, ["y", "shape", "(10,)"]),
+    (np.zeros((10, 784)), np.zeros((10, 1), int), ValueError, ["y", "shape"]),
     (np.zeros((10, 784)), np.full(10, 10), ValueError, ["0..9"]),
+    (np.zeros((10, 784)), np.full(10, -1), ValueError, ["0..9"]),
+    (np.zeros((10, 784)), np.array(["1"] * 10), TypeError, ["y", "integer"]),
+    (np.zeros(784), np.zeros(1, int), ValueError, ["shape", "784"]),
+    (np.full((10, 784), np.inf), np.zeros(10, int), ValueError, ["finite"]),
+    (np.zeros((10, 784), complex), np.zeros(10, int), TypeError, ["dtype"]),
+    (np.zeros((0, 784)), np.zeros(0, int), ValueError, ["empty"]),
+    (np.zeros((1, 784)), np.zeros(1, int), ValueError, ["at least 2"]),
 ])
 def test_bad_user_data_is_refused_with_a_clear_message(tmp_path, X, y, error, words):
     path = _save(tmp_path / "bad.npz", X=X, y=y)
@@ -93,6 +102,34 @@ def test_bad_user_data_is_refused_with_a_clear_message(tmp_path, X, y, error, wo
     assert "--data" in message
     for word in words:
         assert word in message
+
+
+def test_unreadable_data_files_are_refused_with_a_clear_message(tmp_path):
+    # Python objects (would need pickle), a single .npy array, a damaged archive member.
+    objects = _save(tmp_path / "objects.npz", X=np.array([[None] * 784] * 4, dtype=object),
+                    y=np.zeros(4, int))
+    with pytest.raises(TypeError, match=r"--data: X .* Python objects"):
+        mnist_data.load_digits(objects)
+    np.save(tmp_path / "plain.npy", np.zeros((4, 784)))
+    with pytest.raises(ValueError, match=r"--data: .* single array \(\.npy\)"):
+        mnist_data.load_digits(str(tmp_path / "plain.npy"))
+    good = (tmp_path / "good.npz")
+    np.savez(good, X=np.zeros((4, 784)), y=np.zeros(4, int))
+    damaged = bytearray(good.read_bytes())
+    damaged[200:260] = b"\xff" * 60  # inside X's data: the zip's CRC check fails
+    (tmp_path / "damaged.npz").write_bytes(bytes(damaged))
+    with pytest.raises(ValueError, match=r"--data: cannot read X .* corrupt"):
+        mnist_data.load_digits(str(tmp_path / "damaged.npz"))
+
+
+def test_cli_refuses_bad_data_with_status_2_before_running(tmp_path, capsys):
+    bad = _save(tmp_path / "nan.npz", X=np.full((10, 784), np.nan), y=np.zeros(10, int))
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["mnist", "--data", bad, "--out", str(out), "--device", "runtime", "--quiet"])
+    assert exit_info.value.code == 2
+    assert "--data: X must be finite" in capsys.readouterr().err
+    assert not out.exists()  # refused before anything was written or simulated
 
 
 def test_missing_arrays_and_missing_file(tmp_path):
@@ -145,7 +182,7 @@ SMALL = ["--device", "runtime", "--target", "numpy", "--neurons", "16", "--train
          "--label", "200", "--test", "100", "--presentation", "150", "--intensity", "2",
          "--quiet"]
 # Chance is 10%; the margin this test demands of the tiny network.
-MIN_ACCURACY = 0.20  # twice chance; this seeded run measured 0.33
+MIN_ACCURACY = 0.20  # twice chance; this seeded run measured 0.22 (seeds 1, 2: 0.34, 0.31)
 
 
 @pytest.fixture(scope="module")

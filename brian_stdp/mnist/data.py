@@ -71,7 +71,8 @@ def validate_digits(X, y, source="--data"):
         raise ValueError(f"{source}: X must have shape [n, {N_PIXELS}] (28x28 images, one per "
                          f"row), got {X.shape}")
     if X.shape[0] < 2:
-        raise ValueError(f"{source}: X needs at least 2 images, got {X.shape[0]}")
+        empty = " (the set is empty)" if X.shape[0] == 0 else ""
+        raise ValueError(f"{source}: X needs at least 2 images, got {X.shape[0]}{empty}")
     if not np.all(np.isfinite(X)):
         raise ValueError(f"{source}: X must be finite (no NaN or inf)")
     if X.min() < 0 or X.max() > 255:
@@ -100,13 +101,29 @@ def load_digits(path=None):
         archive = np.load(path, allow_pickle=False)
     except Exception as error:
         raise ValueError(f"--data: {path!r} is not a readable .npz file ({error})") from error
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise ValueError(f"--data: {path!r} holds a single array (.npy), not an .npz archive "
+                         f"with X [n, {N_PIXELS}] and y [n] (np.savez(path, X=X, y=y))")
     with archive:
         missing = [k for k in ("X", "y") if k not in archive.files]
         if missing:
             raise ValueError(f"--data: {path!r} lacks the array(s) {missing}; it needs X "
                              f"[n, {N_PIXELS}] with pixels in 0..255 and y [n] with labels "
                              "0..9")
-        X, y = validate_digits(archive["X"], archive["y"])
+        arrays = {}
+        for key in ("X", "y"):
+            try:
+                arrays[key] = archive[key]
+            except ValueError as error:
+                if "allow_pickle" not in str(error):
+                    raise ValueError(f"--data: cannot read {key} from {path!r} ({error})") from None
+                raise TypeError(f"--data: {key} in {path!r} is stored as Python objects "
+                                "(dtype object), which is not loaded: save a numeric array") \
+                    from None
+            except Exception as error:  # noqa: BLE001  (zip and format errors of many kinds)
+                raise ValueError(f"--data: cannot read {key} from {path!r}, the file is "
+                                 f"corrupt ({type(error).__name__}: {error})") from None
+        X, y = validate_digits(arrays["X"], arrays["y"])
     return X, y, {"source": os.path.abspath(path), "cache": None}
 
 

@@ -4,21 +4,22 @@
 LIF neurons with adaptive thresholds -> N inhibitory neurons (one-to-one), which inhibit every
 excitatory neuron but their own partner. The input weights learn with the chosen rule.
 
-Everything runs as two ``run()`` calls of one network, so cpp_standalone compiles once:
+The network runs in chunks of presentations (see :mod:`brian_stdp.mnist.chunks`), in two phases:
 
 1. training: every digit is shown for ``presentation`` (then ``rest`` of silence); the rule is
    attached with ``period = presentation + rest``, so each presentation is one SPAIC run (per-run
    state cleared inside the simulation);
 2. evaluation, learning frozen (``plastic = False``, thresholds fixed): the labelling digits
    (training digits) and then the held-out digits. The learning machinery's per-step operations
-   are switched off for this run: with frozen weights they would compute nothing, and they are
+   are switched off for this phase: with frozen weights they would compute nothing, and they are
    most of the cost of a step.
 
-The rates of all presentations are one 2-D ``TimedArray`` indexed by presentation and pixel.
+The rates of a chunk's presentations are one 2-D ``TimedArray`` (``parts["rates"]``) indexed by
+presentation and pixel; the chunk runner replaces its rows for every chunk.
 """
 import numpy as np
 
-__all__ = ["build", "build_int", "freeze", "EXC", "INH"]
+__all__ = ["build", "build_int", "freeze", "set_learning", "EXC", "INH"]
 
 # Diehl & Cook 2015's constants (their code, ``Diehl&Cook_spiking_MNIST.py``).
 EXC = dict(v_rest_e=-65.0, v_reset_e=-65.0, v_thresh_e=-52.0, tau_e=100.0, E_exc_e=0.0,
@@ -56,8 +57,9 @@ def build(rule, n_neurons, rates_hz, period_steps, presentation_steps, dt_ms, in
           theta_plus_mV, seed):
     """Create the network's objects in the current device; return them in a dict.
 
-    ``rates_hz`` [presentations, 784]: the input rate of every presentation (training and
-    evaluation), in order. ``initial_weights`` [n_neurons, 784] (SPAIC's [post, pre]).
+    ``rates_hz`` [presentations, 784]: the input rates of one chunk's presentations, in order
+    (the chunk runner rewrites them for each chunk; the shape stays). ``initial_weights``
+    [n_neurons, 784] (SPAIC's [post, pre]).
     """
     from brian2 import (Hz, Network, NeuronGroup, PoissonGroup, SpikeMonitor, Synapses,
                         TimedArray, defaultclock, ms)
@@ -105,20 +107,26 @@ def build(rule, n_neurons, rates_hz, period_steps, presentation_steps, dt_ms, in
     spikes = SpikeMonitor(exc, name="excitatory_spikes")
     objects += [learned, exc_inh, inh_exc, spikes]
     return {"network": Network(objects), "inputs": inputs, "exc": exc, "inh": inh,
-            "synapses": learned, "spikes": spikes, "period": period}
+            "synapses": learned, "spikes": spikes, "period": period, "rates": rates}
 
 
-def freeze(parts):
-    """Stop learning for the next run: weights and thresholds fixed, learning operations off."""
+def set_learning(parts, learning):
+    """Learning on (training) or off (weights and thresholds fixed, learning operations off)
+    for the next run."""
     from brian2.groups.group import Group
-    parts["synapses"].plastic = False
+    parts["synapses"].plastic = bool(learning)
     if "adapting" in parts["exc"].variables:
-        parts["exc"].adapting = 0
+        parts["exc"].adapting = int(bool(learning))
     for obj in parts["synapses"]._brian_stdp.objects:
         # The per-step operations (row sums, normalisation, pending changes) only move the
         # weights while plastic; the helper groups hold state the spike code still reads.
         if not isinstance(obj, Group):
-            obj.active = False
+            obj.active = bool(learning)
+
+
+def freeze(parts):
+    """Stop learning for the next run: weights and thresholds fixed, learning operations off."""
+    set_learning(parts, False)
 
 
 #: Lateral inhibition of the integer network: what one excitatory spike removes from every
@@ -162,4 +170,5 @@ def build_int(rule, n_neurons, rates_hz, period_steps, presentation_steps, dt_ms
     spikes = SpikeMonitor(exc, name="excitatory_spikes")
     objects += [learned, inhibition, spikes]
     return {"network": Network(objects), "inputs": inputs, "exc": exc, "inh": None,
-            "synapses": learned, "spikes": spikes, "period": period, "threshold": "thresh"}
+            "synapses": learned, "spikes": spikes, "period": period, "threshold": "thresh",
+            "rates": rates}

@@ -1,0 +1,225 @@
+"""Checkpoints of the MNIST job: written atomically, verified before use.
+
+A checkpoint is a directory (by default ``OUT/checkpoint``) holding
+
+* ``state_<presentations done>.npz``: the carried state after the last completed chunk (the
+  weights as SPAIC's ``[post, pre]`` matrix, every carried per-neuron variable under
+  ``group.variable``, see :mod:`brian_stdp.mnist.chunks`) and ``counts``, the spikes of every
+  excitatory neuron in every presentation done so far;
+* ``manifest.json``: format and version, the run's identity (every setting the result depends
+  on: rule parameters, sizes, timing, seeds, device, chunk length, and a sha256 of the digits),
+  the progress, and the name, size and sha256 of the array file.
+
+Writing is crash-safe: the array file is written to a temporary file in the same directory,
+flushed and fsynced, then renamed over its final name (``os.replace``); only then is the
+manifest written the same way, naming the new array file; only then are older array files
+removed. Whenever the process stops, ``manifest.json`` is either the old one with its array
+file or the new one with its array file.
+
+Loading refuses, with a :class:`CheckpointError` (a ``ValueError``) that says what is wrong,
+anything that is not exactly what this job would have written: missing or unreadable files,
+invalid JSON, another format or version, an array file whose size or sha256 differs from the
+manifest's, arrays missing, of the wrong shape or type, or not finite, progress that is not a
+chunk boundary, and a run identity that differs from this run's (naming each differing setting).
+"""
+import hashlib
+import io
+import json
+import os
+import signal
+import tempfile
+import threading
+from contextlib import contextmanager
+
+import numpy as np
+
+__all__ = ["CheckpointError", "FORMAT", "VERSION", "MANIFEST", "data_fingerprint", "write",
+           "load", "check_identity", "resolve_directory"]
+
+FORMAT = "brian_stdp mnist checkpoint"
+VERSION = 1
+MANIFEST = "manifest.json"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used (corrupt, truncated, or from another run)."""
+
+
+def data_fingerprint(X, y):
+    """sha256 of the digits (shapes, pixel values as float64, labels as int64)."""
+    digest = hashlib.sha256()
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    y = np.ascontiguousarray(y, dtype=np.int64)
+    digest.update(repr((X.shape, y.shape)).encode())
+    digest.update(X.tobytes())
+    digest.update(y.tobytes())
+    return digest.hexdigest()
+
+
+def _fsync_directory(directory):
+    try:
+        handle = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(handle)
+    except OSError:
+        pass
+    finally:
+        os.close(handle)
+
+
+def _atomic_write(path, payload):
+    """Write ``payload`` (bytes) to ``path`` so that ``path`` is always old or new, whole."""
+    directory = os.path.dirname(os.path.abspath(path))
+    handle, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix="-" +
+                                   os.path.basename(path))
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as an ordinary file (mkstemp makes it private)
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(payload)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    _fsync_directory(directory)
+
+
+@contextmanager
+def _sigint_deferred():
+    """A Ctrl-C while a checkpoint is written is taken after it (the write is short)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received = []
+    previous = signal.signal(signal.SIGINT, lambda *args: received.append(True))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt
+
+
+def write(directory, identity, progress, arrays):
+    """Write a checkpoint (see the module docstring); return the manifest's path."""
+    os.makedirs(directory, exist_ok=True)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    payload = buffer.getvalue()
+    name = f"state_{int(progress['presentations_done']):08d}.npz"
+    manifest = {
+        "format": FORMAT,
+        "version": VERSION,
+        "identity": identity,
+        "progress": progress,
+        "arrays": {"file": name, "bytes": len(payload),
+                   "sha256": hashlib.sha256(payload).hexdigest(),
+                   "keys": sorted(arrays)},
+    }
+    text = json.dumps(manifest, indent=1, sort_keys=True) + "\n"
+    with _sigint_deferred():
+        _atomic_write(os.path.join(directory, name), payload)
+        _atomic_write(os.path.join(directory, MANIFEST), text.encode())
+        for other in os.listdir(directory):
+            if other != name and (other.startswith("state_") and other.endswith(".npz")
+                                  or other.startswith(".tmp-")):
+                try:
+                    os.remove(os.path.join(directory, other))
+                except OSError:
+                    pass
+    return os.path.join(directory, MANIFEST)
+
+
+def resolve_directory(path):
+    """The checkpoint directory for ``--resume PATH``: PATH itself, or PATH/checkpoint (a job's
+    ``--out``)."""
+    if os.path.isfile(os.path.join(path, MANIFEST)):
+        return path
+    nested = os.path.join(path, "checkpoint")
+    if os.path.isfile(os.path.join(nested, MANIFEST)):
+        return nested
+    raise CheckpointError(f"--resume: {path!r} holds no checkpoint (no {MANIFEST} in it or in "
+                          f"{os.path.join(path, 'checkpoint')!r})")
+
+
+def load(path):
+    """``(directory, manifest, arrays)`` of the checkpoint at ``path``, its integrity verified.
+
+    What the arrays must contain is checked by the caller, which knows the run's shapes.
+    """
+    if not isinstance(path, str) or not os.path.isdir(path):
+        raise CheckpointError(f"--resume: no such checkpoint directory {path!r}")
+    directory = resolve_directory(path)
+    where = f"--resume {directory!r}"
+    manifest_path = os.path.join(directory, MANIFEST)
+    try:
+        with open(manifest_path, "rb") as handle:
+            manifest = json.loads(handle.read().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise CheckpointError(f"{where}: {MANIFEST} is unreadable or not valid JSON, the "
+                              f"checkpoint is corrupt ({error})") from None
+    found = manifest.get("format") if isinstance(manifest, dict) else None
+    if found != FORMAT:
+        raise CheckpointError(f"{where}: {MANIFEST} is not a brian_stdp mnist checkpoint "
+                              f"manifest (format {found!r})")
+    if manifest.get("version") != VERSION:
+        raise CheckpointError(f"{where}: checkpoint format version {manifest.get('version')!r}, "
+                              f"this brian_stdp reads version {VERSION} only")
+    for key, kind in (("identity", dict), ("progress", dict), ("arrays", dict)):
+        if not isinstance(manifest.get(key), kind):
+            raise CheckpointError(f"{where}: {MANIFEST} lacks its {key!r} section, the "
+                                  "checkpoint is corrupt")
+    info = manifest["arrays"]
+    name = info.get("file")
+    if (not isinstance(name, str) or os.path.basename(name) != name or not name.endswith(".npz")
+            or not isinstance(info.get("sha256"), str) or not isinstance(info.get("bytes"), int)):
+        raise CheckpointError(f"{where}: {MANIFEST} does not name its array file properly, the "
+                              "checkpoint is corrupt")
+    array_path = os.path.join(directory, name)
+    try:
+        with open(array_path, "rb") as handle:
+            payload = handle.read()
+    except OSError as error:
+        raise CheckpointError(f"{where}: the array file {name!r} is missing or unreadable "
+                              f"({error.strerror})") from None
+    if len(payload) != info["bytes"]:
+        raise CheckpointError(f"{where}: the array file {name!r} has {len(payload)} bytes, the "
+                              f"manifest says {info['bytes']}: truncated or replaced")
+    if hashlib.sha256(payload).hexdigest() != info["sha256"]:
+        raise CheckpointError(f"{where}: the array file {name!r} does not match the sha256 in "
+                              f"{MANIFEST}: corrupt or modified")
+    try:
+        with np.load(io.BytesIO(payload), allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except Exception as error:  # noqa: BLE001  (numpy raises many kinds for a bad file)
+        raise CheckpointError(f"{where}: the array file {name!r} is not a readable .npz "
+                              f"({type(error).__name__}: {error})") from None
+    return directory, manifest, arrays
+
+
+def check_identity(manifest, identity, directory):
+    """Refuse a checkpoint written by a run with other settings, naming every difference."""
+    stored = manifest["identity"]
+    differences = []
+    for key in sorted(set(stored) | set(identity)):
+        if key not in stored:
+            differences.append(f"{key} (missing from the checkpoint)")
+        elif stored[key] != identity.get(key, "<missing>"):
+            differences.append(f"{key}: checkpoint {_short(stored[key])}, this run "
+                               f"{_short(identity.get(key))}")
+    if differences:
+        raise CheckpointError(
+            f"--resume {directory!r}: the checkpoint was written by a run with other settings "
+            f"({'; '.join(differences)}). A checkpoint only continues the run that wrote it: "
+            "repeat that run's options with --resume.")
+
+
+def _short(value):
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= 120 else text[:117] + "..."

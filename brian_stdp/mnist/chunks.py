@@ -1,0 +1,286 @@
+"""Run the MNIST network chunk by chunk, each chunk from explicit state, so that a job can stop
+and resume with bit-identical results.
+
+Why chunks
+----------
+A resumed job must continue exactly as if it had never stopped. That holds if what a chunk
+computes depends only on (the state at its start, the run's seed, the chunk's index, its
+presentations), and never on how the process got there. Every chunk therefore starts the same
+way, in an uninterrupted job and after ``--resume`` alike:
+
+* the simulation clock starts at 0 and the network is in its freshly built state (runtime:
+  ``Network.restore`` of the state stored right after building; cpp_standalone: a new run of the
+  compiled program);
+* Brian's random generator is re-seeded with :func:`chunk_seed` ``(seed, chunk index)``;
+* the *carried state* (below) is written into the network, unless this is the first chunk of a
+  fresh job (then the built network's own initial state is the state);
+* the chunk's presentation rates are written into the input ``TimedArray`` (one row per
+  presentation of the chunk).
+
+After the chunk the carried state is read back; it is all a checkpoint needs besides the spike
+counts. An uninterrupted job and a job resumed from the checkpoint of chunk ``k`` feed chunk
+``k + 1`` the same arrays, so they compute the same bits. The chunk length (``--chunk``) is part
+of the result (it decides where the random streams restart), how often checkpoints are written
+(``--checkpoint-every``) is not.
+
+What is carried
+---------------
+Every per-neuron state variable of the excitatory and inhibitory groups and of the rule's row /
+column helper groups (membrane, conductances, adaptive threshold, ``lastspike`` moved back by
+the chunk's duration so that refractoriness continues; row state such as meta's ``w_mean`` and
+post trace), and the weights. Not carried, because a chunk boundary is a presentation boundary
+and they are per-presentation state that the next presentation discards anyway:
+
+* the rule's per-synapse traces and pending changes: each presentation is one SPAIC run; the
+  rules ignore traces set before the run start, and pending changes are applied or cleared
+  before a step ends;
+* the delayed spikes in flight to the rule's learning pathways: a spike from an earlier run
+  changes nothing (``learning`` is 0 for it);
+* ``not_refractory``, recomputed from ``lastspike`` before every threshold test; shared flags
+  (``plastic``, ``adapting``, run bookkeeping), set by the chunk's phase; row sums that the rule
+  recomputes at every run start; the rule's population sums, recomputed every step.
+
+Against one long run, a chunk boundary therefore changes the random stream (re-seeded), which
+no result depends on beyond its statistics, and floating-point rounding (row sums recomputed
+from the weights instead of updated step by step) - not the method.
+
+cpp_standalone
+--------------
+The program is compiled once with one ``run()`` per kind of chunk (training / evaluation, full
+length / the shorter last chunk of a phase), each wrapped in ``if (chunk_mode == m)`` by
+``device.insert_code``; the chunk's seed, mode, rates and carried state are passed with
+``device.run(run_args=...)``, which re-runs the binary without recompiling. A one-neuron group
+``chunk_control`` holds the seed and the mode; code inserted after the run arguments are
+applied seeds the generator from it, as Brian's own ``seed()`` would (``seed + thread``).
+"""
+import os
+import signal
+import threading
+
+import numpy as np
+
+__all__ = ["chunk_seed", "plan_chunks", "carried_variables", "RuntimeRunner",
+           "StandaloneRunner", "TEST_SIGINT_ENV", "sigint_hook", "send_sigint"]
+
+#: Test hook: ``after:K`` sends this process a real SIGINT right after chunk K (0-based)
+#: completed; ``during:K`` sends it while chunk K runs. Tests use it to interrupt a job at a
+#: known point; it has no other use.
+TEST_SIGINT_ENV = "BRIAN_STDP_MNIST_TEST_SIGINT"
+
+
+def chunk_seed(seed, index):
+    """The seed of chunk ``index`` of a run with ``seed``: the same in every process."""
+    state = np.random.SeedSequence([int(seed), int(index)]).generate_state(1, dtype=np.uint32)
+    return int(state[0] % (2**31 - 1))
+
+
+def plan_chunks(n_train, n_eval, chunk):
+    """``[(start, length, learning)]``: training presentations then evaluation ones, each phase
+    cut into pieces of ``chunk`` (the last piece of a phase may be shorter)."""
+    plan = []
+    for first, n, learning in ((0, n_train, True), (n_train, n_eval, False)):
+        for start in range(first, first + n, chunk):
+            plan.append((start, min(chunk, first + n - start), learning))
+    return plan
+
+
+def carried_variables(parts):
+    """``[(key, group, name)]``: the per-neuron state variables a chunk hands to the next."""
+    from brian2.core.variables import ArrayVariable
+    groups = [parts["exc"], parts["inh"]]
+    attached = parts["synapses"]._brian_stdp
+    groups += [attached.post_state, attached.pre_state]
+    carried = []
+    for group in groups:
+        if group is None:
+            continue
+        for name in sorted(group.variables):
+            var = group.variables[name]
+            if (name.startswith("_") or not isinstance(var, ArrayVariable) or var.scalar
+                    or var.read_only or var.dtype == bool or var.owner.name != group.name):
+                continue
+            carried.append((f"{group.name}.{name}", group, name))
+    return carried
+
+
+def synapse_order(n_pre, n_post):
+    """``(i, j)`` of each synapse of ``connect(True)``: pre-major, as Brian2 creates them."""
+    return np.repeat(np.arange(n_pre), n_post), np.tile(np.arange(n_post), n_pre)
+
+
+class _Runner:
+    """What both devices share: the carried state in and out, the spikes of a chunk."""
+
+    def __init__(self, parts, net, max_length):
+        self.parts, self.net = parts, net
+        self.carried = carried_variables(parts)
+        self.max_length = max_length
+        S = parts["synapses"]
+        self.n_pre, self.n_post = len(S.source), len(S.target)
+        self.order = synapse_order(self.n_pre, self.n_post)
+        self.order_checked = False
+        self.rates = parts["rates"]
+        self.period_s = float(parts["period"])
+        self.timings = {"simulation_s": 0.0}
+
+    def keys(self):
+        return ["weights"] + [key for key, _, _ in self.carried]
+
+    def _padded_rates(self, rows):
+        padded = np.zeros((self.max_length, rows.shape[1]))
+        padded[:len(rows)] = rows
+        return padded
+
+    def _weights_to_synapses(self, weights):
+        i, j = self.order
+        return np.asarray(weights)[j, i]
+
+    def _read_state(self, duration_s):
+        S = self.parts["synapses"]
+        if not self.order_checked:
+            i, j = self.order
+            if not (np.array_equal(S.i[:], i) and np.array_equal(S.j[:], j)):
+                raise RuntimeError("the input synapses are not in Brian2's usual connect(True) "
+                                   "order; the checkpoint layout relies on it")
+            self.order_checked = True
+        w = np.array(S.variables["w"].get_value(), copy=True)
+        weights = np.zeros((self.n_post, self.n_pre), dtype=w.dtype)
+        weights[self.order[1], self.order[0]] = w
+        state = {"weights": weights}
+        for key, group, name in self.carried:
+            value = np.array(group.variables[name].get_value(), copy=True)
+            if group.variables[name].dim is _second_dim():
+                value = value - duration_s  # times relative to the next chunk's start
+            state[key] = value
+        return state
+
+    def _spikes(self):
+        spikes = self.parts["spikes"]
+        return (np.asarray(spikes.i[:], dtype=int),
+                np.asarray(spikes.variables["t"].get_value(), dtype=float))
+
+
+def _second_dim():
+    from brian2 import second
+    return second.dim
+
+
+def sigint_hook(index):
+    """``(after, during)``: whether the test hook asks for a SIGINT after / during chunk
+    ``index``."""
+    value = os.environ.get(TEST_SIGINT_ENV, "")
+    when, _, chunk = value.partition(":")
+    if not chunk.strip().isdigit() or int(chunk) != index:
+        return False, False
+    return when == "after", when == "during"
+
+
+def send_sigint():
+    os.kill(os.getpid(), signal.SIGINT)
+
+
+class RuntimeRunner(_Runner):
+    """Runtime mode (numpy or cython): one network, restored to its built state per chunk."""
+
+    def __init__(self, parts, net, max_length):
+        super().__init__(parts, net, max_length)
+        net.store("chunk_start")
+
+    def run(self, index, rows, learning, seed, state):
+        import time
+
+        import brian2
+        from . import network
+        net = self.net
+        net.restore("chunk_start")
+        brian2.seed(seed)
+        # In place: the generated code reads the TimedArray's own array.
+        self.rates.values[:] = self._padded_rates(rows)
+        if state is not None:
+            self.parts["synapses"].variables["w"].set_value(
+                self._weights_to_synapses(state["weights"]))
+            for key, group, name in self.carried:
+                group.variables[name].set_value(state[key])
+        network.set_learning(self.parts, learning)
+        duration = len(rows) * self.parts["period"]
+        report = None
+        if sigint_hook(index)[1]:
+            def report(elapsed, completed, start, total):
+                if completed >= 0.5:
+                    send_sigint()
+        t0 = time.time()
+        net.run(duration, namespace={}, report=report, report_period=0.001 * brian2.second)
+        self.timings["simulation_s"] += time.time() - t0
+        if abs(float(net.t_) - float(duration)) > 0.5 * float(brian2.defaultclock.dt):
+            # Brian stops a run early on SIGINT when core.stop_on_keyboard_interrupt is set:
+            # an incomplete chunk is never taken for a complete one.
+            raise KeyboardInterrupt
+        return self._read_state(float(duration)), *self._spikes()
+
+
+class StandaloneRunner(_Runner):
+    """cpp_standalone: one compiled program, re-run per chunk through ``run_args``."""
+
+    def __init__(self, parts, net, max_length, kinds, project_dir):
+        """``kinds``: the distinct ``(length, learning)`` of the chunks this job will run."""
+        super().__init__(parts, net, max_length)
+        import brian2
+        from brian2 import NeuronGroup
+        from . import network
+        device = brian2.get_device()
+        self.device, self.project_dir = device, project_dir
+        control = NeuronGroup(1, "chunk_seed : integer (shared)\nchunk_mode : integer (shared)",
+                              name="chunk_control")
+        net.add(control)
+        self.control = control
+        device.apply_run_args()  # the run arguments are applied here, before any chunk code
+        seed_array = device.get_array_name(control.variables["chunk_seed"])
+        mode_array = device.get_array_name(control.variables["chunk_mode"])
+        threads = max(1, brian2.prefs.devices.cpp_standalone.openmp_threads)
+        device.insert_code("main", f"for (int _i=0; _i<{threads}; _i++)\n"
+                                   f"    brian::_random_generators[_i].seed("
+                                   f"(unsigned long)brian::{seed_array}[0] + _i);")
+        # Training kinds first: their run() calls come before the freezing ones.
+        self.modes = {}
+        for mode, (length, learning) in enumerate(sorted(set(kinds), key=lambda k: not k[1])):
+            self.modes[(length, learning)] = mode
+            device.insert_code("main", f"if (brian::{mode_array}[0] == {mode}) {{")
+            if not learning:
+                network.freeze(parts)
+            net.t_ = 0.0  # every chunk starts at t = 0
+            net.run(length * parts["period"], namespace={})
+            device.insert_code("main", "}")
+
+    def build(self, with_output):
+        self.device.build(directory=self.project_dir, compile=True, run=False,
+                          with_output=with_output)
+
+    def run(self, index, rows, learning, seed, state):
+        from brian2 import Hz, Quantity
+        from brian2.units.fundamentalunits import DIMENSIONLESS
+        mode = self.modes[(len(rows), learning)]
+        run_args = {self.control.chunk_seed: seed, self.control.chunk_mode: mode,
+                    self.rates: self._padded_rates(rows) * Hz}
+        if state is not None:
+            S = self.parts["synapses"]
+            run_args[S.w] = self._weights_to_synapses(state["weights"])
+            for key, group, name in self.carried:
+                dim = group.variables[name].dim
+                value = state[key]
+                run_args[getattr(group, name)] = (value if dim is DIMENSIONLESS
+                                                  else Quantity(value, dim=dim))
+        timer = threading.Timer(0.05, send_sigint) if sigint_hook(index)[1] else None
+        if timer is not None:
+            timer.start()
+        try:
+            self.device.run(directory=self.project_dir, with_output=False, run_args=run_args)
+        finally:
+            if timer is not None:
+                timer.cancel()
+            for name in self.device.run_args_arrays:  # one chunk's inputs: not needed again
+                path = os.path.join(self.project_dir, "static_arrays", name)
+                for stale in (path, path + ".lock"):
+                    if os.path.exists(stale):
+                        os.remove(stale)
+        self.timings["simulation_s"] += float(self.device.timers["run_binary"])
+        return self._read_state(len(rows) * self.period_s), *self._spikes()

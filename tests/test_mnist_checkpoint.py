@@ -1,0 +1,354 @@
+"""The MNIST job loses nothing when interrupted: checkpoints, Ctrl-C, --resume.
+
+Tiny runs (8 neurons, 10 training + 20 evaluation presentations of 30 ms in chunks of 4, numpy
+target); one cpp_standalone case, in fresh processes as in tests/targets.py. An interrupted and
+resumed job must end with exactly the weights, thresholds and spike counts of the
+uninterrupted job; a corrupt or mismatched checkpoint must be refused before anything runs.
+"""
+import hashlib
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from brian_stdp.cli import main
+from brian_stdp.mnist import MnistConfig, network, run_mnist
+from brian_stdp.mnist.checkpoint import CheckpointError
+from brian_stdp.mnist.chunks import TEST_SIGINT_ENV, plan_chunks
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# 10 training presentations in chunks 4 + 4 + 2, then 20 evaluation ones in 5 chunks of 4.
+TINY = ["--neurons", "8", "--train", "10", "--label", "10", "--test", "10",
+        "--presentation", "30", "--intensity", "2", "--chunk", "4", "--quiet"]
+RUNTIME = ["--device", "runtime", "--target", "numpy"]
+N_CHUNKS = len(plan_chunks(10, 20, 4))
+
+
+def tiny_config(out, **changes):
+    """The MnistConfig of ``TINY + RUNTIME`` (for calling run_mnist directly)."""
+    settings = dict(neurons=8, train=10, label=10, test=10, presentation=30.0, intensity=2.0,
+                    chunk=4, progress=False, device="runtime", target="numpy", out=str(out))
+    settings.update(changes)
+    return MnistConfig(**settings)
+
+
+def manifest(out):
+    return json.loads((out / "checkpoint" / "manifest.json").read_text())
+
+
+def final_state(out):
+    """What an identical result means: weights, thresholds, assignment, every spike count."""
+    weights = np.load(out / "weights.npz")
+    results = json.loads((out / "results.json").read_text())
+    state_file = out / "checkpoint" / manifest(out)["arrays"]["file"]
+    counts = np.load(state_file)["counts"]
+    return weights, results, counts
+
+
+def assert_same_result(out_a, out_b):
+    weights_a, results_a, counts_a = final_state(out_a)
+    weights_b, results_b, counts_b = final_state(out_b)
+    for key in ("weights", "thresholds", "assignment"):
+        np.testing.assert_array_equal(weights_a[key], weights_b[key], err_msg=key)
+    np.testing.assert_array_equal(counts_a, counts_b)
+    assert counts_a.shape == (30, 8)
+    for key in ("accuracy", "confusion_matrix", "training_curve", "neurons_per_class",
+                "mean_spikes_per_test_digit"):
+        assert results_a[key] == results_b[key], key
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("uninterrupted")
+    assert main(["mnist", *TINY, *RUNTIME, "--checkpoint-every", "8", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def partial(tmp_path_factory):
+    """A checkpoint of a job stopped by SIGINT after its 2nd chunk (written on Ctrl-C)."""
+    out = tmp_path_factory.mktemp("partial")
+    os.environ[TEST_SIGINT_ENV] = "after:1"
+    try:
+        status = main(["mnist", *TINY, *RUNTIME, "--checkpoint-every", "0", "--out", str(out)])
+    finally:
+        del os.environ[TEST_SIGINT_ENV]
+    assert status == 130
+    return out
+
+
+def test_ctrl_c_writes_the_completed_chunks_and_exits_130(partial, capsys):
+    progress = manifest(partial)["progress"]
+    # --checkpoint-every 0: nothing was due, the checkpoint is the one Ctrl-C wrote.
+    assert progress["chunks_done"] == 2 and progress["presentations_done"] == 8
+    assert not (partial / "results.json").exists()
+    files = os.listdir(partial / "checkpoint")
+    assert sorted(files) == ["manifest.json", "state_00000008.npz"]  # no temporary left
+
+
+def test_a_new_job_does_not_overwrite_an_unfinished_checkpoint(partial, no_simulation):
+    before = (partial / "checkpoint" / "manifest.json").read_bytes()
+    with pytest.raises(ValueError, match="unfinished job .* --resume"):
+        run_mnist(tiny_config(partial))
+    assert (partial / "checkpoint" / "manifest.json").read_bytes() == before
+
+
+def test_interrupted_twice_and_resumed_equals_the_uninterrupted_run(uninterrupted, partial,
+                                                                     tmp_path, monkeypatch,
+                                                                     capsys):
+    out = tmp_path / "resumed"
+    shutil.copytree(partial, out)
+    # Resume, and be interrupted again in the middle of an evaluation chunk (index 5).
+    monkeypatch.setenv(TEST_SIGINT_ENV, "during:5")
+    assert main(["mnist", *TINY, *RUNTIME, "--checkpoint-every", "4", "--out", str(out),
+                 "--resume", str(out / "checkpoint")]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted after 18 of 30 presentations" in err and "--resume" in err
+    assert manifest(out)["progress"]["chunks_done"] == 5  # chunk 5 never counts as done
+    monkeypatch.delenv(TEST_SIGINT_ENV)
+    # A resume also accepts the job's --out, and another --checkpoint-every.
+    assert main(["mnist", *TINY, *RUNTIME, "--checkpoint-every", "0", "--out", str(out),
+                 "--resume", str(out)]) == 0
+    assert manifest(out)["progress"]["chunks_done"] == N_CHUNKS
+    assert_same_result(uninterrupted, out)
+    results = json.loads((out / "results.json").read_text())
+    assert results["checkpoint"]["resumed_from"]["presentations_done"] == 18
+
+
+def test_an_external_sigint_is_caught_and_the_job_resumes_exactly(uninterrupted, tmp_path):
+    """As a user's Ctrl-C: SIGINT from outside while the job runs, at no chosen point."""
+    out = tmp_path / "killed"
+    command = [sys.executable, "-m", "brian_stdp", "mnist", *TINY, *RUNTIME,
+               "--checkpoint-every", "4", "--out", str(out)]
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    manifest_path = out / "checkpoint" / "manifest.json"
+    deadline = time.time() + 300
+    while not manifest_path.exists() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 130, stderr
+    assert "checkpoint in" in stderr and "Traceback" not in stderr
+    done = manifest(out)["progress"]["chunks_done"]
+    assert 1 <= done < N_CHUNKS
+    assert main(["mnist", *TINY, *RUNTIME, "--out", str(out), "--resume", str(out)]) == 0
+    assert_same_result(uninterrupted, out)
+
+
+def _rewrite_arrays(directory, change):
+    """Change the state file and re-hash it in the manifest (a consistent but wrong file)."""
+    info = json.loads((directory / "manifest.json").read_text())
+    path = directory / info["arrays"]["file"]
+    with np.load(path) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    change(arrays)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    payload = buffer.getvalue()
+    path.write_bytes(payload)
+    info["arrays"].update(bytes=len(payload), sha256=hashlib.sha256(payload).hexdigest(),
+                          keys=sorted(arrays))
+    (directory / "manifest.json").write_text(json.dumps(info))
+
+
+def _edit_manifest(directory, change):
+    info = json.loads((directory / "manifest.json").read_text())
+    change(info)
+    (directory / "manifest.json").write_text(json.dumps(info))
+
+
+def _state_file(directory):
+    return directory / json.loads((directory / "manifest.json").read_text())["arrays"]["file"]
+
+
+def _truncate(path):
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) // 2])
+
+
+def _flip_bytes(path):
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2:len(data) // 2 + 8] = b"\x00\x01\x02\x03\x04\x05\x06\x07"
+    path.write_bytes(bytes(data))
+
+
+def _set(section, key, value):
+    return lambda info: info[section].__setitem__(key, value)
+
+
+def _truncated_but_rehashed(d):
+    _truncate(_state_file(d))
+    payload = _state_file(d).read_bytes()
+    _edit_manifest(d, lambda info: info["arrays"].update(
+        bytes=len(payload), sha256=hashlib.sha256(payload).hexdigest()))
+
+
+CORRUPTIONS = {
+    "truncated state file": (lambda d: _truncate(_state_file(d)), "truncated or replaced"),
+    "modified state file": (lambda d: _flip_bytes(_state_file(d)), "does not match the sha256"),
+    "state file missing": (lambda d: _state_file(d).unlink(), "missing or unreadable"),
+    "truncated, re-hashed state file": (_truncated_but_rehashed, "not a readable .npz"),
+    "truncated manifest": (lambda d: _truncate(d / "manifest.json"), "not valid JSON"),
+    "manifest missing": (lambda d: (d / "manifest.json").unlink(), "holds no checkpoint"),
+    "another format": (lambda d: _edit_manifest(d, lambda i: i.update(format="x")),
+                       "not a brian_stdp mnist checkpoint"),
+    "newer version": (lambda d: _edit_manifest(d, lambda i: i.update(version=2)),
+                      "format version 2"),
+    "progress edited": (lambda d: _edit_manifest(d, _set("progress", "presentations_done", 7)),
+                        "not a chunk boundary"),
+    "NaN weights": (lambda d: _rewrite_arrays(d, lambda a: a["weights"].__setitem__(
+        (0, 0), np.nan)), "'weights' holds NaN"),
+    "weights of another shape": (lambda d: _rewrite_arrays(d, lambda a: a.__setitem__(
+        "weights", a["weights"][:, :100])), "'weights' has shape (8, 100)"),
+    "counts missing": (lambda d: _rewrite_arrays(d, lambda a: a.pop("counts")),
+                       "lacks 'counts'"),
+    "counts not matching the progress": (lambda d: _rewrite_arrays(d, lambda a: a.__setitem__(
+        "counts", a["counts"][:4])), "'counts' has shape (4, 8)"),
+}
+
+
+@pytest.fixture
+def no_simulation(monkeypatch):
+    """Refusals must come before any network is built."""
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a network was built despite the bad checkpoint")
+    monkeypatch.setattr(network, "build", forbidden)
+    monkeypatch.setattr(network, "build_int", forbidden)
+
+
+@pytest.mark.parametrize("name", sorted(CORRUPTIONS))
+def test_a_corrupt_checkpoint_is_refused_clearly(partial, tmp_path, no_simulation, name):
+    out = tmp_path / "out"
+    shutil.copytree(partial, out)
+    corrupt, words = CORRUPTIONS[name]
+    corrupt(out / "checkpoint")
+    with pytest.raises(CheckpointError) as info:
+        run_mnist(tiny_config(out, resume=str(out / "checkpoint")))
+    assert words in str(info.value)
+    assert str(info.value).startswith("--resume")
+
+
+@pytest.mark.parametrize("changes, words", [
+    (dict(neurons=9), "--neurons: checkpoint 8, this run 9"),
+    (dict(seed=1), "--seed: checkpoint 0, this run 1"),
+    (dict(chunk=5), "--chunk: checkpoint 4, this run 5"),
+    (dict(rule="full"), "rule parameters: checkpoint"),
+    (dict(presentation=40.0), "--presentation: checkpoint 30.0, this run 40.0"),
+    (dict(device="cpp_standalone"), "--device: checkpoint \"runtime\", this run "
+                                    "\"cpp_standalone\""),
+])
+def test_a_checkpoint_of_another_run_is_refused_naming_the_difference(partial, no_simulation,
+                                                                      changes, words):
+    with pytest.raises(CheckpointError) as info:
+        run_mnist(tiny_config(partial, resume=str(partial), **changes))
+    assert words in str(info.value)
+
+
+def test_a_checkpoint_of_other_data_or_rule_parameters_is_refused(partial, tmp_path,
+                                                                 no_simulation, capsys):
+    rng = np.random.default_rng(1)
+    data = tmp_path / "digits.npz"
+    np.savez(data, X=rng.integers(0, 256, size=(60, 784)), y=np.arange(60) % 10)
+    with pytest.raises(CheckpointError, match="data sha256: checkpoint"):
+        run_mnist(tiny_config(partial, resume=str(partial), data=str(data)))
+    template = tmp_path / "rule.json"
+    assert main(["template", "nearest"]) == 0
+    rule = json.loads(capsys.readouterr().out)
+    rule["parameters"]["Apost"] = 0.02
+    template.write_text(json.dumps(rule))
+    with pytest.raises(SystemExit) as exit_info:  # the CLI: status 2 and the message
+        main(["mnist", *TINY, *RUNTIME, "--rule-file", str(template), "--out",
+              str(tmp_path / "o"), "--resume", str(partial)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "rule parameters: checkpoint" in err and "0.02" in err
+    assert "--resume" in err
+
+
+def test_a_resume_runs_from_the_checkpoint_not_from_scratch(uninterrupted, partial, tmp_path):
+    """The comparison above can fail: a checkpoint whose thresholds were changed (and
+    re-hashed, so it is accepted) gives another result."""
+    out = tmp_path / "tampered"
+    shutil.copytree(partial, out)
+    _rewrite_arrays(out / "checkpoint", lambda a: a["excitatory.theta"].__setitem__(
+        slice(None), a["excitatory.theta"] + 0.005))
+    assert main(["mnist", *TINY, *RUNTIME, "--out", str(out), "--resume", str(out)]) == 0
+    thresholds = np.load(out / "weights.npz")["thresholds"]
+    expected = np.load(uninterrupted / "weights.npz")["thresholds"]
+    assert np.all(np.abs(thresholds - expected) > 4.0)  # mV: the 5 mV carried over
+
+
+def test_resuming_a_finished_job_rewrites_its_outputs_without_simulating(uninterrupted,
+                                                                        tmp_path,
+                                                                        no_simulation):
+    out = tmp_path / "again"
+    shutil.copytree(uninterrupted, out)
+    (out / "results.json").unlink()
+    results = run_mnist(tiny_config(out, resume=str(out)))
+    assert results["timings"]["simulation_s"] == 0.0
+    assert_same_result(uninterrupted, out)
+
+
+@pytest.mark.parametrize("flag, value, words", [
+    ("chunk", 0, "--chunk must be in 1..100000"),
+    ("checkpoint_every", -1, "--checkpoint-every must be >= 0"),
+    ("resume", 3, "--resume must be a directory path"),
+])
+def test_bad_checkpoint_settings_are_refused(tmp_path, flag, value, words):
+    with pytest.raises((TypeError, ValueError)) as info:
+        run_mnist(tiny_config(tmp_path / "out", **{flag: value}))
+    assert words in str(info.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_resume_from_a_directory_without_checkpoint(tmp_path):
+    with pytest.raises(ValueError, match="--resume: no such checkpoint directory"):
+        run_mnist(tiny_config(tmp_path / "out", resume=str(tmp_path / "nowhere")))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CheckpointError, match="holds no checkpoint"):
+        run_mnist(tiny_config(tmp_path / "out", resume=str(tmp_path / "empty")))
+
+
+def test_standalone_resume_is_exact_and_matches_runtime(uninterrupted, tmp_path):
+    """cpp_standalone: one compiled program re-run per chunk; interrupted during chunk 2 and
+    resumed (same --build-dir: the code objects are not compiled again), it ends as its
+    uninterrupted run; both spike exactly as the numpy run (the weights agree to rounding)."""
+    build = tmp_path / "build"
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    base = [sys.executable, "-m", "brian_stdp", "mnist", *TINY, "--device", "cpp_standalone",
+            "--build-dir", str(build)]
+
+    def run(out, *extra, hook=None):
+        run_env = dict(env, **({TEST_SIGINT_ENV: hook} if hook else {}))
+        return subprocess.run([*base, "--out", str(out), *extra], env=run_env,
+                              capture_output=True, text=True, timeout=900)
+
+    full = run(tmp_path / "full")
+    assert full.returncode == 0, full.stderr
+    # The code objects are compiled once. (main.cpp itself can differ between processes: Brian
+    # writes the clocks' resets in the order of a set of Clock objects.)
+    objects = sorted((build / "code_objects").glob("*.o"))
+    built = [path.stat().st_mtime_ns for path in objects]
+    assert objects
+    stopped = run(tmp_path / "stopped", hook="during:2")
+    assert stopped.returncode == 130, stopped.stderr
+    assert manifest(tmp_path / "stopped")["progress"]["chunks_done"] == 2
+    resumed = run(tmp_path / "stopped", "--resume", str(tmp_path / "stopped"))
+    assert resumed.returncode == 0, resumed.stderr
+    assert_same_result(tmp_path / "full", tmp_path / "stopped")
+    assert [path.stat().st_mtime_ns for path in objects] == built, "compiled again"
+
+    _, _, counts_standalone = final_state(tmp_path / "full")
+    _, _, counts_numpy = final_state(uninterrupted)
+    np.testing.assert_array_equal(counts_standalone, counts_numpy)
+    np.testing.assert_allclose(np.load(tmp_path / "full" / "weights.npz")["weights"],
+                               np.load(uninterrupted / "weights.npz")["weights"], atol=1e-12)
