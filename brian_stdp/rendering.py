@@ -285,6 +285,11 @@ def _attach(rule, S, period_steps, set_delays=False):
                                 contained_synapses=[o for o in objects
                                                     if isinstance(o, Synapses)]))
     S.contained_objects.extend(o for o in objects if o not in S.contained_objects)
+    # Brian2's run_regularly on a Synapses makes it a contained object of its source group, so
+    # that magic run() simulates it even when only a list holds it. Every rule used to have one;
+    # the rules that no longer do keep that behaviour, the same for all four.
+    if S not in S.source.contained_objects:
+        S.source.contained_objects.append(S)
     post_state.plastic = True
     S._brian_stdp = Attachment(rule, S, post_state, pre_state, period_steps,
                                dt=defaultclock.dt, objects=objects)

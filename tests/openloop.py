@@ -102,7 +102,15 @@ def run_job(job):
     if job.get("seed") is not None:
         b2.seed(job["seed"])
     job.pop("seed", None)
-    return run_open_loop(b2, rule, **job)
+    # float32: Brian2's default float type for everything built (a global preference, put back
+    # afterwards for the tests that follow in this process).
+    float_dtype = b2.prefs.core.default_float_dtype
+    if job.pop("float32", False):
+        b2.prefs.core.default_float_dtype = np.float32
+    try:
+        return run_open_loop(b2, rule, **job)
+    finally:
+        b2.prefs.core.default_float_dtype = float_dtype
 
 
 if __name__ == "__main__":
