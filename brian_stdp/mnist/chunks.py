@@ -269,10 +269,12 @@ class StandaloneRunner(_Runner):
                 value = state[key]
                 run_args[getattr(group, name)] = (value if dim is DIMENSIONLESS
                                                   else Quantity(value, dim=dim))
-        timer = threading.Timer(0.05, send_sigint) if sigint_hook(index)[1] else None
-        if timer is not None:
-            timer.start()
+        # Sent at once: a chunk of the compiled program can take less than a millisecond, and a
+        # signal sent later could miss it (the run must be interrupted, not finished).
+        timer = threading.Timer(0.0, send_sigint) if sigint_hook(index)[1] else None
         try:
+            if timer is not None:
+                timer.start()
             self.device.run(directory=self.project_dir, with_output=False, run_args=run_args)
         finally:
             if timer is not None:
