@@ -153,25 +153,48 @@ def build_network(b2, rule_name, n_post, p_in, p_out, hand=False):
     return [inputs, target, S]
 
 
-def brian_worker(kind, rule_name, n_post, n_samples, repeats, p_in, p_out):
+# Runs the standalone binary and writes its peak resident memory (kB) to a file: the worker's
+# own rusage would mix in the compiler's.
+PEAK_MEMORY_WRAPPER = """
+import os, subprocess, sys
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+with open(sys.argv[1], "w") as handle:
+    handle.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def brian_worker(kind, rule_name, n_post, n_samples, repeats, p_in, p_out, options=None):
+    """``options``: ``openmp_threads`` (int), ``float32`` (bool)."""
     import brian2 as b2
+    options = options or {}
     b2.defaultclock.dt = 1 * b2.ms
+    if options.get("float32"):
+        b2.prefs.core.default_float_dtype = np.float32
     duration = n_samples * STEPS_PER_SAMPLE * b2.ms
     if kind in ("standalone", "hand"):
         directory = tempfile.mkdtemp(prefix="bench_")
         b2.set_device("cpp_standalone", directory=directory, build_on_run=False)
         b2.prefs.devices.cpp_standalone.extra_make_args_unix = ["-j2"]
+        b2.prefs.devices.cpp_standalone.openmp_threads = options.get("openmp_threads", 0)
+        peak_file = os.path.join(directory, "peak_memory_kb.txt")
+        b2.prefs.devices.cpp_standalone.run_cmd_unix = [sys.executable, "-c",
+                                                        PEAK_MEMORY_WRAPPER, peak_file, "./main"]
         b2.seed(1)
         net = b2.Network(build_network(b2, rule_name, n_post, p_in, p_out, hand=kind == "hand"))
         net.run(duration)
         start = time.perf_counter()
         b2.device.build(directory=directory, compile=True, run=False)
         compile_time = time.perf_counter() - start
-        times = []
+        times, peaks = [], []
         for _ in range(repeats):
             b2.device.run(directory=directory, with_output=False, run_args={})
             times.append(b2.device._last_run_time)
-        return {"per_sample": statistics.median(times) / n_samples, "compile": compile_time}
+            with open(peak_file) as handle:
+                peaks.append(int(handle.read()))
+        return {"per_sample": statistics.median(times) / n_samples, "compile": compile_time,
+                "peak_memory_mb": max(peaks) / 1024}
     b2.prefs.codegen.target = "cython"
     net = b2.Network(build_network(b2, rule_name, n_post, p_in, p_out))
     start = time.perf_counter()
@@ -202,11 +225,16 @@ def main():
     parser.add_argument("--p-in", type=float, default=0.01)
     parser.add_argument("--p-out", type=float, default=0.02)
     parser.add_argument("--write-docs", action="store_true")
+    parser.add_argument("--variants", action="store_true",
+                        help="instead: standalone with float32 and with 2 OpenMP threads, "
+                             "against the default (double, one thread), at the first size")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(brian_worker(*json.loads(args.worker))))
         return
+    if args.variants:
+        return variants(args)
     rows = []
     for rule_name in args.rules:
         for n_post in args.sizes:
@@ -231,6 +259,33 @@ def main():
     print(table)
     if args.write_docs:
         with open(os.path.join(HERE, "..", "docs", "benchmarks_results.inc"), "w") as handle:
+            handle.write(table)
+
+
+def variants(args):
+    """float32 and OpenMP against the default standalone build, each rule, one size."""
+    n_post = args.sizes[0]
+    kinds = [("double, 1 thread", {}), ("float32, 1 thread", {"float32": True}),
+             ("double, 2 OpenMP threads", {"openmp_threads": 2})]
+    lines = [f"Standalone time per simulated sample at 784 -> {n_post} (ms; median of "
+             f"{args.repeats} runs), produced by ``python benchmarks/bench_rules.py "
+             f"--variants --sizes {n_post}`` in one run on this machine (2 cores).", "",
+             ".. list-table::", "   :header-rows: 1", "", "   * - rule"]
+    lines += [f"     - {name}" for name, _ in kinds]
+    for rule_name in args.rules:
+        results = [in_subprocess("standalone", rule_name, n_post, args.samples, args.repeats,
+                                 args.p_in, args.p_out, options) for _, options in kinds]
+        print(rule_name, results, flush=True)
+        base = results[0].get("per_sample")
+        cells = [_ms(r.get("per_sample")) + ("" if r is results[0] or base is None or
+                                              r.get("per_sample") is None else
+                                              f" ({base / r['per_sample']:.2f}x)")
+                 for r in results]
+        lines += [f"   * - {rule_name}"] + [f"     - {c}" for c in cells]
+    table = "\n".join(lines) + "\n"
+    print(table)
+    if args.write_docs:
+        with open(os.path.join(HERE, "..", "docs", "benchmarks_variants.inc"), "w") as handle:
             handle.write(table)
 
 
