@@ -78,9 +78,10 @@ def identifier(description):
                       kind="string")
 
 
-#: The largest |Apost| or |Apre|. Near float's limit, Apost - Apre (or a weight plus it)
-#: overflows to inf and a row normalisation turns that into NaN; a change per spike pair of 1
-#: already takes a weight across [0, 1] in one step, so 1e6 refuses nothing meaningful.
+#: The largest magnitude of ``Apost`` or ``Apre``. Near float's limit, ``Apost - Apre`` (or a
+#: weight plus it) overflows to inf and a row normalisation turns that into NaN; a change per
+#: spike pair of 1 already takes a weight across [0, 1] in one step, so 1e6 refuses nothing
+#: meaningful.
 MAX_AMPLITUDE = 1e6
 
 any_real = real("a finite real number", lambda v: True)
