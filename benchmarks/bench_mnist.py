@@ -15,6 +15,8 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from bench_rules import list_table, publish  # noqa: E402
 
 
 def main():
@@ -44,38 +46,26 @@ def main():
                          "per_presentation_s": timings["per_presentation_s"],
                          "total_s": timings["total_s"], "accuracy": results["accuracy"]})
         print(rows[-1], flush=True)
-    table = format_table(rows, args)
-    print(table)
-    if args.write_docs:
-        with open(os.path.join(HERE, "..", "docs", "benchmarks_mnist.inc"), "w") as handle:
-            handle.write(table)
+    publish(format_table(rows, args), args.write_docs, "benchmarks_mnist.inc")
 
 
 def format_table(rows, args):
-    lines = [
-        f"``brian-stdp mnist`` (cpp_standalone) with {args.neurons} neurons, {args.train} "
-        f"training digits, {args.label} labelling and {args.test} held-out digits, per rule, "
-        "produced by ``python benchmarks/bench_mnist.py`` in one run on this machine "
-        "(2 cores), with the job's default presentation (250 steps of 1 ms, no rest).",
-        "",
-        ".. list-table::",
-        "   :header-rows: 1",
-        "",
-        "   * - rule",
-        "     - build (s)",
-        "     - simulation per presented digit (ms)",
-        "     - total wall time (s)",
-        "     - held-out accuracy",
-    ]
+    caption = (f"``brian-stdp mnist`` (cpp_standalone) with {args.neurons} neurons, "
+               f"{args.train} training digits, {args.label} labelling and {args.test} held-out "
+               "digits, per rule, produced by ``python benchmarks/bench_mnist.py`` in one run on "
+               "this machine (2 cores), with the job's default presentation (250 steps of 1 ms, "
+               "no rest).")
+    header = ["rule", "build (s)", "simulation per presented digit (ms)",
+              "total wall time (s)", "held-out accuracy"]
+    body = []
     for row in rows:
         if "error" in row:
             cells = [f"failed: {row['error']}", "n/a", "n/a", "n/a"]
         else:
             cells = [f"{row['build_s']:.0f}", f"{1e3 * row['per_presentation_s']:.1f}",
                      f"{row['total_s']:.0f}", f"{100 * row['accuracy']:.1f}%"]
-        lines += [f"   * - {row['rule']}"] + [f"     - {c}" for c in cells]
-    return "\n".join(lines) + "\n"
-
+        body.append([row["rule"]] + cells)
+    return list_table(caption, header, body)
 
 if __name__ == "__main__":
     main()

@@ -255,11 +255,7 @@ def main():
                     row[kind + "_error"] = res["error"]
             rows.append(row)
             print(format_row(row), flush=True)
-    table = format_table(rows, args)
-    print(table)
-    if args.write_docs:
-        with open(os.path.join(HERE, "..", "docs", "benchmarks_results.inc"), "w") as handle:
-            handle.write(table)
+    publish(format_table(rows, args), args.write_docs, "benchmarks_results.inc")
 
 
 def variants(args):
@@ -267,11 +263,7 @@ def variants(args):
     n_post = args.sizes[0]
     kinds = [("double, 1 thread", {}), ("float32, 1 thread", {"float32": True}),
              ("double, 2 OpenMP threads", {"openmp_threads": 2})]
-    lines = [f"Standalone time per simulated sample at 784 -> {n_post} (ms; median of "
-             f"{args.repeats} runs), produced by ``python benchmarks/bench_rules.py "
-             f"--variants --sizes {n_post}`` in one run on this machine (2 cores).", "",
-             ".. list-table::", "   :header-rows: 1", "", "   * - rule"]
-    lines += [f"     - {name}" for name, _ in kinds]
+    body = []
     for rule_name in args.rules:
         results = [in_subprocess("standalone", rule_name, n_post, args.samples, args.repeats,
                                  args.p_in, args.p_out, options) for _, options in kinds]
@@ -281,11 +273,27 @@ def variants(args):
                                               r.get("per_sample") is None else
                                               f" ({base / r['per_sample']:.2f}x)")
                  for r in results]
-        lines += [f"   * - {rule_name}"] + [f"     - {c}" for c in cells]
-    table = "\n".join(lines) + "\n"
+        body.append([rule_name] + cells)
+    caption = (f"Standalone time per simulated sample at 784 -> {n_post} (ms; median of "
+               f"{args.repeats} runs), produced by ``python benchmarks/bench_rules.py "
+               f"--variants --sizes {n_post}`` in one run on this machine (2 cores).")
+    publish(list_table(caption, ["rule"] + [name for name, _ in kinds], body),
+            args.write_docs, "benchmarks_variants.inc")
+
+
+def list_table(caption, header, body):
+    """An rst ``list-table`` under ``caption``: the ``header`` cells, then each row of ``body``."""
+    lines = [caption, "", ".. list-table::", "   :header-rows: 1", ""]
+    for cells in [header] + body:
+        lines += [f"   * - {cells[0]}"] + [f"     - {cell}" for cell in cells[1:]]
+    return "\n".join(lines) + "\n"
+
+
+def publish(table, write_docs, include_name):
+    """Print ``table``; with ``--write-docs`` also write it to ``docs/<include_name>``."""
     print(table)
-    if args.write_docs:
-        with open(os.path.join(HERE, "..", "docs", "benchmarks_variants.inc"), "w") as handle:
+    if write_docs:
+        with open(os.path.join(HERE, "..", "docs", include_name), "w") as handle:
             handle.write(table)
 
 
@@ -305,33 +313,19 @@ def format_row(row):
 
 
 def format_table(rows, args):
-    lines = [
-        "Time per simulated sample (350 steps of dt = 1 ms; pre spike probability "
-        f"{args.p_in}, post {args.p_out} per step; median of {args.repeats} runs), produced by "
-        "``python benchmarks/bench_rules.py`` in one run on this machine (2 cores).",
-        "",
-        ".. list-table::",
-        "   :header-rows: 1",
-        "",
-        "   * - rule",
-        "     - synapses",
-        "     - SPAIC-style dense (ms)",
-        "     - standalone (ms)",
-        "     - cython (ms)",
-        "     - hand-written Brian2 (ms)",
-        "     - SPAIC / standalone",
-        "     - hand / standalone",
-        "     - compile (s)",
-    ]
-    for row in rows:
-        lines += [f"   * - {row['rule']}", f"     - 784 x {row['N']}",
-                  f"     - {_ms(row['spaic'])}", f"     - {_ms(row.get('standalone'))}",
-                  f"     - {_ms(row.get('cython'))}", f"     - {_ms(row.get('hand'))}",
-                  f"     - {_ratio(row['spaic'], row.get('standalone'))}",
-                  f"     - {_ratio(row.get('hand'), row.get('standalone'))}",
-                  f"     - {row.get('standalone_compile') or 0:.0f}"]
-    return "\n".join(lines) + "\n"
-
+    caption = ("Time per simulated sample (350 steps of dt = 1 ms; pre spike probability "
+               f"{args.p_in}, post {args.p_out} per step; median of {args.repeats} runs), "
+               "produced by ``python benchmarks/bench_rules.py`` in one run on this machine "
+               "(2 cores).")
+    header = ["rule", "synapses", "SPAIC-style dense (ms)", "standalone (ms)", "cython (ms)",
+              "hand-written Brian2 (ms)", "SPAIC / standalone", "hand / standalone",
+              "compile (s)"]
+    body = [[row["rule"], f"784 x {row['N']}", _ms(row["spaic"]), _ms(row.get("standalone")),
+             _ms(row.get("cython")), _ms(row.get("hand")),
+             _ratio(row["spaic"], row.get("standalone")),
+             _ratio(row.get("hand"), row.get("standalone")),
+             f"{row.get('standalone_compile') or 0:.0f}"] for row in rows]
+    return list_table(caption, header, body)
 
 if __name__ == "__main__":
     main()

@@ -16,7 +16,8 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from bench_rules import N_PRE, STEPS_PER_SAMPLE, in_subprocess  # noqa: E402
+from bench_rules import (N_PRE, STEPS_PER_SAMPLE, in_subprocess, list_table,  # noqa: E402
+                         publish)
 
 
 def main():
@@ -39,33 +40,18 @@ def main():
             row = {"rule": rule_name, "N": n_post, **result}
             rows.append(row)
             print(row, flush=True)
-    table = format_table(rows, args)
-    print(table)
-    if args.write_docs:
-        with open(os.path.join(HERE, "..", "docs", "benchmarks_scaling.inc"), "w") as handle:
-            handle.write(table)
+    publish(format_table(rows, args), args.write_docs, "benchmarks_scaling.inc")
 
 
 def format_table(rows, args):
-    lines = [
-        f"cpp_standalone, 784 -> N, {args.p_in} input spike probability per step, "
-        f"{args.post_spikes:g} post spikes per step in total; medians of {args.repeats} runs, "
-        "produced by ``python benchmarks/bench_scaling.py`` in one run on this machine "
-        "(2 cores).",
-        "",
-        ".. list-table::",
-        "   :header-rows: 1",
-        "",
-        "   * - rule",
-        "     - N",
-        "     - ms per sample",
-        "     - us per step",
-        "     - ns per synapse-step",
-        "     - step time / step time at N = 400",
-        "     - compile (s)",
-        "     - peak memory (MB)",
-    ]
+    caption = (f"cpp_standalone, 784 -> N, {args.p_in} input spike probability per step, "
+               f"{args.post_spikes:g} post spikes per step in total; medians of {args.repeats} "
+               "runs, produced by ``python benchmarks/bench_scaling.py`` in one run on this "
+               "machine (2 cores).")
+    header = ["rule", "N", "ms per sample", "us per step", "ns per synapse-step",
+              "step time / step time at N = 400", "compile (s)", "peak memory (MB)"]
     reference = {row["rule"]: row.get("per_sample") for row in rows if row["N"] == 400}
+    body = []
     for row in rows:
         per_sample = row.get("per_sample")
         if per_sample is None:
@@ -77,9 +63,8 @@ def format_table(rows, args):
                      f"{1e9 * per_step / (N_PRE * row['N']):.2f}",
                      f"{per_sample / base:.2f}" if base else "n/a",
                      f"{row['compile']:.0f}", f"{row['peak_memory_mb']:.0f}"]
-        lines += [f"   * - {row['rule']}", f"     - {row['N']}"] + [f"     - {c}" for c in cells]
-    return "\n".join(lines) + "\n"
-
+        body.append([row["rule"], row["N"]] + cells)
+    return list_table(caption, header, body)
 
 if __name__ == "__main__":
     main()
