@@ -28,7 +28,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from .nearest_online import RUN_START
+from .nearest_online import FIRST_STEP_OF_RUN
 from .parameters import choice, identifier, integer, parameter
 from .rule import STDPRule
 
@@ -55,9 +55,10 @@ _ROUNDED = "(({x}) // round_unit + int({draw} < ({x}) % round_unit))"
 # SPAIC clamps after both terms and the halving, so the unclamped sum is kept in ``w_raw`` for
 # the second term and the halving pass of the same step (``changed_step``, one past the step of
 # the last term so that the initial 0 means "never", says it is fresh).
-_TERM = """
-changed_now = int(changed_step == timestep(t, dt) + 1)
-w_raw = changed_now * w_raw + (1 - changed_now) * w + int(plastic) * {sign}""" + _ROUNDED + """
+CHANGED_THIS_STEP = "int(changed_step == timestep(t, dt) + 1)"
+_TERM = f"""
+changed_now = {CHANGED_THIS_STEP}
+w_raw = changed_now * w_raw + (1 - changed_now) * w + int(plastic) * {{sign}}""" + _ROUNDED + """
 w = w_raw + int(plastic) * (clip(w_raw, w_min, w_max) - w_raw)
 changed_step = timestep(t, dt) + 1
 """
@@ -203,14 +204,14 @@ class PostPreIntSTDP(STDPRule):
         """The rows over ``max_threshold`` are halved and clamped (and every row is clamped at
         a run's first step), by a pass over those rows' synapses only."""
         # Halve, THEN clamp: SPAIC's order (clamping first would let a halved row end lower).
-        fresh = "int(changed_step == timestep(t, dt) + 1)"
+        fresh = CHANGED_THIS_STEP
         current = f"({fresh} * w_raw + (1 - {fresh}) * w)"
         # w - w/2 is exactly w/2 in floating point; written so no target divides by an array
         halved = (f"{current} // (1 + halve_row)" if self.halving == "floor"
                   else f"{current} - 0.5 * {current} * halve_row")
         return {"when": "after_resets",
                 "condition": f"plastic and (target_threshold > max_threshold or "
-                             f"timestep(t, dt) == {RUN_START})",
+                             f"{FIRST_STEP_OF_RUN} == 1)",
                 "row_code": "halve_row = int(target_threshold > max_threshold)",
                 "code": f"w = clip({halved}, w_min, w_max)"}
 

@@ -233,7 +233,7 @@ def _attach(rule, S, period_steps, set_delays=False):
         name=S.name + "_run_start"))
     for name in Equations(rule.post_model).names:
         S.variables.add_reference(name, post_state, name, index="_postsynaptic_idx")
-    for name in ("run_last_step", "period_steps", "plastic", "run_start_step"):
+    for name in checks.BASE_NAMES:
         S.variables.add_reference(name, post_state, name)
     pre_state = None
     if rule.pre_model:
@@ -328,7 +328,7 @@ def _row_pass(rule, S, post_state):
         rows.variables.add_reference(name, S, name, index="_idx")
     for name in Equations(rule.post_model).names:
         rows.variables.add_reference(name, post_state, name, index="_presynaptic_idx")
-    for name in ("run_last_step", "period_steps", "plastic", "run_start_step"):
+    for name in checks.BASE_NAMES:
         rows.variables.add_reference(name, post_state, name)
     # Brian2 refuses new attributes once a group is built; a pathway is one (rows.pre).
     del rows.__dict__["_group_attribute_access_active"]
