@@ -15,8 +15,9 @@ made with ``period=...``, the last step of every period (one presentation). The 
 (changes delivered two steps after their spikes by delayed pathways) is nearest_online's.
 
 Only the synapses a change reaches can leave [0, 1], so the pathways clamp what they change
-(keeping the unclamped value, ``w_raw``, for a second change to the same synapse in the same
-step: the clamp comes after the whole step's change). The rows are passed over as a whole only
+(a pre spike's change is left unclamped where the post neuron spiked in the same step, as the
+post spike's change to the same synapse comes next: the clamp comes after the whole step's
+change). The traces are one per neuron, in the helper groups. The rows are passed over as a whole only
 on the first step of a run (clamping weights set from outside, as SPAIC's first step does) and
 on its last (normalising with the row sums the pathways kept up to date): the cost of a step
 follows its spikes, not the number of synapses.
@@ -27,7 +28,7 @@ from typing import ClassVar
 import numpy as np
 
 from .nearest_online import (DELAYED_SPIKE, FIRST_STEP_OF_RUN, NORMALISED, NORMALISING_DIVISOR,
-                             ROW_MODEL, TRACE_MODEL, trace_value)
+                             POST_TRACE_MODEL, PRE_TRACE_MODEL, ROW_MODEL, trace_value)
 from .parameters import amplitude, decay_factor, parameter, positive
 from .rule import STDPRule
 
@@ -37,11 +38,17 @@ LAST_STEP_OF_RUN = ("int(period_steps > 0) * int((timestep(t, dt) + 1) % "
                     "(period_steps + int(period_steps == 0)) == 0) + "
                     "int(period_steps == 0) * int(timestep(t, dt) == run_last_step)")
 
-# A changed weight is clamped at once, except on the last step of a run, whose row pass
-# normalises first and clamps after. ``learning`` is 0 when nothing may change.
-CLAMP_CHANGE = f"""
-last_step = {LAST_STEP_OF_RUN}
-w = w_raw + learning * (1 - last_step) * (clip(w_raw, 0, 1) - w_raw)
+# A spike adds 1 to its neuron's trace (all-to-all).
+ADD_SPIKE = DELAYED_SPIKE + """
+{name} = {decayed} + 1
+{name}_step = spike_step
+"""
+
+# A changed weight is clamped at once, except where a second change of the same step is still
+# to come (SPAIC clamps after the whole step's change) and on the last step of a run, whose row
+# pass normalises first and clamps after. ``learning`` is 0 when nothing may change.
+CLAMP_CHANGE = """
+w = w + learning * (1 - last_step_of_run) * clamp_now * (clip(w, 0, 1) - w)
 row_sum += abs(w) - abs(w_before)
 """
 
@@ -67,34 +74,40 @@ class FullOnlineSTDP(STDPRule):
                                     "the last step of a run (then clamped to [0, 1])", positive)
 
     name: ClassVar[str] = "full_online_STDP"
-    model: ClassVar[str] = TRACE_MODEL + """w_raw : 1                # w after this step's change, before the clamp
-"""
-    # As in nearest_online; here a spike adds 1 to its trace, so a post spike in the same step
-    # as the pre spike adds exactly Apre of depression that learn_pre could not see.
+    model: ClassVar[str] = "w : 1  # the weight\n"
+    pre_model: ClassVar[str] = PRE_TRACE_MODEL
+    # Each spike adds to its neuron's trace before the learning pathways of its step run, so
+    # both see this step's spikes on both sides, as SPAIC's dw does.
+    neuron_pathways: ClassVar[dict] = {
+        "pre": (ADD_SPIKE.format(name="input_trace",
+                                 decayed=trace_value("input_trace", "trace_decay")), 2, 8),
+        "post": (ADD_SPIKE.format(name="output_trace",
+                                  decayed=trace_value("output_trace", "trace_decay")), 2, 9)}
+    # A pre spike's change is left unclamped where the post neuron spiked in the same step:
+    # learn_post (after learn_pre) adds its change to the same synapse and clamps the sum.
     on_pre: ClassVar[dict] = {"learn_pre": DELAYED_SPIKE + f"""
 w_before = w
-w_raw = w + learning * -Apre * {trace_value("output_trace", "trace_decay")}
-{CLAMP_CHANGE}
-input_trace = {trace_value("input_trace", "trace_decay")} + 1
-input_trace_step = spike_step
-"""}
+w += learning * -Apre * {trace_value("output_trace", "trace_decay")}
+clamp_now = int(output_trace_step != spike_step)
+{CLAMP_CHANGE}"""}
     on_post: ClassVar[dict] = {"learn_post": DELAYED_SPIKE + f"""
-pre_spiked_too = int(input_trace_step == spike_step and input_trace > 0)
 w_before = w
-w_raw = pre_spiked_too * w_raw + (1 - pre_spiked_too) * w + learning * (Apost * {trace_value("input_trace", "trace_decay")} - Apre * pre_spiked_too)
-{CLAMP_CHANGE}
-output_trace = {trace_value("output_trace", "trace_decay")} + 1
-output_trace_step = spike_step
-"""}
+w += learning * Apost * {trace_value("input_trace", "trace_decay")}
+clamp_now = 1
+{CLAMP_CHANGE}"""}
     pathway_delay_steps: ClassVar[dict] = {"learn_pre": 2, "learn_post": 2}
     pathway_orders: ClassVar[dict] = {"learn_pre": 10, "learn_post": 11}
-    post_model: ClassVar[str] = ROW_MODEL + "normalise_row : 1  # 1 on the last step of a run\n"
+    post_model: ClassVar[str] = ROW_MODEL + POST_TRACE_MODEL + """
+normalise_row : 1                    # 1 on the last step of a run
+last_step_of_run : integer (shared)  # 1 on the last step of a run (taken once per step)
+"""
+    step_operations: ClassVar[list] = [("post", f"last_step_of_run = {LAST_STEP_OF_RUN}")]
     # The row sums are taken before each run and kept up to date by the pathways and row passes.
     summed: ClassVar[dict] = {"row_sum": "abs(w)"}
     summed_every_step: ClassVar[bool] = False
     row_pass: ClassVar[dict] = {
-        "condition": f"plastic and ({FIRST_STEP_OF_RUN} + {LAST_STEP_OF_RUN}) > 0",
-        "row_code": f"normalise_row = {LAST_STEP_OF_RUN}\n"
+        "condition": f"plastic and ({FIRST_STEP_OF_RUN} + last_step_of_run) > 0",
+        "row_code": "normalise_row = last_step_of_run\n"
                     f"row_divisor = {NORMALISING_DIVISOR}\nrow_sum = 0",
         "code": ROW_PASS,
     }

@@ -13,8 +13,9 @@ Every step ``k``, with ``p``, ``q`` the pre and post spikes of step ``k - 1``:
 
 so the change caused by the spikes of step ``s`` is added at step ``s + 2``. In Brian2 that delay
 is a synaptic delay: the rule's own pathways (``learn_pre``, ``learn_post``) receive each spike
-two steps late and add its change to ``w`` then, with the traces as they were at the spike (the
-traces are event-driven: a value and the step it was set). After the synaptic pathways of every
+two steps late and add its change to ``w`` then, with the traces as they were at the spike. The
+traces are event-driven (a value and the step it was set), one per neuron in the helper groups,
+set by each spike just before the learning pathways of its step. After the synaptic pathways of every
 step, each row is normalised and clamped. A spike from before the current run's start (see
 ``rule.reset``) changes nothing, as SPAIC discards pending changes at a run start.
 """
@@ -28,11 +29,12 @@ from .rule import STDPRule
 
 __all__ = ["NearestOnlineSTDP"]
 
-# Per-synapse state shared by the two trace-based rules (nearest and full).
-TRACE_MODEL = """
-w : 1                    # the weight
+# The traces live once per neuron, in the helper groups (a value and the step it was set).
+PRE_TRACE_MODEL = """
 input_trace : 1          # pre trace right after its last spike
 input_trace_step : 1     # the step of that spike
+"""
+POST_TRACE_MODEL = """
 output_trace : 1         # post trace right after its last spike
 output_trace_step : 1
 """
@@ -95,29 +97,27 @@ class NearestOnlineSTDP(STDPRule):
                                     "every step (then clamped to [0, 1])", positive)
 
     name: ClassVar[str] = "nearest_online_STDP"
-    model: ClassVar[str] = TRACE_MODEL
-    # Brian runs learn_pre before learn_post. A pre spike depresses by the post trace at its
-    # step; if the post neuron spiked in that same step, SPAIC's post trace already includes
-    # that spike (it is 1), and learn_post adds the part learn_pre could not see.
+    model: ClassVar[str] = "w : 1  # the weight\n"
+    pre_model: ClassVar[str] = PRE_TRACE_MODEL
+    # Each spike sets its neuron's trace before the learning pathways of its step run, so both
+    # see this step's spikes on both sides, as SPAIC's dw does.
+    neuron_pathways: ClassVar[dict] = {
+        "pre": (DELAYED_SPIKE + "input_trace = 1\ninput_trace_step = spike_step", 2, 8),
+        "post": (DELAYED_SPIKE + "output_trace = 1\noutput_trace_step = spike_step", 2, 9)}
     on_pre: ClassVar[dict] = {"learn_pre": DELAYED_SPIKE + f"""
 w_before = w
 w += learning * -Apre * {trace_value("output_trace", "trace_post")}
 row_sum += abs(w) - abs(w_before)
-input_trace = 1
-input_trace_step = spike_step
 """}
     on_post: ClassVar[dict] = {"learn_post": DELAYED_SPIKE + f"""
-pre_spiked_too = int(input_trace_step == spike_step and input_trace > 0)
 w_before = w
-w += learning * (Apost * {trace_value("input_trace", "trace_pre")} - Apre * pre_spiked_too * (1 - {trace_value("output_trace", "trace_post")}))
+w += learning * Apost * {trace_value("input_trace", "trace_pre")}
 row_sum += abs(w) - abs(w_before)
-output_trace = 1
-output_trace_step = spike_step
 """}
     pathway_delay_steps: ClassVar[dict] = {"learn_pre": 2, "learn_post": 2}
     # After the user's own pathways (transmission sees the previous step's weights, as in SPAIC).
     pathway_orders: ClassVar[dict] = {"learn_pre": 10, "learn_post": 11}
-    post_model: ClassVar[str] = ROW_MODEL
+    post_model: ClassVar[str] = ROW_MODEL + POST_TRACE_MODEL
     summed: ClassVar[dict] = {"row_sum": "abs(w)"}
     summed_every_step: ClassVar[bool] = False
     # One pass over every synapse per step, in memory order. (Passing over the rows whose sum

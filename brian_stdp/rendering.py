@@ -232,7 +232,7 @@ def _attach(rule, S, period_steps, set_delays=False):
         "(timestep(t, dt) - run_start_step)", when="start", order=ORDER_PERIOD_RESET - 2,
         name=S.name + "_run_start"))
     for name in Equations(rule.post_model).names:
-        S.variables.add_reference(name, post_state, name, index="_postsynaptic_idx")
+        S.variables.add_reference(name, post_state, name, index=_row_index(post_state, name))
     for name in checks.BASE_NAMES:
         S.variables.add_reference(name, post_state, name)
     pre_state = None
@@ -242,6 +242,7 @@ def _attach(rule, S, period_steps, set_delays=False):
         objects.append(pre_state)
         for name in Equations(rule.pre_model).names:
             S.variables.add_reference(name, pre_state, name, index="_presynaptic_idx")
+    objects.extend(_neuron_pathways(rule, S, pre_state, post_state))
     seed_updaters = []
     for target_name, expression in rule.summed.items():
         updater = SummedVariableUpdater(Expression(expression), target_name, S, post_state,
@@ -297,6 +298,34 @@ def _attach(rule, S, period_steps, set_delays=False):
     return S._brian_stdp
 
 
+def _row_index(group, name):
+    """The index by which a synapse sees row variable ``name`` (none for a shared one)."""
+    return None if group.variables[name].scalar else "_postsynaptic_idx"
+
+
+def _neuron_pathways(rule, S, pre_state, post_state):
+    """``rule.neuron_pathways``: per-neuron code on each spike, through one-to-one synapses.
+
+    A pathway of ``S`` itself would visit every synapse of the spiking neuron (a row's synapses
+    lie ``N_post`` apart in memory) to update one neuron's state; a one-to-one ``Synapses`` from
+    the user's group to the helper group makes one visit per spike. The code sees the helper
+    group's variables and the shared state of post_state under their own names.
+    """
+    objects = []
+    for side, (code, delay_steps, order) in rule.neuron_pathways.items():
+        source, helper = (S.source, pre_state) if side == "pre" else (S.target, post_state)
+        relay = Synapses(source, helper, on_pre=code, delay=delay_steps * S.clock.dt,
+                         namespace=dict(S.namespace), clock=S.clock,
+                         name=f"{S.name}_{side}_spikes")
+        if helper is not post_state:
+            for name in checks.BASE_NAMES:
+                relay.variables.add_reference(name, post_state, name)
+        relay.connect(j="i")
+        relay.pre.order = order
+        objects.append(relay)
+    return objects
+
+
 def _row_pass(rule, S, post_state):
     """``rule.row_pass``: code run on the synapses of the rows where a condition holds.
 
@@ -327,7 +356,9 @@ def _row_pass(rule, S, post_state):
     for name in Equations(rule.model).names:
         rows.variables.add_reference(name, S, name, index="_idx")
     for name in Equations(rule.post_model).names:
-        rows.variables.add_reference(name, post_state, name, index="_presynaptic_idx")
+        rows.variables.add_reference(name, post_state, name,
+                                     index=None if post_state.variables[name].scalar
+                                     else "_presynaptic_idx")
     for name in checks.BASE_NAMES:
         rows.variables.add_reference(name, post_state, name)
     # Brian2 refuses new attributes once a group is built; a pathway is one (rows.pre).

@@ -53,6 +53,11 @@ class STDPRule:
         once before each run only (counting weights set from outside).
     ``pathway_delay_steps``
         ``{pathway name: steps}``: fixed delays of the rule's own pathways, in time steps.
+    ``neuron_pathways``
+        ``{"pre" | "post": (code, delay in steps, order)}``: code run on the pre_state /
+        post_state neuron of each source / target spike (delayed, at that order in the
+        'synapses' slot): per-neuron state such as traces, updated once per spike instead of
+        once per synapse.
     ``row_pass``
         ``{"condition": row expression, "row_code": row code, "code": synapse code,
         "when": slot}``: on the steps and rows where the condition holds, the row code runs on
@@ -75,6 +80,7 @@ class STDPRule:
     summed_when: ClassVar[str] = "start"
     summed_every_step: ClassVar[bool] = True
     pathway_delay_steps: ClassVar[dict] = {}
+    neuron_pathways: ClassVar[dict] = {}
     row_pass: ClassVar[dict] = {}
     reset_code: ClassVar[str] = ""
     post_reset_code: ClassVar[str] = ""

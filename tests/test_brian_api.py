@@ -93,8 +93,8 @@ def test_hand_built_synapses_from_templates():
 
 def test_attach_refuses_synapses_without_the_rule_variables():
     source = b2.PoissonGroup(3, rates=10 * b2.Hz)
-    S = b2.Synapses(source, source, model="w : 1")
-    with pytest.raises(TypeError, match="input_trace"):
+    S = b2.Synapses(source, source, model="v : 1")
+    with pytest.raises(TypeError, match="lacks the variable.s. w that the rule needs"):
         NearestOnlineSTDP().attach(S)
 
 

@@ -74,9 +74,9 @@ def test_attach_refuses_what_is_not_a_synapses():
     (PostPreIntSTDP(), PostPreIntSTDP().model.replace("w : integer", "w : 1", 1), "'w'"),
     (NearestOnlineSTDP(), NearestOnlineSTDP.model.replace("w : 1", "w = 0.5 : 1"), "'w'"),
     (NearestOnlineSTDP(), NearestOnlineSTDP.model.replace("w : 1", "w : 1 (shared)"), "'w'"),
-    (NearestOnlineSTDP(), NearestOnlineSTDP.model.replace("output_trace : 1",
-                                                          "output_trace : volt"),
-     "'output_trace'"),
+    (MetaNearestOnlineSTDP(), MetaNearestOnlineSTDP.model.replace("input_trace : 1",
+                                                                  "input_trace : volt"),
+     "'input_trace'"),
 ])
 def test_attach_refuses_rule_variables_of_the_wrong_kind(rule, model, name):
     source, target = _pair()
@@ -91,8 +91,8 @@ def test_attach_lists_the_missing_variables():
     source, target = _pair()
     S = b2.Synapses(source, target, model="w : 1")
     with pytest.raises(TypeError) as error:
-        NearestOnlineSTDP().attach(S)
-    for name in ("input_trace", "input_trace_step", "output_trace", "output_trace_step"):
+        MetaNearestOnlineSTDP().attach(S)
+    for name in ("dw_new", "bounded_change", "input_trace", "input_trace_step"):
         assert name in str(error.value)
 
 
