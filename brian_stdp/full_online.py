@@ -85,10 +85,11 @@ class FullOnlineSTDP(STDPRule):
                                   decayed=trace_value("output_trace", "trace_decay")), 2, 9)}
     # A pre spike's change is left unclamped where the post neuron spiked in the same step:
     # learn_post (after learn_pre) adds its change to the same synapse and clamps the sum.
+    # (A trace never set has step 0 and value 0: the value tells it from a spike at step 0.)
     on_pre: ClassVar[dict] = {"learn_pre": DELAYED_SPIKE + f"""
 w_before = w
 w += learning * -Apre * {trace_value("output_trace", "trace_decay")}
-clamp_now = int(output_trace_step != spike_step)
+clamp_now = 1 - int(output_trace_step == spike_step and output_trace > 0)
 {CLAMP_CHANGE}"""}
     on_post: ClassVar[dict] = {"learn_post": DELAYED_SPIKE + f"""
 w_before = w

@@ -24,8 +24,9 @@ In Brian2 the rule's own pathways (``learn_pre``, ``learn_post``) receive each s
 late, after the user's pathways (so transmission sees the previous step's weights, as in SPAIC),
 and collect its change in ``dw_new`` and, through the soft bounds, in ``bounded_change`` (so
 the exponentials are computed only where spikes arrive). The pre trace is event-driven per
-synapse (as in nearest_online); the post trace, ``w_mean`` and the row means of ``W`` are row
-state. After the synaptic pathways of every step come the population sums of the new post
+pre neuron (as in nearest_online), set by each pre spike before the learning pathways; the post
+trace, ``w_mean`` and the row means of ``W`` are row state. After the synaptic pathways of every
+step come the population sums of the new post
 trace and of ``w_mean`` (a summed variable into a one-neuron group), the row update, and the
 one pass over the synapses, which applies and clears the change and takes the row means for
 the next step (a summed variable takes them before each run, counting weights set from
@@ -37,7 +38,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from .nearest_online import RUN_START
+from .nearest_online import PRE_TRACE_MODEL, RUN_START
 from .parameters import amplitude, decay_factor, parameter, weight_bound
 from .rule import STDPRule
 
@@ -122,18 +123,17 @@ class MetaNearestOnlineSTDP(STDPRule):
 w : 1                    # the weight
 dw_new : 1               # change from the previous step's spikes, applied this step
 bounded_change : 1       # dw_new through the soft bounds
-input_trace : 1          # pre trace right after its last spike
-input_trace_step : 1     # the step of that spike
 """
+    pre_model: ClassVar[str] = PRE_TRACE_MODEL
+    # Each pre spike sets its neuron's trace before the learning pathways of its step run.
+    neuron_pathways: ClassVar[dict] = {
+        "pre": (DELAYED_SPIKE + "input_trace = 1\ninput_trace_step = spike_step", 1, 8)}
     # Brian runs learn_pre before learn_post. The depression reads the post trace as it is at
     # the learning step when the post neuron did not spike; if it did, SPAIC's post trace is 1
     # and learn_post adds the part learn_pre could not see. The pre trace of an earlier run is 0.
     on_pre: ClassVar[dict] = {"learn_pre": DELAYED_SPIKE + """
 dw_new += learning * -Apre * post_decay * output_trace
-""" + BOUNDED_CHANGE + """
-input_trace = 1
-input_trace_step = spike_step
-"""}
+""" + BOUNDED_CHANGE}
     on_post: ClassVar[dict] = {"learn_post": DELAYED_SPIKE + """
 pre_spiked_too = int(input_trace_step == spike_step and input_trace > 0)
 pre_trace = input_trace * pre_decay ** (spike_step - input_trace_step) * int(input_trace_step >= run_start)

@@ -17,8 +17,8 @@ with :math:`\mathrm{SR}(x) = \lfloor x / 2^{s} \rfloor + [R < x \bmod 2^{s}]`, `
 ``[0, 2^s)`` per synapse, per term, per step, so that :math:`E[\mathrm{SR}(x)] = x / 2^s`.
 
 In Brian2 the traces live in the helper groups (one integer per pre and per post neuron), decay
-at the start of every step and are set to ``A`` by two pathways that run before the weight
-terms (so each term sees this step's spikes on both sides, as SPAIC's learner does). A term
+at the start of every step and are set to ``A`` by each spike (one-to-one relay synapses from
+the user's groups) before the weight terms (so each term sees this step's spikes on both sides, as SPAIC's learner does). A term
 clamps the synapse it changes. Halving is a row event: after the target's reset (where its
 threshold is this step's), only the rows over ``max_threshold`` are passed over, halved and
 clamped, and, at a run's first step, every row is clamped once (weights set from outside).
@@ -111,9 +111,11 @@ class PostPreIntSTDP(STDPRule):
     pre_model: ClassVar[str] = "input_trace : integer   # the pre neuron's trace\n"
     post_model: ClassVar[str] = ("output_trace : integer  # the post neuron's trace\n"
                                  "halve_row : integer     # 1 if the row is halved this step\n")
-    # Both traces are set before either weight term is taken, so a pre and a post spike in the
-    # same step see each other (SPAIC sets both traces before both terms).
-    pathway_orders: ClassVar[dict] = {"pre_trace": -3, "post_trace": -2}
+    # Both traces are set (once per spike, in the helper groups) before either weight term is
+    # taken, so a pre and a post spike in the same step see each other (SPAIC sets both traces
+    # before both terms).
+    neuron_pathways: ClassVar[dict] = {"pre": ("input_trace = spike_trace_value", 0, -3),
+                                       "post": ("output_trace = spike_trace_value", 0, -2)}
     # SPAIC resets both traces at every run start; the weights carry over.
     pre_reset_code: ClassVar[str] = "input_trace = 0\n"
     post_reset_code: ClassVar[str] = "output_trace = 0\n"
@@ -177,10 +179,8 @@ class PostPreIntSTDP(STDPRule):
     def pathways(self, draw_pre=BRIAN_DRAW, draw_post=BRIAN_DRAW):
         """``(on_pre, on_post)`` with the uniform integers taken from ``draw_pre`` /
         ``draw_post`` (Brian2 expressions with values in ``[0, 2**shift)``)."""
-        on_pre = {"pre_trace": "input_trace = spike_trace_value",
-                  "pre": _PRE_TERM.format(x="output_trace * nu0", draw=draw_pre)}
-        on_post = {"post_trace": "output_trace = spike_trace_value",
-                   "post": _POST_TERM.format(x="input_trace * nu1", draw=draw_post)}
+        on_pre = {"pre": _PRE_TERM.format(x="output_trace * nu0", draw=draw_pre)}
+        on_post = {"post": _POST_TERM.format(x="input_trace * nu1", draw=draw_post)}
         return on_pre, on_post
 
     @property

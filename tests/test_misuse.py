@@ -74,9 +74,8 @@ def test_attach_refuses_what_is_not_a_synapses():
     (PostPreIntSTDP(), PostPreIntSTDP().model.replace("w : integer", "w : 1", 1), "'w'"),
     (NearestOnlineSTDP(), NearestOnlineSTDP.model.replace("w : 1", "w = 0.5 : 1"), "'w'"),
     (NearestOnlineSTDP(), NearestOnlineSTDP.model.replace("w : 1", "w : 1 (shared)"), "'w'"),
-    (MetaNearestOnlineSTDP(), MetaNearestOnlineSTDP.model.replace("input_trace : 1",
-                                                                  "input_trace : volt"),
-     "'input_trace'"),
+    (MetaNearestOnlineSTDP(), MetaNearestOnlineSTDP.model.replace("dw_new : 1", "dw_new : volt"),
+     "'dw_new'"),
 ])
 def test_attach_refuses_rule_variables_of_the_wrong_kind(rule, model, name):
     source, target = _pair()
@@ -92,15 +91,15 @@ def test_attach_lists_the_missing_variables():
     S = b2.Synapses(source, target, model="w : 1")
     with pytest.raises(TypeError) as error:
         MetaNearestOnlineSTDP().attach(S)
-    for name in ("dw_new", "bounded_change", "input_trace", "input_trace_step"):
+    for name in ("dw_new", "bounded_change"):
         assert name in str(error.value)
 
 
 @pytest.mark.parametrize("rule, overrides, pathway", [
     (NearestOnlineSTDP(), dict(on_post=None, delay={"learn_pre": 0.2 * b2.ms}), "'learn_post'"),
-    (PostPreIntSTDP(), dict(on_post=None), "'post_trace'"),
+    (PostPreIntSTDP(), dict(on_post=None), "'post'"),
     # the rule's code on another pathway name: Brian would run it, the rule's timing not
-    (PostPreIntSTDP(), dict(on_pre="input_trace = spike_trace_value"), "'pre_trace'"),
+    (PostPreIntSTDP(), dict(on_pre={"other": PostPreIntSTDP().on_pre["pre"]}), "'pre'"),
 ])
 def test_attach_refuses_missing_rule_pathways(rule, overrides, pathway):
     source, target = _pair()
