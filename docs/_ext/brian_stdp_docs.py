@@ -88,6 +88,11 @@ class RuleTemplates(_RuleDirective):
                      getattr(cls, "post_model", ""))
         out += _code("pre_model  (one per pre-synaptic neuron: the column state)",
                      getattr(cls, "pre_model", ""))
+        for side, (code, steps, order) in (getattr(cls, "neuron_pathways", None) or {}).items():
+            group = "pre_model" if side == "pre" else "post_model"
+            out += _code(f"neuron_pathways[{side!r}]  (on the {group} neuron of each {side} "
+                         f"spike, {steps} step(s) later, order {order} in the 'synapses' slot)",
+                         code)
         summed = getattr(cls, "summed", None) or {}
         when = getattr(cls, "summed_when", "start")
         every_step = getattr(cls, "summed_every_step", True)
