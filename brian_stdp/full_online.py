@@ -28,7 +28,8 @@ from typing import ClassVar
 import numpy as np
 
 from .nearest_online import (DELAYED_SPIKE, FIRST_STEP_OF_RUN, NORMALISED, NORMALISING_DIVISOR,
-                             POST_TRACE_MODEL, PRE_TRACE_MODEL, ROW_MODEL, trace_value)
+                             POST_TRACE_MODEL, POST_TRACE_RESET, PRE_TRACE_MODEL,
+                             PRE_TRACE_RESET, ROW_MODEL, trace_value)
 from .parameters import amplitude, decay_factor, parameter, positive
 from .rule import STDPRule
 
@@ -103,6 +104,8 @@ normalise_row : 1                    # 1 on the last step of a run
 last_step_of_run : integer (shared)  # 1 on the last step of a run (taken once per step)
 """
     step_operations: ClassVar[list] = [("post", f"last_step_of_run = {LAST_STEP_OF_RUN}")]
+    pre_reset_code: ClassVar[str] = PRE_TRACE_RESET
+    post_reset_code: ClassVar[str] = POST_TRACE_RESET
     # The row sums are taken before each run and kept up to date by the pathways and row passes.
     summed: ClassVar[dict] = {"row_sum": "abs(w)"}
     summed_every_step: ClassVar[bool] = False

@@ -38,7 +38,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from .nearest_online import PRE_TRACE_MODEL, RUN_START
+from .nearest_online import PRE_TRACE_MODEL, PRE_TRACE_RESET, RUN_START, trace_value
 from .parameters import amplitude, decay_factor, parameter, weight_bound
 from .rule import STDPRule
 
@@ -125,6 +125,7 @@ dw_new : 1               # change from the previous step's spikes, applied this 
 bounded_change : 1       # dw_new through the soft bounds
 """
     pre_model: ClassVar[str] = PRE_TRACE_MODEL
+    pre_reset_code: ClassVar[str] = PRE_TRACE_RESET
     # Each pre spike sets its neuron's trace before the learning pathways of its step run.
     neuron_pathways: ClassVar[dict] = {
         "pre": (DELAYED_SPIKE + "input_trace = 1\ninput_trace_step = spike_step", 1, 8)}
@@ -134,9 +135,9 @@ bounded_change : 1       # dw_new through the soft bounds
     on_pre: ClassVar[dict] = {"learn_pre": DELAYED_SPIKE + """
 dw_new += learning * -Apre * post_decay * output_trace
 """ + BOUNDED_CHANGE}
-    on_post: ClassVar[dict] = {"learn_post": DELAYED_SPIKE + """
+    on_post: ClassVar[dict] = {"learn_post": DELAYED_SPIKE + f"""
 pre_spiked_too = int(input_trace_step == spike_step and input_trace > 0)
-pre_trace = input_trace * pre_decay ** (spike_step - input_trace_step) * int(input_trace_step >= run_start)
+pre_trace = {trace_value("input_trace", "pre_decay")}
 dw_new += learning * (Apost * pre_trace - Apre * pre_spiked_too * (1 - post_decay * output_trace))
 """ + BOUNDED_CHANGE + """
 post_spiked = learning

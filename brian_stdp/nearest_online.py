@@ -39,6 +39,12 @@ output_trace : 1         # post trace right after its last spike
 output_trace_step : 1
 """
 
+# The traces are per-run state: cleared at every run start (reset() or a period's start), so
+# that state carried into a new simulation (a restored or resumed network, whose clock may start
+# again from 0) cannot pass for a spike of the current run.
+PRE_TRACE_RESET = "input_trace = 0\ninput_trace_step = 0\n"
+POST_TRACE_RESET = "output_trace = 0\noutput_trace_step = 0\n"
+
 ROW_MODEL = """
 row_sum : 1      # sum over the row of |w|, kept up to date as w changes
 row_divisor : 1  # what the row is divided by this step (its sum; 1 for a zero row)
@@ -77,9 +83,11 @@ NORMALISING_DIVISOR = "row_sum + int(row_sum == 0)"
 
 def trace_value(name, decay):
     """The trace ``name`` at ``spike_step``: its value decayed since it was set, 0 if set in an
-    earlier run."""
-    return (f"{name} * {decay} ** (spike_step - {name}_step) "
-            f"* int({name}_step >= run_start)")
+    earlier run, or after ``spike_step`` (state carried into a simulation whose clock started
+    again: it must neither count nor overflow the power, which would make 0 * inf = NaN even
+    where the change is multiplied by 0)."""
+    return (f"{name} * {decay} ** clip(spike_step - {name}_step, 0, inf) "
+            f"* int({name}_step >= run_start and {name}_step <= spike_step)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,6 +126,8 @@ row_sum += abs(w) - abs(w_before)
     # After the user's own pathways (transmission sees the previous step's weights, as in SPAIC).
     pathway_orders: ClassVar[dict] = {"learn_pre": 10, "learn_post": 11}
     post_model: ClassVar[str] = ROW_MODEL + POST_TRACE_MODEL
+    pre_reset_code: ClassVar[str] = PRE_TRACE_RESET
+    post_reset_code: ClassVar[str] = POST_TRACE_RESET
     summed: ClassVar[dict] = {"row_sum": "abs(w)"}
     summed_every_step: ClassVar[bool] = False
     # One pass over every synapse per step, in memory order. (Passing over the rows whose sum

@@ -31,9 +31,9 @@ the chunk's duration so that refractoriness continues; row state such as meta's 
 post trace), and the weights. Not carried, because a chunk boundary is a presentation boundary
 and they are per-presentation state that the next presentation discards anyway:
 
-* the rule's per-synapse traces and pending changes: each presentation is one SPAIC run; the
-  rules ignore traces set before the run start, and pending changes are applied or cleared
-  before a step ends;
+* the rule's per-synapse pending changes: each presentation is one SPAIC run, and pending
+  changes are applied or cleared before a step ends. (The rules' per-run traces in the helper
+  groups are carried like any neuron state, and cleared by the rule at the presentation's start.)
 * the delayed spikes in flight to the rule's learning pathways: a spike from an earlier run
   changes nothing (``learning`` is 0 for it);
 * ``not_refractory``, recomputed from ``lastspike`` before every threshold test; shared flags
