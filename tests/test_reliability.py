@@ -83,3 +83,41 @@ def test_soak_int_rule_exact_with_shared_draws():
     np.testing.assert_array_equal(weights, expected)
     assert weights.min() >= 0 and weights.max() <= 109
     assert (np.diff(weights.reshape(-1, n_post, in_spk.shape[2]), axis=0) < 0).any()  # halved
+
+
+def _learn(rule, stale_traces, plastic=True):
+    """Weights after 12 steps of fixed spikes, optionally starting with per-neuron traces
+    stamped far after the clock (as state carried into a network whose clock started again)."""
+    import brian2 as b2
+    b2.start_scope()
+    b2.prefs.codegen.target = "numpy"
+    b2.defaultclock.dt = 1 * b2.ms
+    source = b2.SpikeGeneratorGroup(3, [0, 1, 2, 0, 1], [1, 2, 3, 5, 8] * b2.ms)
+    target = b2.SpikeGeneratorGroup(2, [0, 1, 0], [2, 4, 6] * b2.ms)
+    S = rule.synapses(source, target)
+    S.connect()
+    rule.set_weights(S, np.linspace(0.1, 0.6, 6).reshape(2, 3))
+    S.plastic = plastic
+    attached = S._brian_stdp
+    if stale_traces:
+        for group in (attached.pre_state, attached.post_state):
+            for name in ("input_trace", "output_trace"):
+                if name + "_step" in group.variables:
+                    setattr(group, name, 1.0)
+                    setattr(group, name + "_step", 10 ** 6)
+    b2.run(12 * b2.ms)
+    return rule.get_weights(S)
+
+
+@pytest.mark.parametrize("cls", [NearestOnlineSTDP, FullOnlineSTDP, MetaNearestOnlineSTDP])
+def test_traces_stamped_after_the_clock_neither_count_nor_overflow(cls):
+    """A trace whose step is after the spike being learned from is ignored: learning gives the
+    weights of a fresh start, and frozen learning (whose changes are multiplied by 0) does not
+    turn an overflowing decay into 0 * inf = NaN."""
+    fresh = _learn(cls(), stale_traces=False)
+    stale = _learn(cls(), stale_traces=True)
+    assert np.all(np.isfinite(stale))
+    np.testing.assert_array_equal(stale, fresh)
+    frozen = _learn(cls(), stale_traces=True, plastic=False)
+    np.testing.assert_array_equal(frozen, _learn(cls(), stale_traces=False, plastic=False))
+    assert not np.array_equal(fresh, frozen)  # the spikes did change the weights
