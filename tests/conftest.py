@@ -1,8 +1,16 @@
 import os
+import signal
 import sys
 
-import numpy as np
-import pytest
+# A shell starts a background job with SIGINT ignored, and Brian2 (imported below, through the
+# tests) wraps whatever handler it finds: ignored, its wrapper calls a non-callable
+# signal.SIG_IGN on the SIGINT that the MNIST checkpoint tests send themselves ("'Handlers'
+# object is not callable"). The tests need Python's own Ctrl-C behaviour, so put it back first.
+if signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, signal.SIG_DFL):
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
