@@ -17,10 +17,10 @@ made with ``period=...``, the last step of every period (one presentation). The 
 Only the synapses a change reaches can leave [0, 1], so the pathways clamp what they change
 (a pre spike's change is left unclamped where the post neuron spiked in the same step, as the
 post spike's change to the same synapse comes next: the clamp comes after the whole step's
-change). The traces are one per neuron, in the helper groups. The rows are passed over as a whole only
-on the first step of a run (clamping weights set from outside, as SPAIC's first step does) and
-on its last (normalising with the row sums the pathways kept up to date): the cost of a step
-follows its spikes, not the number of synapses.
+change). The traces are one per neuron, in the helper groups. The rows are passed over as a
+whole only on the first step of a run (clamping weights set from outside, as SPAIC's first step
+does) and on its last (normalising with the row sums the pathways kept up to date): the cost of
+a step follows its spikes, not the number of synapses.
 """
 import dataclasses
 from typing import ClassVar

@@ -26,19 +26,18 @@ and collect its change in ``dw_new`` and, through the soft bounds, in ``bounded_
 the exponentials are computed only where spikes arrive). The pre trace is event-driven per
 pre neuron (as in nearest_online), set by each pre spike before the learning pathways; the post
 trace, ``w_mean`` and the row means of ``W`` are row state. After the synaptic pathways of every
-step come the population sums of the new post
-trace and of ``w_mean`` (a summed variable into a one-neuron group), the row update, and the
-one pass over the synapses, which applies and clears the change and takes the row means for
-the next step (a summed variable takes them before each run, counting weights set from
-outside). A spike from before the current run's start
-(see ``rule.reset``) changes nothing, as SPAIC's first step of a run sees no spikes.
+step come the population sums of the new post trace and of ``w_mean`` (a summed variable into a
+one-neuron group), the row update, and the one pass over the synapses, which applies and clears
+the change and takes the row means for the next step (a summed variable takes them before each
+run, counting weights set from outside). A spike from before the current run's start (see
+``rule.reset``) changes nothing, as SPAIC's first step of a run sees no spikes.
 """
 import dataclasses
 from typing import ClassVar
 
 import numpy as np
 
-from .nearest_online import PRE_TRACE_MODEL, PRE_TRACE_RESET, RUN_START, trace_value
+from .nearest_online import PRE_TRACE_MODEL, PRE_TRACE_RESET, RUN_START, SET_TRACE, trace_value
 from .parameters import amplitude, decay_factor, parameter, weight_bound
 from .rule import STDPRule
 
@@ -128,7 +127,7 @@ bounded_change : 1       # dw_new through the soft bounds
     pre_reset_code: ClassVar[str] = PRE_TRACE_RESET
     # Each pre spike sets its neuron's trace before the learning pathways of its step run.
     neuron_pathways: ClassVar[dict] = {
-        "pre": (DELAYED_SPIKE + "input_trace = 1\ninput_trace_step = spike_step", 1, 8)}
+        "pre": (DELAYED_SPIKE + SET_TRACE.format(name="input_trace"), 1, 8)}
     # Brian runs learn_pre before learn_post. The depression reads the post trace as it is at
     # the learning step when the post neuron did not spike; if it did, SPAIC's post trace is 1
     # and learn_post adds the part learn_pre could not see. The pre trace of an earlier run is 0.

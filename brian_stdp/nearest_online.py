@@ -15,8 +15,8 @@ so the change caused by the spikes of step ``s`` is added at step ``s + 2``. In 
 is a synaptic delay: the rule's own pathways (``learn_pre``, ``learn_post``) receive each spike
 two steps late and add its change to ``w`` then, with the traces as they were at the spike. The
 traces are event-driven (a value and the step it was set), one per neuron in the helper groups,
-set by each spike just before the learning pathways of its step. After the synaptic pathways of every
-step, each row is normalised and clamped. A spike from before the current run's start (see
+set by each spike just before the learning pathways of its step. After the synaptic pathways of
+every step, each row is normalised and clamped. A spike from before the current run's start (see
 ``rule.reset``) changes nothing, as SPAIC discards pending changes at a run start.
 """
 import dataclasses
@@ -38,6 +38,9 @@ POST_TRACE_MODEL = """
 output_trace : 1         # post trace right after its last spike
 output_trace_step : 1
 """
+
+# A nearest-spike trace: the neuron's spike sets it to 1 (after the rule's DELAYED_SPIKE lines).
+SET_TRACE = "{name} = 1\n{name}_step = spike_step\n"
 
 # The traces are per-run state: cleared at every run start (reset() or a period's start), so
 # that state carried into a new simulation (a restored or resumed network, whose clock may start
@@ -110,8 +113,8 @@ class NearestOnlineSTDP(STDPRule):
     # Each spike sets its neuron's trace before the learning pathways of its step run, so both
     # see this step's spikes on both sides, as SPAIC's dw does.
     neuron_pathways: ClassVar[dict] = {
-        "pre": (DELAYED_SPIKE + "input_trace = 1\ninput_trace_step = spike_step", 2, 8),
-        "post": (DELAYED_SPIKE + "output_trace = 1\noutput_trace_step = spike_step", 2, 9)}
+        "pre": (DELAYED_SPIKE + SET_TRACE.format(name="input_trace"), 2, 8),
+        "post": (DELAYED_SPIKE + SET_TRACE.format(name="output_trace"), 2, 9)}
     on_pre: ClassVar[dict] = {"learn_pre": DELAYED_SPIKE + f"""
 w_before = w
 w += learning * -Apre * {trace_value("output_trace", "trace_post")}

@@ -298,9 +298,9 @@ def _attach(rule, S, period_steps, set_delays=False):
     return S._brian_stdp
 
 
-def _row_index(group, name):
+def _row_index(group, name, index="_postsynaptic_idx"):
     """The index by which a synapse sees row variable ``name`` (none for a shared one)."""
-    return None if group.variables[name].scalar else "_postsynaptic_idx"
+    return None if group.variables[name].scalar else index
 
 
 def _neuron_pathways(rule, S, pre_state, post_state):
@@ -357,8 +357,7 @@ def _row_pass(rule, S, post_state):
         rows.variables.add_reference(name, S, name, index="_idx")
     for name in Equations(rule.post_model).names:
         rows.variables.add_reference(name, post_state, name,
-                                     index=None if post_state.variables[name].scalar
-                                     else "_presynaptic_idx")
+                                     index=_row_index(post_state, name, "_presynaptic_idx"))
     for name in checks.BASE_NAMES:
         rows.variables.add_reference(name, post_state, name)
     # Brian2 refuses new attributes once a group is built; a pathway is one (rows.pre).
