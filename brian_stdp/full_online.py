@@ -28,8 +28,11 @@ from typing import ClassVar
 import numpy as np
 
 from .nearest_online import (DELAYED_SPIKE, FIRST_STEP_OF_RUN, NORMALISED, NORMALISING_DIVISOR,
-                             POST_TRACE_MODEL, POST_TRACE_RESET, PRE_TRACE_MODEL,
-                             PRE_TRACE_RESET, ROW_MODEL, trace_value)
+                             ORDER_LEARN_POST, ORDER_LEARN_PRE, ORDER_POST_TRACE_AT_SPIKE,
+                             ORDER_PRE_TRACE_AT_SPIKE, ORDER_SET_POST_TRACE,
+                             ORDER_SET_PRE_TRACE, POST_TRACE_AT_SPIKE_MODEL, POST_TRACE_MODEL,
+                             POST_TRACE_RESET, PRE_TRACE_AT_SPIKE_MODEL, PRE_TRACE_MODEL,
+                             PRE_TRACE_RESET, ROW_MODEL, SPIKE_CLOCK, trace_value)
 from .parameters import amplitude, decay_factor, parameter, positive
 from .rule import STDPRule
 
@@ -76,34 +79,47 @@ class FullOnlineSTDP(STDPRule):
 
     name: ClassVar[str] = "full_online_STDP"
     model: ClassVar[str] = "w : 1  # the weight\n"
-    pre_model: ClassVar[str] = PRE_TRACE_MODEL
+    pre_model: ClassVar[str] = PRE_TRACE_MODEL + PRE_TRACE_AT_SPIKE_MODEL
     # Each spike adds to its neuron's trace before the learning pathways of its step run, so
     # both see this step's spikes on both sides, as SPAIC's dw does.
     neuron_pathways: ClassVar[dict] = {
         "pre": (ADD_SPIKE.format(name="input_trace",
-                                 decayed=trace_value("input_trace", "trace_decay")), 2, 8),
+                                 decayed=trace_value("input_trace", "trace_decay")), 2,
+                ORDER_SET_PRE_TRACE),
         "post": (ADD_SPIKE.format(name="output_trace",
-                                  decayed=trace_value("output_trace", "trace_decay")), 2, 9)}
+                                  decayed=trace_value("output_trace", "trace_decay")), 2,
+                 ORDER_SET_POST_TRACE)}
     # A pre spike's change is left unclamped where the post neuron spiked in the same step:
     # learn_post (after learn_pre) adds its change to the same synapse and clamps the sum.
     # (A trace never set has step 0 and value 0: the value tells it from a spike at step 0.)
     on_pre: ClassVar[dict] = {"learn_pre": DELAYED_SPIKE + f"""
 w_before = w
-w += learning * -Apre * {trace_value("output_trace", "trace_decay")}
-clamp_now = 1 - int(output_trace_step == spike_step and output_trace > 0)
+w += learning * -Apre * output_trace_at_spike
+clamp_now = 1 - output_spiked_at_spike
 {CLAMP_CHANGE}"""}
     on_post: ClassVar[dict] = {"learn_post": DELAYED_SPIKE + f"""
 w_before = w
-w += learning * Apost * {trace_value("input_trace", "trace_decay")}
+w += learning * Apost * input_trace_at_spike
 clamp_now = 1
 {CLAMP_CHANGE}"""}
     pathway_delay_steps: ClassVar[dict] = {"learn_pre": 2, "learn_post": 2}
-    pathway_orders: ClassVar[dict] = {"learn_pre": 10, "learn_post": 11}
-    post_model: ClassVar[str] = ROW_MODEL + POST_TRACE_MODEL + """
+    pathway_orders: ClassVar[dict] = {"learn_pre": ORDER_LEARN_PRE,
+                                      "learn_post": ORDER_LEARN_POST}
+    post_model: ClassVar[str] = ROW_MODEL + POST_TRACE_MODEL + POST_TRACE_AT_SPIKE_MODEL + """
+output_spiked_at_spike : 1           # 1 if the post neuron spiked at that step
 normalise_row : 1                    # 1 on the last step of a run
 last_step_of_run : integer (shared)  # 1 on the last step of a run (taken once per step)
 """
-    step_operations: ClassVar[list] = [("post", f"last_step_of_run = {LAST_STEP_OF_RUN}")]
+    # The traces are read once per neuron per step, at the step the pathways deliver.
+    step_operations: ClassVar[list] = [
+        ("post", f"last_step_of_run = {LAST_STEP_OF_RUN}"),
+        ("post", SPIKE_CLOCK + f"""
+output_trace_at_spike = {trace_value("output_trace", "trace_decay")}
+output_spiked_at_spike = int(output_trace_step == spike_step and output_trace > 0)
+""", "synapses", ORDER_POST_TRACE_AT_SPIKE),
+        ("pre", SPIKE_CLOCK + "input_trace_at_spike = "
+                f"{trace_value('input_trace', 'trace_decay')}", "synapses",
+         ORDER_PRE_TRACE_AT_SPIKE)]
     pre_reset_code: ClassVar[str] = PRE_TRACE_RESET
     post_reset_code: ClassVar[str] = POST_TRACE_RESET
     # The row sums are taken before each run and kept up to date by the pathways and row passes.

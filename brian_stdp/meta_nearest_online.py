@@ -37,7 +37,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from .nearest_online import PRE_TRACE_MODEL, PRE_TRACE_RESET, RUN_START, SET_TRACE, trace_value
+from .nearest_online import (ORDER_LEARN_POST, ORDER_LEARN_PRE, ORDER_PRE_TRACE_AT_SPIKE,
+                             ORDER_SET_PRE_TRACE, PRE_TRACE_AT_SPIKE_MODEL, PRE_TRACE_MODEL,
+                             PRE_TRACE_RESET, RUN_START, SET_TRACE, trace_value)
 from .parameters import amplitude, decay_factor, parameter, weight_bound
 from .rule import STDPRule
 
@@ -123,27 +125,29 @@ w : 1                    # the weight
 dw_new : 1               # change from the previous step's spikes, applied this step
 bounded_change : 1       # dw_new through the soft bounds
 """
-    pre_model: ClassVar[str] = PRE_TRACE_MODEL
+    pre_model: ClassVar[str] = PRE_TRACE_MODEL + PRE_TRACE_AT_SPIKE_MODEL + """
+input_spiked_at_spike : 1   # 1 if the pre neuron spiked at that step
+"""
     pre_reset_code: ClassVar[str] = PRE_TRACE_RESET
     # Each pre spike sets its neuron's trace before the learning pathways of its step run.
     neuron_pathways: ClassVar[dict] = {
-        "pre": (DELAYED_SPIKE + SET_TRACE.format(name="input_trace"), 1, 8)}
+        "pre": (DELAYED_SPIKE + SET_TRACE.format(name="input_trace"), 1, ORDER_SET_PRE_TRACE)}
     # Brian runs learn_pre before learn_post. The depression reads the post trace as it is at
     # the learning step when the post neuron did not spike; if it did, SPAIC's post trace is 1
     # and learn_post adds the part learn_pre could not see. The pre trace of an earlier run is 0.
     on_pre: ClassVar[dict] = {"learn_pre": DELAYED_SPIKE + """
 dw_new += learning * -Apre * post_decay * output_trace
 """ + BOUNDED_CHANGE}
-    on_post: ClassVar[dict] = {"learn_post": DELAYED_SPIKE + f"""
-pre_spiked_too = int(input_trace_step == spike_step and input_trace > 0)
-pre_trace = {trace_value("input_trace", "pre_decay")}
-dw_new += learning * (Apost * pre_trace - Apre * pre_spiked_too * (1 - post_decay * output_trace))
+    on_post: ClassVar[dict] = {"learn_post": DELAYED_SPIKE + """
+depression_too = Apre * input_spiked_at_spike * (1 - post_decay * output_trace)
+dw_new += learning * (Apost * input_trace_at_spike - depression_too)
 """ + BOUNDED_CHANGE + """
 post_spiked = learning
 """}
     pathway_delay_steps: ClassVar[dict] = {"learn_pre": 1, "learn_post": 1}
     # After the user's own pathways (transmission sees the previous step's weights, as in SPAIC).
-    pathway_orders: ClassVar[dict] = {"learn_pre": 10, "learn_post": 11}
+    pathway_orders: ClassVar[dict] = {"learn_pre": ORDER_LEARN_PRE,
+                                      "learn_post": ORDER_LEARN_POST}
     post_model: ClassVar[str] = ROW_MODEL
     summed: ClassVar[dict] = {"row_mean": "w / N_incoming"}
     summed_every_step: ClassVar[bool] = False
@@ -151,6 +155,11 @@ post_spiked = learning
                                          "sum_w_mean": CURRENT_W_MEAN}
     summed_when: ClassVar[str] = "after_synapses"
     step_operations: ClassVar[list] = [
+        # the pre traces, read once per neuron per step at the step the pathways deliver
+        ("pre", DELAYED_SPIKE + f"""
+input_trace_at_spike = {trace_value("input_trace", "pre_decay")}
+input_spiked_at_spike = int(input_trace_step == spike_step and input_trace > 0)
+""", "synapses", ORDER_PRE_TRACE_AT_SPIKE),
         ("post", ROW_UPDATE, "after_synapses"),
         ("synapses", WEIGHT_UPDATE, "after_synapses"),
     ]

@@ -38,6 +38,16 @@ POST_TRACE_MODEL = """
 output_trace : 1         # post trace right after its last spike
 output_trace_step : 1
 """
+# ... and, taken once per neuron per step, at the step whose spikes the pathways deliver.
+PRE_TRACE_AT_SPIKE_MODEL = "input_trace_at_spike : 1\n"
+POST_TRACE_AT_SPIKE_MODEL = "output_trace_at_spike : 1\n"
+
+# Inside the 'synapses' slot of a step, after the user's pathways (orders -1, +1): the spikes
+# being delivered set their neurons' traces, each neuron's trace is read at that spike step,
+# then the learning pathways visit the synapses of the spiking neurons.
+ORDER_SET_PRE_TRACE, ORDER_SET_POST_TRACE = 6, 7
+ORDER_POST_TRACE_AT_SPIKE, ORDER_PRE_TRACE_AT_SPIKE = 8, 9
+ORDER_LEARN_PRE, ORDER_LEARN_POST = 10, 11
 
 # A nearest-spike trace: the neuron's spike sets it to 1 (after the rule's DELAYED_SPIKE lines).
 SET_TRACE = "{name} = 1\n{name}_step = spike_step\n"
@@ -51,6 +61,7 @@ POST_TRACE_RESET = "output_trace = 0\noutput_trace_step = 0\n"
 ROW_MODEL = """
 row_sum : 1      # sum over the row of |w|, kept up to date as w changes
 row_divisor : 1  # what the row is divided by this step (its sum; 1 for a zero row)
+row_factor : 1   # w_norm / row_divisor
 """
 
 # The first step of the SPAIC run that the delivery step belongs to: each period is a run when
@@ -59,18 +70,24 @@ RUN_START = ("int(period_steps > 0) * (timestep(t, dt) // (period_steps + int(pe
              " * period_steps + int(period_steps == 0) * run_start_step")
 
 # The rule's pathways see the spike of step ``spike_step``, two steps after it happened.
-DELAYED_SPIKE = f"""
+SPIKE_CLOCK = f"""
 spike_step = timestep(t, dt) - 2
 run_start = {RUN_START}
-learning = int(plastic) * int(spike_step >= run_start)
 """
+DELAYED_SPIKE = SPIKE_CLOCK + "learning = int(plastic) * int(spike_step >= run_start)\n"
 
 # w_norm * w / row_sum, in the reference's order: w * (w_norm / row_sum) turns a row of zeros
 # and one tiny weight (row_sum below w_norm / 1.8e308) into 0 * inf = NaN.
 NORMALISED = "clip(w_norm * w / row_divisor, 0, 1)"
+# The same with the division taken once per row (the per-synapse division was a quarter of
+# the per-step pass, see docs/benchmarks.rst). The factor is capped at the largest double so
+# that a zero weight stays 0 (0 * inf = NaN); a capped factor still takes every weight of at
+# least 1e-308 to 1, as the uncapped one does: only subnormal weights could tell them apart.
+ROW_FACTOR = "clip(w_norm / row_divisor, 0, 1.7976931348623157e308)"
+NORMALISED_BY_FACTOR = "clip(w * row_factor, 0, 1)"
 
 NORMALISE_AND_CLAMP = f"""
-w = int(plastic) * {NORMALISED} + (1 - int(plastic)) * w
+w = int(plastic) * {NORMALISED_BY_FACTOR} + (1 - int(plastic)) * w
 """
 
 # The one pass over all synapses per step: normalise and clamp, and sum the rows for the next
@@ -109,35 +126,47 @@ class NearestOnlineSTDP(STDPRule):
 
     name: ClassVar[str] = "nearest_online_STDP"
     model: ClassVar[str] = "w : 1  # the weight\n"
-    pre_model: ClassVar[str] = PRE_TRACE_MODEL
+    pre_model: ClassVar[str] = PRE_TRACE_MODEL + PRE_TRACE_AT_SPIKE_MODEL
+    post_model: ClassVar[str] = ROW_MODEL + POST_TRACE_MODEL + POST_TRACE_AT_SPIKE_MODEL
     # Each spike sets its neuron's trace before the learning pathways of its step run, so both
     # see this step's spikes on both sides, as SPAIC's dw does.
     neuron_pathways: ClassVar[dict] = {
-        "pre": (DELAYED_SPIKE + SET_TRACE.format(name="input_trace"), 2, 8),
-        "post": (DELAYED_SPIKE + SET_TRACE.format(name="output_trace"), 2, 9)}
-    on_pre: ClassVar[dict] = {"learn_pre": DELAYED_SPIKE + f"""
+        "pre": (SPIKE_CLOCK + SET_TRACE.format(name="input_trace"), 2, ORDER_SET_PRE_TRACE),
+        "post": (SPIKE_CLOCK + SET_TRACE.format(name="output_trace"), 2,
+                 ORDER_SET_POST_TRACE)}
+    # A trace set before the current run reads 0 (trace_value), so the pathways need no test
+    # of the run start of their own.
+    on_pre: ClassVar[dict] = {"learn_pre": """
 w_before = w
-w += learning * -Apre * {trace_value("output_trace", "trace_post")}
+w += int(plastic) * -Apre * output_trace_at_spike
 row_sum += abs(w) - abs(w_before)
 """}
-    on_post: ClassVar[dict] = {"learn_post": DELAYED_SPIKE + f"""
+    on_post: ClassVar[dict] = {"learn_post": """
 w_before = w
-w += learning * Apost * {trace_value("input_trace", "trace_pre")}
+w += int(plastic) * Apost * input_trace_at_spike
 row_sum += abs(w) - abs(w_before)
 """}
     pathway_delay_steps: ClassVar[dict] = {"learn_pre": 2, "learn_post": 2}
     # After the user's own pathways (transmission sees the previous step's weights, as in SPAIC).
-    pathway_orders: ClassVar[dict] = {"learn_pre": 10, "learn_post": 11}
-    post_model: ClassVar[str] = ROW_MODEL + POST_TRACE_MODEL
+    pathway_orders: ClassVar[dict] = {"learn_pre": ORDER_LEARN_PRE,
+                                      "learn_post": ORDER_LEARN_POST}
     pre_reset_code: ClassVar[str] = PRE_TRACE_RESET
     post_reset_code: ClassVar[str] = POST_TRACE_RESET
     summed: ClassVar[dict] = {"row_sum": "abs(w)"}
     summed_every_step: ClassVar[bool] = False
-    # One pass over every synapse per step, in memory order. (Passing over the rows whose sum
-    # moved, by a row pass, was measured slower when most rows move: a row's synapses are
-    # spread through memory, one per pre neuron; see docs/benchmarks.rst.)
+    # The traces are read once per neuron per step; then, after the synaptic pathways, one pass
+    # over every synapse, in memory order. (Passing over the rows whose sum moved, by a row
+    # pass, was measured slower when most rows move: a row's synapses are spread through
+    # memory, one per pre neuron; see docs/benchmarks.rst.)
     step_operations: ClassVar[list] = [
-        ("post", f"row_divisor = {NORMALISING_DIVISOR}\nrow_sum = 0", "after_synapses"),
+        ("post", SPIKE_CLOCK + "output_trace_at_spike = "
+                 f"{trace_value('output_trace', 'trace_post')}", "synapses",
+         ORDER_POST_TRACE_AT_SPIKE),
+        ("pre", SPIKE_CLOCK + "input_trace_at_spike = "
+                f"{trace_value('input_trace', 'trace_pre')}", "synapses",
+         ORDER_PRE_TRACE_AT_SPIKE),
+        ("post", f"row_divisor = {NORMALISING_DIVISOR}\nrow_factor = {ROW_FACTOR}\nrow_sum = 0",
+         "after_synapses"),
         ("synapses", NORMALISE_CLAMP_AND_SUM, "after_synapses"),
     ]
 

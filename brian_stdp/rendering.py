@@ -242,6 +242,8 @@ def _attach(rule, S, period_steps, set_delays=False):
         objects.append(pre_state)
         for name in Equations(rule.pre_model).names:
             S.variables.add_reference(name, pre_state, name, index="_presynaptic_idx")
+        for name in checks.BASE_NAMES:
+            pre_state.variables.add_reference(name, post_state, name)
     objects.extend(_neuron_pathways(rule, S, pre_state, post_state))
     seed_updaters = []
     for target_name, expression in rule.summed.items():
@@ -253,9 +255,12 @@ def _attach(rule, S, period_steps, set_delays=False):
     for operation in rule.step_operations:
         # An optional third element moves the operation to another slot (e.g. 'after_resets',
         # for a rule reading state the target's reset updated this step).
-        group_name, code, when = (tuple(operation) + ("start",))[:3]
+        # A fourth sets its order in that slot (e.g. between two pathways of 'synapses').
+        omitted = ("start", None)[len(operation) - 2:]
+        group_name, code, when, order = tuple(operation) + omitted
         group = {"post": post_state, "pre": pre_state, "synapses": S}[group_name]
-        order = {"post": ORDER_POST, "pre": ORDER_PRE, "synapses": ORDER_SYNAPSES}[group_name]
+        if order is None:
+            order = {"post": ORDER_POST, "pre": ORDER_PRE, "synapses": ORDER_SYNAPSES}[group_name]
         suffix = "" if when == "start" else "_" + when
         runner = group.run_regularly(code, when=when, order=order,
                                      name=f"{S.name}_{group_name}_step{suffix}")

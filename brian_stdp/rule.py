@@ -42,7 +42,9 @@ class STDPRule:
     ``step_operations``
         ``[(group, code)]`` run at the start of every step, ``group`` being ``"post"``, ``"pre"``
         or ``"synapses"`` (in the order summed, post, pre, synapses).
-        ``(group, code, when)`` runs it in the scheduling slot ``when`` instead of ``"start"``.
+        ``(group, code, when)`` runs it in the scheduling slot ``when`` instead of ``"start"``,
+        ``(group, code, when, order)`` at that order inside the slot. The pre group's code sees
+        the shared run state (``plastic``, ``period_steps``, ...) under its own names.
     ``pathway_orders``
         ``{pathway name: order}``: the order of those pathways inside the 'synapses' slot
         (Brian's defaults: -1 for ``on_pre`` pathways, +1 for ``on_post``).
