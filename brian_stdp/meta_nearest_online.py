@@ -22,14 +22,14 @@ carry over.
 
 In Brian2 the rule's own pathways (``learn_pre``, ``learn_post``) receive each spike one step
 late, after the user's pathways (so transmission sees the previous step's weights, as in SPAIC),
-and collect its change in ``dw_new`` and, through the soft bounds, in ``bounded_change`` (so
-the exponentials are computed only where spikes arrive). The pre trace is event-driven per
-pre neuron (as in nearest_online), set by each pre spike before the learning pathways; the post
-trace, ``w_mean`` and the row means of ``W`` are row state. After the synaptic pathways of every
-step come the population sums of the new post trace and of ``w_mean`` (a summed variable into a
-one-neuron group), the row update, and the one pass over the synapses, which applies and clears
-the change and takes the row means for the next step (a summed variable takes them before each
-run, counting weights set from outside). A spike from before the current run's start (see
+and write the synapse's change through the soft bounds in ``bounded_change`` (so the
+exponential is computed only where spikes arrive). The pre trace is event-driven per pre neuron
+(as in nearest_online), set by each pre spike and read once per neuron per step before the
+learning pathways; the post trace, ``w_mean`` and the row sums of ``W`` are row state. After the
+synaptic pathways of every step come the population sums of the new post trace and of
+``w_mean`` (a summed variable into a one-neuron group), the row update, and the one pass over
+the synapses, which applies and clears the change and sums the rows for the next step (a summed
+variable takes the sums before each run, counting weights set from outside). A spike from before the current run's start (see
 ``rule.reset``) changes nothing, as SPAIC's first step of a run sees no spikes.
 """
 import dataclasses
@@ -57,12 +57,15 @@ learning = int(plastic) * int(spike_step >= run_start)
 NEXT_OUTPUT_TRACE = ("int(plastic) * (post_decay * output_trace * (1 - post_spiked) + "
                      "post_spiked) + (1 - int(plastic)) * output_trace")
 # The targets are taken from the weights at the first step, whatever the user set before it.
-CURRENT_W_MEAN = "initialised * w_mean + (1 - initialised) * row_mean"
+# The mean weight of the row before this step's change (a row without synapses counts as one).
+ROW_MEAN = "row_weight_sum / (row_size + int(row_size == 0))"
+CURRENT_W_MEAN = f"initialised * w_mean + (1 - initialised) * {ROW_MEAN}"
 
 ROW_MODEL = """
 output_trace : 1  # SPAIC's post trace xo, carried over runs
 post_spiked : 1   # 1 if the post neuron spiked in the previous step (set by learn_post)
-row_mean : 1      # mean weight of the row before this step's change
+row_weight_sum : 1  # sum of the row's weights before this step's change
+row_size : 1        # the row's number of synapses
 row_factor : 1    # what the row is multiplied by this step
 w_mean : 1        # the row's target mean weight
 aw_mean : 1       # population mean of w_mean at initialisation (the same in every row)
@@ -81,25 +84,31 @@ mean_of_w_mean = sum_w_mean / N
 drifted = (w_mean - 0.1 * Apre * (output_trace - sum_output_trace / N)) * aw_mean / (mean_of_w_mean + int(mean_of_w_mean == 0))
 w_mean = int(plastic) * drifted + (1 - int(plastic)) * w_mean
 initialised = 1
-row_factor = w_mean / clip(row_mean, 1e-6, inf)  # SPAIC guards a zero row mean
-row_mean = 0
+row_factor = w_mean / clip({ROW_MEAN}, 1e-6, inf)  # SPAIC guards a zero row mean
+row_weight_sum = 0
 """
 
 # The soft bounds use the weight before this step's change and the sign of the synapse's whole
-# change. Each pathway recomputes the bounded change from the change collected so far (learn_post
-# runs after learn_pre), so the exponentials are evaluated only where spikes arrive, not in the
-# pass over every synapse.
+# change. Each pathway computes the bounded change from the synapse's whole change: learn_post
+# (after learn_pre) adds the part learn_pre made where the pre neuron spiked too, so neither
+# reads what the other wrote. The exponential is evaluated only where spikes arrive, not in the
+# pass over every synapse. Of the two bounds' distances only the one the sign picks counts; both
+# are clipped first (to [1e-4, 1e300]: exp(-0.2 / 1e300) is exactly 1, as exp(-0.2 / inf) is),
+# so that an overflowing distance not picked cannot turn into 0 * inf = NaN.
 BOUNDED_CHANGE = """
-bounded_change = dw_new * (int(dw_new < 0) * exp(-0.2 / clip(w - w_min, 1e-4, inf)) + int(dw_new > 0) * exp(-0.2 / clip(w_max - w, 1e-4, inf)))
+bound_distance = int(change < 0) * clip(w - w_min, 1e-4, 1e300) + int(change > 0) * clip(w_max - w, 1e-4, 1e300)
+bounded_change = change * exp(-0.2 / (bound_distance + int(change == 0)))
 """
+# learn_pre's change: depression by the post trace as it is at the learning step when the post
+# neuron did not spike; if it did, SPAIC's post trace is 1, and learn_post adds the difference.
+PRE_CHANGE = "learning * -Apre * post_decay * output_trace"
 
-# The one pass over all synapses per step, which also takes the row means for the next step
-# (the pathways change only dw_new, never w).
+# The one pass over all synapses per step, which also takes the row sums for the next step
+# (the pathways write only bounded_change, never w).
 WEIGHT_UPDATE = """
 w = int(plastic) * (w * row_factor + bounded_change) + (1 - int(plastic)) * w
-dw_new = 0
 bounded_change = 0
-row_mean += w / N_incoming
+row_weight_sum += w
 """
 
 
@@ -122,8 +131,8 @@ class MetaNearestOnlineSTDP(STDPRule):
     name: ClassVar[str] = "meta_nearest_online_STDP"
     model: ClassVar[str] = """
 w : 1                    # the weight
-dw_new : 1               # change from the previous step's spikes, applied this step
-bounded_change : 1       # dw_new through the soft bounds
+bounded_change : 1       # the change from the previous step's spikes through the soft
+                         # bounds, applied this step
 """
     pre_model: ClassVar[str] = PRE_TRACE_MODEL + PRE_TRACE_AT_SPIKE_MODEL + """
 input_spiked_at_spike : 1   # 1 if the pre neuron spiked at that step
@@ -132,15 +141,14 @@ input_spiked_at_spike : 1   # 1 if the pre neuron spiked at that step
     # Each pre spike sets its neuron's trace before the learning pathways of its step run.
     neuron_pathways: ClassVar[dict] = {
         "pre": (DELAYED_SPIKE + SET_TRACE.format(name="input_trace"), 1, ORDER_SET_PRE_TRACE)}
-    # Brian runs learn_pre before learn_post. The depression reads the post trace as it is at
-    # the learning step when the post neuron did not spike; if it did, SPAIC's post trace is 1
-    # and learn_post adds the part learn_pre could not see. The pre trace of an earlier run is 0.
-    on_pre: ClassVar[dict] = {"learn_pre": DELAYED_SPIKE + """
-dw_new += learning * -Apre * post_decay * output_trace
+    # Brian runs learn_pre before learn_post; where both run on a synapse, learn_post's bounded
+    # change (of the whole change) replaces learn_pre's. The pre trace of an earlier run is 0.
+    on_pre: ClassVar[dict] = {"learn_pre": DELAYED_SPIKE + f"""
+change = {PRE_CHANGE}
 """ + BOUNDED_CHANGE}
-    on_post: ClassVar[dict] = {"learn_post": DELAYED_SPIKE + """
+    on_post: ClassVar[dict] = {"learn_post": DELAYED_SPIKE + f"""
 depression_too = Apre * input_spiked_at_spike * (1 - post_decay * output_trace)
-dw_new += learning * (Apost * input_trace_at_spike - depression_too)
+change = input_spiked_at_spike * {PRE_CHANGE} + learning * (Apost * input_trace_at_spike - depression_too)
 """ + BOUNDED_CHANGE + """
 post_spiked = learning
 """}
@@ -149,7 +157,7 @@ post_spiked = learning
     pathway_orders: ClassVar[dict] = {"learn_pre": ORDER_LEARN_PRE,
                                       "learn_post": ORDER_LEARN_POST}
     post_model: ClassVar[str] = ROW_MODEL
-    summed: ClassVar[dict] = {"row_mean": "w / N_incoming"}
+    summed: ClassVar[dict] = {"row_weight_sum": "w", "row_size": "1"}
     summed_every_step: ClassVar[bool] = False
     population_summed: ClassVar[dict] = {"sum_output_trace": NEXT_OUTPUT_TRACE,
                                          "sum_w_mean": CURRENT_W_MEAN}

@@ -74,8 +74,9 @@ def test_attach_refuses_what_is_not_a_synapses():
     (PostPreIntSTDP(), PostPreIntSTDP().model.replace("w : integer", "w : 1", 1), "'w'"),
     (NearestOnlineSTDP(), NearestOnlineSTDP.model.replace("w : 1", "w = 0.5 : 1"), "'w'"),
     (NearestOnlineSTDP(), NearestOnlineSTDP.model.replace("w : 1", "w : 1 (shared)"), "'w'"),
-    (MetaNearestOnlineSTDP(), MetaNearestOnlineSTDP.model.replace("dw_new : 1", "dw_new : volt"),
-     "'dw_new'"),
+    (MetaNearestOnlineSTDP(),
+     MetaNearestOnlineSTDP.model.replace("bounded_change : 1", "bounded_change : volt"),
+     "'bounded_change'"),
 ])
 def test_attach_refuses_rule_variables_of_the_wrong_kind(rule, model, name):
     source, target = _pair()
@@ -88,10 +89,10 @@ def test_attach_refuses_rule_variables_of_the_wrong_kind(rule, model, name):
 
 def test_attach_lists_the_missing_variables():
     source, target = _pair()
-    S = b2.Synapses(source, target, model="w : 1")
+    S = b2.Synapses(source, target, model="w : integer")
     with pytest.raises(TypeError) as error:
-        MetaNearestOnlineSTDP().attach(S)
-    for name in ("dw_new", "bounded_change"):
+        PostPreIntSTDP().attach(S)
+    for name in ("w_raw", "changed_step"):
         assert name in str(error.value)
 
 
