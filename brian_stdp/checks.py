@@ -17,7 +17,8 @@ __all__ = ["rule_owned_names", "check_user_code", "check_hand_built", "check_del
            "synapse_clocks", "check_clocks", "refuse_network_operations"]
 
 # Names every attachment adds to the synapses (references to its shared row state).
-BASE_NAMES = ("plastic", "run_last_step", "period_steps", "run_start_step")
+BASE_NAMES = ("plastic", "run_last_step", "period_steps", "run_start_step",
+              "first_step_of_call")
 
 _ASSIGNMENT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:[-+*/%]|//|\*\*)?=(?!=)")
 

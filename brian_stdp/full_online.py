@@ -18,16 +18,17 @@ Only the synapses a change reaches can leave [0, 1], so the pathways clamp what 
 (a pre spike's change is left unclamped where the post neuron spiked in the same step, as the
 post spike's change to the same synapse comes next: the clamp comes after the whole step's
 change). The traces are one per neuron, in the helper groups. The rows are passed over as a
-whole only on the first step of a run (clamping weights set from outside, as SPAIC's first step
-does) and on its last (normalising with the row sums the pathways kept up to date): the cost of
-a step follows its spikes, not the number of synapses.
+whole only on the first step of every ``run()`` call (clamping weights set from outside since
+the last step, as SPAIC's clamp of every step would; between two periods of one call nothing
+outside can write them) and on the last step of a run (normalising with the row sums the
+pathways kept up to date): the cost of a step follows its spikes, not the number of synapses.
 """
 import dataclasses
 from typing import ClassVar
 
 import numpy as np
 
-from .nearest_online import (DELAYED_SPIKE, FIRST_STEP_OF_RUN, NORMALISED, NORMALISING_DIVISOR,
+from .nearest_online import (DELAYED_SPIKE, NORMALISED, NORMALISING_DIVISOR,
                              ORDER_LEARN_POST, ORDER_LEARN_PRE, ORDER_POST_TRACE_AT_SPIKE,
                              ORDER_PRE_TRACE_AT_SPIKE, ORDER_SET_POST_TRACE,
                              ORDER_SET_PRE_TRACE, POST_TRACE_AT_SPIKE_MODEL, POST_TRACE_MODEL,
@@ -126,7 +127,7 @@ output_spiked_at_spike = int(output_trace_step == spike_step and output_trace > 
     summed: ClassVar[dict] = {"row_sum": "abs(w)"}
     summed_every_step: ClassVar[bool] = False
     row_pass: ClassVar[dict] = {
-        "condition": f"plastic and ({FIRST_STEP_OF_RUN} + last_step_of_run) > 0",
+        "condition": "plastic and (int(first_step_of_call) + last_step_of_run) > 0",
         "row_code": "normalise_row = last_step_of_run\n"
                     f"row_divisor = {NORMALISING_DIVISOR}\nrow_sum = 0",
         "code": ROW_PASS,

@@ -95,8 +95,6 @@ w = int(plastic) * {NORMALISED_BY_FACTOR} + (1 - int(plastic)) * w
 NORMALISE_CLAMP_AND_SUM = NORMALISE_AND_CLAMP + """row_sum += abs(w)
 """
 
-FIRST_STEP_OF_RUN = f"int(timestep(t, dt) == {RUN_START})"
-
 # A zero row stays zero instead of turning into NaN (SPAIC would divide 0 by 0).
 NORMALISING_DIVISOR = "row_sum + int(row_sum == 0)"
 

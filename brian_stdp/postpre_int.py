@@ -29,7 +29,6 @@ from typing import ClassVar
 
 import numpy as np
 
-from .nearest_online import FIRST_STEP_OF_RUN
 from .parameters import choice, identifier, integer, parameter
 from .rule import STDPRule
 
@@ -202,8 +201,9 @@ class PostPreIntSTDP(STDPRule):
 
     @property
     def row_pass(self):
-        """The rows over ``max_threshold`` are halved and clamped (and every row is clamped at
-        a run's first step), by a pass over those rows' synapses only."""
+        """The rows over ``max_threshold`` are halved and clamped (and every row is clamped on
+        the first step of a ``run()`` call, after which alone weights can have been set from
+        outside; elsewhere they are in range), by a pass over those rows' synapses only."""
         # Halve, THEN clamp: SPAIC's order (clamping first would let a halved row end lower).
         fresh = CHANGED_THIS_STEP
         current = f"({fresh} * w_raw + (1 - {fresh}) * w)"
@@ -211,8 +211,8 @@ class PostPreIntSTDP(STDPRule):
         halved = (f"{current} // (1 + halve_row)" if self.halving == "floor"
                   else f"{current} - 0.5 * {current} * halve_row")
         return {"when": "after_resets",
-                "condition": f"plastic and (target_threshold > max_threshold or "
-                             f"{FIRST_STEP_OF_RUN} == 1)",
+                "condition": "plastic and (target_threshold > max_threshold or "
+                             "first_step_of_call)",
                 "row_code": "halve_row = int(target_threshold > max_threshold)",
                 "code": f"w = clip({halved}, w_min, w_max)"}
 

@@ -33,6 +33,8 @@ plastic : boolean (shared)        # False freezes the weights
 run_last_step : integer (shared)  # the last step of the current run()
 period_steps : integer (shared)   # steps per presentation period (0: one period per run)
 run_start_step : integer (shared) # the first step of the current SPAIC run (set by reset)
+first_step_of_call : boolean (shared)  # True on the first step of each run() call, the only
+                                       # steps after which weights may have been set from outside
 """
 
 # Order of the learning machinery inside the 'start' slot of every step. User monitors at the
@@ -112,6 +114,7 @@ class _RunBoundary(BrianObject):
             device.synapses.update(self.contained_synapses)
         # Brian sets the clocks' interval before calling before_run, in every device.
         self.post_state.run_last_step = int(self.post_state.clock._i_end) - 1
+        self.post_state.first_step_of_call = True
         for updater in self.seed_updaters:
             updater.before_run(run_namespace)
             updater.codeobj()
@@ -231,6 +234,8 @@ def _attach(rule, S, period_steps, set_delays=False):
         "run_start_step = run_start_step + int(run_start_step < 0) * "
         "(timestep(t, dt) - run_start_step)", when="start", order=ORDER_PERIOD_RESET - 2,
         name=S.name + "_run_start"))
+    objects.append(post_state.run_regularly("first_step_of_call = False", when="end",
+                                            name=S.name + "_first_step_done"))
     for name in Equations(rule.post_model).names:
         S.variables.add_reference(name, post_state, name, index=_row_index(post_state, name))
     for name in checks.BASE_NAMES:

@@ -219,3 +219,23 @@ def test_one_rule_object_for_two_synapses_and_two_rules_on_one_target():
     for (rule, _, in_spk, name), S in zip(cases, synapses):
         expected = reference.simulate(name, w_start, in_spk, out_spk, rule.namespace())
         np.testing.assert_allclose(rule.get_weights(S), expected[0, -1], atol=1e-9)
+
+
+def test_a_weight_kept_as_a_row_factor_times_a_value_would_break_brian2_idioms():
+    """Why ``w`` stays a stored per-synapse variable (docs/benchmarks.rst): as a subexpression
+    ``w = scale_post * u`` (normalising a row in O(1) by changing its factor), Brian2 2.9.0 would
+    refuse both ``S.w = ...`` and a StateMonitor recording ``w``."""
+    b2.start_scope()
+    group = b2.NeuronGroup(3, "scale : 1")
+    S = b2.Synapses(group, group, "u : 1\nw = scale_post * u : 1")
+    S.connect()
+    with pytest.raises(TypeError, match="read-only"):
+        S.w = 0.5
+    with pytest.raises(TypeError, match="precalculate direct indices"):
+        b2.StateMonitor(S, "w", record=[0, 1])
+    # the stored weight every rule uses takes both
+    rule = NearestOnlineSTDP()
+    stored = rule.synapses(b2.PoissonGroup(3, 10 * b2.Hz), b2.PoissonGroup(3, 10 * b2.Hz))
+    stored.connect()
+    stored.w = 0.5
+    b2.StateMonitor(stored, "w", record=[0, 1])
