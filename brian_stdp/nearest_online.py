@@ -79,8 +79,8 @@ DELAYED_SPIKE = SPIKE_CLOCK + "learning = int(plastic) * int(spike_step >= run_s
 # w_norm * w / row_sum, in the reference's order: w * (w_norm / row_sum) turns a row of zeros
 # and one tiny weight (row_sum below w_norm / 1.8e308) into 0 * inf = NaN.
 NORMALISED = "clip(w_norm * w / row_divisor, 0, 1)"
-# The same with the division taken once per row (the per-synapse division was a quarter of
-# the per-step pass, see docs/benchmarks.rst). The factor is capped at the largest double so
+# The same with the division taken once per row instead of once per synapse and step (the pass
+# over every synapse is most of this rule's time). The factor is capped at the largest double so
 # that a zero weight stays 0 (0 * inf = NaN); a capped factor still takes every weight of at
 # least 1e-308 to 1, as the uncapped one does: only subnormal weights could tell them apart.
 ROW_FACTOR = "clip(w_norm / row_divisor, 0, 1.7976931348623157e308)"

@@ -93,3 +93,19 @@ def test_not_plastic_in_standalone():
                                               in_spk=in_spk, out_spk=out_spk,
                                               plastic=False))["w"]
     np.testing.assert_array_equal(weights, np.broadcast_to(w_start, weights.shape))
+
+
+def test_an_overflowing_row_factor_keeps_zero_weights_zero():
+    """nearest_online multiplies each row by w_norm / row_sum, taken once per row; where that
+    overflows (w_norm near the largest double, a row summing below w_norm / 1.8e308) a zero
+    weight must stay 0, as in SPAIC's order of operations, not become 0 * inf = NaN."""
+    rng = np.random.default_rng(3)
+    in_spk = (rng.random((1, 8, 3)) < 0.3).astype(float)
+    out_spk = np.zeros((1, 8, 2))
+    w_start = np.array([[0.0, 0.5, 0.25], [0.0, 0.0, 0.1]])   # the second row sums to 0.1
+    rule = NearestOnlineSTDP(w_norm=1e308)
+    expected = reference.simulate("nearest", w_start, in_spk, out_spk, rule.namespace())
+    weights = simulate("numpy", dict(rule=rule.to_dict(), w_start=w_start, in_spk=in_spk,
+                                     out_spk=out_spk))["w"]
+    assert np.all(np.isfinite(weights))
+    np.testing.assert_array_equal(weights, expected)
