@@ -104,11 +104,12 @@ class RuleTemplates(_RuleDirective):
         out += _code("population_summed  (sums over all rows)",
                      "\n".join(f"{name} = sum over all rows of {expr}"
                                for name, expr in population.items()))
-        operations = [tuple(op) + ("start",) * (3 - len(op))
+        operations = [tuple(op) + ("start", None)[len(op) - 2:]
                       for op in getattr(cls, "step_operations", [])]
-        for index, (group, code, slot) in enumerate(operations, 1):
+        for index, (group, code, slot, order) in enumerate(operations, 1):
+            at = "" if order is None else f", order {order}"
             out += _code(f"step operation {index}: on the {group} group, every step, "
-                         f"slot {slot!r}", code)
+                         f"slot {slot!r}{at}", code)
         row_pass = getattr(cls, "row_pass", None) or {}
         if row_pass:
             slot = row_pass.get("when", "after_synapses")
