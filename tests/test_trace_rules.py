@@ -109,3 +109,46 @@ def test_an_overflowing_row_factor_keeps_zero_weights_zero():
                                      out_spk=out_spk))["w"]
     assert np.all(np.isfinite(weights))
     np.testing.assert_array_equal(weights, expected)
+
+
+def test_weights_set_between_run_calls_are_clamped_at_the_next_step():
+    """full_online clamps every row on the first step of each run() call, the only place where
+    weights can have been set from outside; SPAIC clamps at every step, so weights set out of
+    range in the middle of a presentation period are back in range one step later."""
+    import dataclasses
+
+    import brian2 as b2
+    from openloop import spike_generator
+    b2.start_scope()
+    b2.prefs.codegen.target = "numpy"
+    b2.defaultclock.dt = 1 * b2.ms
+    rng = np.random.default_rng(8)
+    n_pre, n_post, steps, half = 4, 3, 20, 10
+    in_spk = (rng.random((1, steps, n_pre)) < 0.3).astype(float)
+    out_spk = (rng.random((1, steps, n_post)) < 0.3).astype(float)
+    w_start = rng.random((n_post, n_pre)) * 0.5
+    # no spikes whose change arrives at that step: only the row pass can clamp then
+    in_spk[0, half - 2:half] = 0
+    out_spk[0, half - 2:half] = 0
+    rule = FullOnlineSTDP(Apost=0.05, Apre=0.02, w_norm=2.0)
+    source, target = spike_generator(b2, in_spk), spike_generator(b2, out_spk)
+    S = rule.synapses(source, target, period=steps * b2.defaultclock.dt)
+    S.connect()
+    rule.set_weights(S, w_start)
+    net = b2.Network(source, target, S)
+    net.run(half * b2.defaultclock.dt)
+    outside = rule.get_weights(S)
+    outside[0] += 1.0
+    outside[1, 0] = -0.5
+    rule.set_weights(S, outside)
+    net.run(b2.defaultclock.dt)      # one step of the same period
+    state = reference.full_online_initial_state(w_start)
+    for k in range(half + 1):
+        if k == half:
+            state = dataclasses.replace(state, weight=outside)
+        p = in_spk[0, k - 1] if k > 0 else np.zeros(n_pre)
+        q = out_spk[0, k - 1] if k > 0 else np.zeros(n_post)
+        state = reference.full_online_step(state, p, q, (k + 1) % steps == 0,
+                                           **rule.namespace())
+    assert outside.max() > 1 and outside.min() < 0
+    np.testing.assert_allclose(rule.get_weights(S), state.weight, atol=1e-12, rtol=0)
