@@ -29,8 +29,9 @@ learning pathways; the post trace, ``w_mean`` and the row sums of ``W`` are row 
 synaptic pathways of every step come the population sums of the new post trace and of
 ``w_mean`` (a summed variable into a one-neuron group), the row update, and the one pass over
 the synapses, which applies and clears the change and sums the rows for the next step (a summed
-variable takes the sums before each run, counting weights set from outside). A spike from before the current run's start (see
-``rule.reset``) changes nothing, as SPAIC's first step of a run sees no spikes.
+variable takes the sums before each run, counting weights set from outside). A spike from
+before the current run's start (see ``rule.reset``) changes nothing, as SPAIC's first step of a
+run sees no spikes.
 """
 import dataclasses
 from typing import ClassVar

@@ -17,8 +17,9 @@ two steps late and add its change to ``w`` then, with the traces as they were at
 traces are event-driven (a value and the step it was set), one per neuron in the helper groups,
 set by each spike just before the learning pathways of its step and read once per neuron and
 step (``input_trace_at_spike``, ``output_trace_at_spike``) for every visit of that step. After
-the synaptic pathways of every step, each row is normalised and clamped. A spike from before the current run's start (see
-``rule.reset``) changes nothing, as SPAIC discards pending changes at a run start.
+the synaptic pathways of every step, each row is normalised and clamped. A spike from before
+the current run's start (see ``rule.reset``) changes nothing, as SPAIC discards pending changes
+at a run start.
 """
 import dataclasses
 from typing import ClassVar
