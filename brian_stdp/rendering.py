@@ -258,11 +258,7 @@ def _attach(rule, S, period_steps, set_delays=False):
         (objects if rule.summed_every_step else seed_updaters).append(updater)
     objects.extend(_population_sums(rule, S, post_state))
     for operation in rule.step_operations:
-        # An optional third element moves the operation to another slot (e.g. 'after_resets',
-        # for a rule reading state the target's reset updated this step).
-        # A fourth sets its order in that slot (e.g. between two pathways of 'synapses').
-        omitted = ("start", None)[len(operation) - 2:]
-        group_name, code, when, order = tuple(operation) + omitted
+        group_name, code, when, order = step_operation_fields(operation)
         group = {"post": post_state, "pre": pre_state, "synapses": S}[group_name]
         if order is None:
             order = {"post": ORDER_POST, "pre": ORDER_PRE, "synapses": ORDER_SYNAPSES}[group_name]
@@ -306,6 +302,16 @@ def _attach(rule, S, period_steps, set_delays=False):
                                dt=defaultclock.dt, objects=objects)
     rule.after_attach(S)
     return S._brian_stdp
+
+
+def step_operation_fields(operation):
+    """``(group, code, when, order)`` of a rule's step operation, the omitted ones filled in.
+
+    An optional third element moves the operation to another slot (e.g. 'after_resets', for a
+    rule reading state the target's reset updated this step); a fourth sets its order in that
+    slot (e.g. between two pathways of 'synapses'; None: the group's default order).
+    """
+    return tuple(operation) + ("start", None)[len(operation) - 2:]
 
 
 def _row_index(group, name, index="_postsynaptic_idx"):

@@ -15,6 +15,8 @@ from docutils import nodes
 from docutils.parsers.rst import Directive
 from docutils.statemachine import StringList
 
+from brian_stdp.rendering import step_operation_fields
+
 
 def _rule_class(path):
     module_name, _, class_name = path.rpartition(".")
@@ -104,8 +106,7 @@ class RuleTemplates(_RuleDirective):
         out += _code("population_summed  (sums over all rows)",
                      "\n".join(f"{name} = sum over all rows of {expr}"
                                for name, expr in population.items()))
-        operations = [tuple(op) + ("start", None)[len(op) - 2:]
-                      for op in getattr(cls, "step_operations", [])]
+        operations = [step_operation_fields(op) for op in getattr(cls, "step_operations", [])]
         for index, (group, code, slot, order) in enumerate(operations, 1):
             at = "" if order is None else f", order {order}"
             out += _code(f"step operation {index}: on the {group} group, every step, "
