@@ -29,11 +29,10 @@ from typing import ClassVar
 import numpy as np
 
 from .nearest_online import (DELAYED_SPIKE, NORMALISED, NORMALISING_DIVISOR,
-                             ORDER_LEARN_POST, ORDER_LEARN_PRE, ORDER_POST_TRACE_AT_SPIKE,
-                             ORDER_PRE_TRACE_AT_SPIKE, ORDER_SET_POST_TRACE,
+                             ORDER_LEARN_POST, ORDER_LEARN_PRE, ORDER_SET_POST_TRACE,
                              ORDER_SET_PRE_TRACE, POST_TRACE_AT_SPIKE_MODEL, POST_TRACE_MODEL,
                              POST_TRACE_RESET, PRE_TRACE_AT_SPIKE_MODEL, PRE_TRACE_MODEL,
-                             PRE_TRACE_RESET, ROW_MODEL, SPIKE_CLOCK, trace_value)
+                             PRE_TRACE_RESET, ROW_MODEL, read_at_spike, trace_value)
 from .parameters import amplitude, decay_factor, parameter, positive
 from .rule import STDPRule
 
@@ -92,7 +91,6 @@ class FullOnlineSTDP(STDPRule):
                  ORDER_SET_POST_TRACE)}
     # A pre spike's change is left unclamped where the post neuron spiked in the same step:
     # learn_post (after learn_pre) adds its change to the same synapse and clamps the sum.
-    # (A trace never set has step 0 and value 0: the value tells it from a spike at step 0.)
     on_pre: ClassVar[dict] = {"learn_pre": DELAYED_SPIKE + f"""
 w_before = w
 w += learning * -Apre * output_trace_at_spike
@@ -114,13 +112,8 @@ last_step_of_run : integer (shared)  # 1 on the last step of a run (taken once p
     # The traces are read once per neuron per step, at the step the pathways deliver.
     step_operations: ClassVar[list] = [
         ("post", f"last_step_of_run = {LAST_STEP_OF_RUN}"),
-        ("post", SPIKE_CLOCK + f"""
-output_trace_at_spike = {trace_value("output_trace", "trace_decay")}
-output_spiked_at_spike = int(output_trace_step == spike_step and output_trace > 0)
-""", "synapses", ORDER_POST_TRACE_AT_SPIKE),
-        ("pre", SPIKE_CLOCK + "input_trace_at_spike = "
-                f"{trace_value('input_trace', 'trace_decay')}", "synapses",
-         ORDER_PRE_TRACE_AT_SPIKE)]
+        read_at_spike("post", "trace_decay", spiked=True),
+        read_at_spike("pre", "trace_decay")]
     pre_reset_code: ClassVar[str] = PRE_TRACE_RESET
     post_reset_code: ClassVar[str] = POST_TRACE_RESET
     # The row sums are taken before each run and kept up to date by the pathways and row passes.

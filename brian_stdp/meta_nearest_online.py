@@ -38,9 +38,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from .nearest_online import (ORDER_LEARN_POST, ORDER_LEARN_PRE, ORDER_PRE_TRACE_AT_SPIKE,
-                             ORDER_SET_PRE_TRACE, PRE_TRACE_AT_SPIKE_MODEL, PRE_TRACE_MODEL,
-                             PRE_TRACE_RESET, RUN_START, SET_TRACE, trace_value)
+from .nearest_online import (ORDER_LEARN_POST, ORDER_LEARN_PRE, ORDER_SET_PRE_TRACE,
+                             PRE_TRACE_AT_SPIKE_MODEL, PRE_TRACE_MODEL, PRE_TRACE_RESET,
+                             RUN_START, SET_TRACE, read_at_spike)
 from .parameters import amplitude, decay_factor, parameter, weight_bound
 from .rule import STDPRule
 
@@ -165,10 +165,7 @@ post_spiked = learning
     summed_when: ClassVar[str] = "after_synapses"
     step_operations: ClassVar[list] = [
         # the pre traces, read once per neuron per step at the step the pathways deliver
-        ("pre", DELAYED_SPIKE + f"""
-input_trace_at_spike = {trace_value("input_trace", "pre_decay")}
-input_spiked_at_spike = int(input_trace_step == spike_step and input_trace > 0)
-""", "synapses", ORDER_PRE_TRACE_AT_SPIKE),
+        read_at_spike("pre", "pre_decay", clock=DELAYED_SPIKE, spiked=True),
         ("post", ROW_UPDATE, "after_synapses"),
         ("synapses", WEIGHT_UPDATE, "after_synapses"),
     ]

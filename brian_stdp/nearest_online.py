@@ -110,6 +110,20 @@ def trace_value(name, decay):
             f"* int({name}_step >= run_start and {name}_step <= spike_step)")
 
 
+def read_at_spike(side, decay, clock=SPIKE_CLOCK, spiked=False):
+    """The step operation taking each ``side`` ("pre" or "post") neuron's trace at the spike
+    step its pathways deliver (``clock`` defines ``spike_step`` and ``run_start``), once per
+    neuron; with ``spiked``, also whether the neuron spiked at that step (a trace never set
+    has step 0 and value 0: the value tells it from a spike at step 0)."""
+    neuron = "input" if side == "pre" else "output"
+    code = clock + f"{neuron}_trace_at_spike = {trace_value(neuron + '_trace', decay)}\n"
+    if spiked:
+        code += (f"{neuron}_spiked_at_spike = "
+                 f"int({neuron}_trace_step == spike_step and {neuron}_trace > 0)\n")
+    order = ORDER_PRE_TRACE_AT_SPIKE if side == "pre" else ORDER_POST_TRACE_AT_SPIKE
+    return (side, code, "synapses", order)
+
+
 @dataclasses.dataclass(frozen=True)
 class NearestOnlineSTDP(STDPRule):
     """SPAIC's ``nearest_online_STDP`` (Diehl & Cook 2015's rule), exact to SPAIC per step."""
@@ -159,12 +173,8 @@ row_sum += abs(w) - abs(w_before)
     # pass, was measured slower when most rows move: a row's synapses are spread through
     # memory, one per pre neuron; see docs/benchmarks.rst.)
     step_operations: ClassVar[list] = [
-        ("post", SPIKE_CLOCK + "output_trace_at_spike = "
-                 f"{trace_value('output_trace', 'trace_post')}", "synapses",
-         ORDER_POST_TRACE_AT_SPIKE),
-        ("pre", SPIKE_CLOCK + "input_trace_at_spike = "
-                f"{trace_value('input_trace', 'trace_pre')}", "synapses",
-         ORDER_PRE_TRACE_AT_SPIKE),
+        read_at_spike("post", "trace_post"),
+        read_at_spike("pre", "trace_pre"),
         ("post", f"row_divisor = {NORMALISING_DIVISOR}\nrow_factor = {ROW_FACTOR}\nrow_sum = 0",
          "after_synapses"),
         ("synapses", NORMALISE_CLAMP_AND_SUM, "after_synapses"),
