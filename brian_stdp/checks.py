@@ -18,7 +18,7 @@ __all__ = ["rule_owned_names", "check_user_code", "check_hand_built", "check_del
 
 # Names every attachment adds to the synapses (references to its shared row state).
 BASE_NAMES = ("plastic", "run_last_step", "period_steps", "run_start_step",
-              "first_step_of_call")
+              "call_start_step")
 
 _ASSIGNMENT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:[-+*/%]|//|\*\*)?=(?!=)")
 

@@ -34,6 +34,7 @@ from .nearest_online import (DELAYED_SPIKE, NORMALISED, NORMALISING_DIVISOR,
                              POST_TRACE_RESET, PRE_TRACE_AT_SPIKE_MODEL, PRE_TRACE_MODEL,
                              PRE_TRACE_RESET, ROW_MODEL, read_at_spike, trace_value)
 from .parameters import amplitude, decay_factor, parameter, positive
+from .rendering import FIRST_STEP_OF_CALL
 from .rule import STDPRule
 
 __all__ = ["FullOnlineSTDP"]
@@ -120,7 +121,7 @@ last_step_of_run : integer (shared)  # 1 on the last step of a run (taken once p
     summed: ClassVar[dict] = {"row_sum": "abs(w)"}
     summed_every_step: ClassVar[bool] = False
     row_pass: ClassVar[dict] = {
-        "condition": "plastic and (int(first_step_of_call) + last_step_of_run) > 0",
+        "condition": f"plastic and ({FIRST_STEP_OF_CALL} + last_step_of_run) > 0",
         "row_code": "normalise_row = last_step_of_run\n"
                     f"row_divisor = {NORMALISING_DIVISOR}\nrow_sum = 0",
         "code": ROW_PASS,

@@ -30,6 +30,7 @@ from typing import ClassVar
 import numpy as np
 
 from .parameters import choice, identifier, integer, parameter
+from .rendering import FIRST_STEP_OF_CALL
 from .rule import STDPRule
 
 __all__ = ["PostPreIntSTDP", "draws_table"]
@@ -211,8 +212,8 @@ class PostPreIntSTDP(STDPRule):
         halved = (f"{current} // (1 + halve_row)" if self.halving == "floor"
                   else f"{current} - 0.5 * {current} * halve_row")
         return {"when": "after_resets",
-                "condition": "plastic and (target_threshold > max_threshold or "
-                             "first_step_of_call)",
+                "condition": f"plastic and (target_threshold > max_threshold or "
+                             f"{FIRST_STEP_OF_CALL} == 1)",
                 "row_code": "halve_row = int(target_threshold > max_threshold)",
                 "code": f"w = clip({halved}, w_min, w_max)"}
 

@@ -33,9 +33,12 @@ plastic : boolean (shared)        # False freezes the weights
 run_last_step : integer (shared)  # the last step of the current run()
 period_steps : integer (shared)   # steps per presentation period (0: one period per run)
 run_start_step : integer (shared) # the first step of the current SPAIC run (set by reset)
-first_step_of_call : boolean (shared)  # True on the first step of each run() call, the only
-                                       # steps after which weights may have been set from outside
+call_start_step : integer (shared) # the first step of the current run() call (set before it)
 """
+
+# The first step of each run() call: the only steps before which weights may have been set
+# from outside (between calls).
+FIRST_STEP_OF_CALL = "int(timestep(t, dt) == call_start_step)"
 
 # Order of the learning machinery inside the 'start' slot of every step. User monitors at the
 # default ('start', order 0) therefore see the weights of this step, as SPAIC's learner left them.
@@ -114,7 +117,8 @@ class _RunBoundary(BrianObject):
             device.synapses.update(self.contained_synapses)
         # Brian sets the clocks' interval before calling before_run, in every device.
         self.post_state.run_last_step = int(self.post_state.clock._i_end) - 1
-        self.post_state.first_step_of_call = True
+        # Only the simulation knows the step the call starts at: mark it, the first step takes it.
+        self.post_state.call_start_step = -1
         for updater in self.seed_updaters:
             updater.before_run(run_namespace)
             updater.codeobj()
@@ -232,10 +236,10 @@ def _attach(rule, S, period_steps, set_delays=False):
     objects = [post_state]
     objects.append(post_state.run_regularly(
         "run_start_step = run_start_step + int(run_start_step < 0) * "
-        "(timestep(t, dt) - run_start_step)", when="start", order=ORDER_PERIOD_RESET - 2,
+        "(timestep(t, dt) - run_start_step)\n"
+        "call_start_step = call_start_step + int(call_start_step < 0) * "
+        "(timestep(t, dt) - call_start_step)", when="start", order=ORDER_PERIOD_RESET - 2,
         name=S.name + "_run_start"))
-    objects.append(post_state.run_regularly("first_step_of_call = False", when="end",
-                                            name=S.name + "_first_step_done"))
     for name in Equations(rule.post_model).names:
         S.variables.add_reference(name, post_state, name, index=_row_index(post_state, name))
     for name in checks.BASE_NAMES:
