@@ -19,10 +19,10 @@ with :math:`\mathrm{SR}(x) = \lfloor x / 2^{s} \rfloor + [R < x \bmod 2^{s}]`, `
 In Brian2 the traces live in the helper groups (one integer per pre and per post neuron), decay
 at the start of every step and are set to ``A`` by each spike (one-to-one relay synapses from
 the user's groups) before the weight terms (so each term sees this step's spikes on both sides,
-as SPAIC's learner does). A term
-clamps the synapse it changes. Halving is a row event: after the target's reset (where its
-threshold is this step's), only the rows over ``max_threshold`` are passed over, halved and
-clamped, and, at a run's first step, every row is clamped once (weights set from outside).
+as SPAIC's learner does). A term clamps the synapse it changes. Halving is a row event: after
+the target's reset (where its threshold is this step's), only the rows over ``max_threshold``
+are passed over, halved and clamped, and, on the first step of each ``run()`` call, every row
+is clamped once (weights set from outside).
 """
 import dataclasses
 from typing import ClassVar
