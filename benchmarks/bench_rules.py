@@ -109,6 +109,38 @@ def spaic_dense(rule, n_post, n_samples, p_in, p_out, seed=0):
 
 # ------------------------------------------------------------------------------------------
 # Brian2 networks
+def nearest_with_changed_row_passes():
+    """nearest_online rendered the other way: instead of one pass over every synapse per step,
+    a pass over the synapses of only the rows that need one (brian_stdp's row-pass machinery,
+    as full_online uses at run ends): the rows a pathway changed, the rows whose sum is not
+    w_norm (a clamp cut it, or a zero row) and every row on the first step of a run() call.
+    A row no pathway changed and whose sum is w_norm to 1e-9 is left as it is, where SPAIC
+    multiplies it by a factor within 1e-9 of 1."""
+    from brian_stdp import NearestOnlineSTDP
+    from brian_stdp import nearest_online as nearest
+    from brian_stdp.rendering import FIRST_STEP_OF_CALL
+    counted = "row_sum += abs(w) - abs(w_before)\n"
+
+    class NearestChangedRowPasses(NearestOnlineSTDP):
+        name = "nearest_online_STDP, changed-row passes"
+        post_model = NearestOnlineSTDP.post_model + "row_changes : 1\n"
+        on_pre = {"learn_pre": NearestOnlineSTDP.on_pre["learn_pre"].replace(
+            counted, counted + "row_changes += int(w != w_before)\n")}
+        on_post = {"learn_post": NearestOnlineSTDP.on_post["learn_post"].replace(
+            counted, counted + "row_changes += int(w != w_before)\n")}
+        step_operations = [operation for operation in NearestOnlineSTDP.step_operations
+                           if operation[2] != "after_synapses"]
+        row_pass = {
+            "condition": f"plastic and (row_changes + {FIRST_STEP_OF_CALL} + "
+                         "int(abs(row_sum - w_norm) > 1e-9 * w_norm)) > 0",
+            "row_code": f"row_divisor = {nearest.NORMALISING_DIVISOR}\n"
+                        f"row_factor = {nearest.ROW_FACTOR}\nrow_sum = 0\nrow_changes = 0",
+            "code": f"w = {nearest.NORMALISED_BY_FACTOR}\nrow_sum += abs(w)\n"}
+
+    assert len(NearestChangedRowPasses.step_operations) == 2  # the dense pass and its row op
+    return NearestChangedRowPasses()
+
+
 def build_network(b2, rule_name, n_post, p_in, p_out, hand=False):
     from brian_stdp import rule_class
     dt = b2.defaultclock.dt
@@ -143,7 +175,10 @@ def build_network(b2, rule_name, n_post, p_in, p_out, hand=False):
         return [inputs, target, S]
     names = {"nearest": "nearest_online_STDP", "full": "full_online_STDP",
              "meta": "meta_nearest_online_STDP", "int": "PostPreIntSTDP"}
-    rule = rule_class(names[rule_name])()
+    if rule_name == "nearest-row-passes":
+        rule = nearest_with_changed_row_passes()
+    else:
+        rule = rule_class(names[rule_name])()
     S = rule.synapses(inputs, target, period=STEPS_PER_SAMPLE * dt)
     S.connect()
     if rule_name == "int":
@@ -182,7 +217,13 @@ def brian_worker(kind, rule_name, n_post, n_samples, repeats, p_in, p_out, optio
         b2.prefs.devices.cpp_standalone.run_cmd_unix = [sys.executable, "-c",
                                                         PEAK_MEMORY_WRAPPER, peak_file, "./main"]
         b2.seed(1)
-        net = b2.Network(build_network(b2, rule_name, n_post, p_in, p_out, hand=kind == "hand"))
+        objects = build_network(b2, rule_name, n_post, p_in, p_out, hand=kind == "hand")
+        row_passes = None
+        if rule_name == "nearest-row-passes":
+            row_passes = b2.EventMonitor(objects[-1]._brian_stdp.post_state, "row_pass",
+                                         record=False)
+            objects.append(row_passes)
+        net = b2.Network(objects)
         net.run(duration)
         start = time.perf_counter()
         b2.device.build(directory=directory, compile=True, run=False)
@@ -193,8 +234,12 @@ def brian_worker(kind, rule_name, n_post, n_samples, repeats, p_in, p_out, optio
             times.append(b2.device._last_run_time)
             with open(peak_file) as handle:
                 peaks.append(int(handle.read()))
-        return {"per_sample": statistics.median(times) / n_samples, "compile": compile_time,
-                "peak_memory_mb": max(peaks) / 1024}
+        result = {"per_sample": statistics.median(times) / n_samples, "compile": compile_time,
+                  "peak_memory_mb": max(peaks) / 1024}
+        if row_passes is not None:
+            result["rows_passed"] = int(row_passes.num_events) / (
+                n_samples * STEPS_PER_SAMPLE * n_post)
+        return result
     b2.prefs.codegen.target = "cython"
     net = b2.Network(build_network(b2, rule_name, n_post, p_in, p_out))
     start = time.perf_counter()
@@ -228,6 +273,13 @@ def main():
     parser.add_argument("--variants", action="store_true",
                         help="instead: standalone with float32 and with 2 OpenMP threads, "
                              "against the default (double, one thread), at the first size")
+    parser.add_argument("--row-passes", action="store_true",
+                        help="instead: nearest_online standalone as rendered (one pass over "
+                             "every synapse per step) against passes over only the rows that "
+                             "need one, at each size with --post-spikes post spikes per step")
+    parser.add_argument("--post-spikes", type=float, default=8.0,
+                        help="with --row-passes: post spikes per step over all N neurons "
+                             "(8 = 0.02 x 400)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -235,6 +287,8 @@ def main():
         return
     if args.variants:
         return variants(args)
+    if args.row_passes:
+        return row_passes(args)
     rows = []
     for rule_name in args.rules:
         for n_post in args.sizes:
@@ -279,6 +333,32 @@ def variants(args):
                f"--variants --sizes {n_post}`` in one run on this machine (2 cores).")
     publish(list_table(caption, ["rule"] + [name for name, _ in kinds], body),
             args.write_docs, "benchmarks_variants.inc")
+
+
+def row_passes(args):
+    """nearest_online's one pass over every synapse per step against passes over the rows that
+    need one (``nearest_with_changed_row_passes``), standalone, at each size."""
+    body = []
+    for n_post in args.sizes:
+        p_out = args.post_spikes / n_post
+        dense, by_rows = (in_subprocess("standalone", name, n_post, args.samples, args.repeats,
+                                         args.p_in, p_out)
+                          for name in ("nearest", "nearest-row-passes"))
+        print(n_post, dense, by_rows, flush=True)
+        passed = by_rows.get("rows_passed")
+        body.append([f"784 x {n_post}", f"{p_out:.5g}",
+                     "n/a" if passed is None else f"{100 * passed:.0f}%",
+                     _ms(dense.get("per_sample")), _ms(by_rows.get("per_sample")),
+                     _ratio(by_rows.get("per_sample"), dense.get("per_sample"))])
+    caption = (f"nearest_online in cpp_standalone, time per simulated sample (ms; median of "
+               f"{args.repeats} runs; pre spike probability {args.p_in} per step, "
+               f"{args.post_spikes:g} post spikes per step over all N neurons), produced by "
+               f"``python benchmarks/bench_rules.py --row-passes --sizes "
+               f"{' '.join(map(str, args.sizes))}`` in one run on this machine (2 cores).")
+    header = ["synapses", "post spike probability", "rows passed over per step",
+              "one pass over every synapse (ms)", "passes over the rows that need one (ms)",
+              "row passes / one pass"]
+    publish(list_table(caption, header, body), args.write_docs, "benchmarks_row_passes.inc")
 
 
 def list_table(caption, header, body):
