@@ -109,7 +109,7 @@ def spaic_dense(rule, n_post, n_samples, p_in, p_out, seed=0):
 
 # ------------------------------------------------------------------------------------------
 # Brian2 networks
-def nearest_with_changed_row_passes():
+def nearest_with_changed_row_passes(**parameters):
     """nearest_online rendered the other way: instead of one pass over every synapse per step,
     a pass over the synapses of only the rows that need one (brian_stdp's row-pass machinery,
     as full_online uses at run ends): the rows a pathway changed, the rows whose sum is not
@@ -121,15 +121,22 @@ def nearest_with_changed_row_passes():
     from brian_stdp.rendering import FIRST_STEP_OF_CALL
     counted = "row_sum += abs(w) - abs(w_before)\n"
 
+    def counting_changes(code):
+        """The pathway code, also counting the row's changed weights."""
+        assert counted in code, "nearest_online's pathways no longer keep row_sum this way"
+        return code.replace(counted, counted + "row_changes += int(w != w_before)\n")
+
+    every_synapse = [operation for operation in NearestOnlineSTDP.step_operations
+                     if operation[2] == "after_synapses"]
+    assert len(every_synapse) == 2, "expected nearest_online's row operation and its pass"
+
     class NearestChangedRowPasses(NearestOnlineSTDP):
-        name = "nearest_online_STDP, changed-row passes"
+        name = ""  # not a rule of the package: kept out of its registry
         post_model = NearestOnlineSTDP.post_model + "row_changes : 1\n"
-        on_pre = {"learn_pre": NearestOnlineSTDP.on_pre["learn_pre"].replace(
-            counted, counted + "row_changes += int(w != w_before)\n")}
-        on_post = {"learn_post": NearestOnlineSTDP.on_post["learn_post"].replace(
-            counted, counted + "row_changes += int(w != w_before)\n")}
+        on_pre = {"learn_pre": counting_changes(NearestOnlineSTDP.on_pre["learn_pre"])}
+        on_post = {"learn_post": counting_changes(NearestOnlineSTDP.on_post["learn_post"])}
         step_operations = [operation for operation in NearestOnlineSTDP.step_operations
-                           if operation[2] != "after_synapses"]
+                           if operation not in every_synapse]
         row_pass = {
             "condition": f"plastic and (row_changes + {FIRST_STEP_OF_CALL} + "
                          "int(abs(row_sum - w_norm) > 1e-9 * w_norm)) > 0",
@@ -137,8 +144,7 @@ def nearest_with_changed_row_passes():
                         f"row_factor = {nearest.ROW_FACTOR}\nrow_sum = 0\nrow_changes = 0",
             "code": f"w = {nearest.NORMALISED_BY_FACTOR}\nrow_sum += abs(w)\n"}
 
-    assert len(NearestChangedRowPasses.step_operations) == 2  # the dense pass and its row op
-    return NearestChangedRowPasses()
+    return NearestChangedRowPasses(**parameters)
 
 
 def build_network(b2, rule_name, n_post, p_in, p_out, hand=False):
