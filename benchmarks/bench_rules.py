@@ -32,6 +32,8 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 STEPS_PER_SAMPLE = 350
 N_PRE = 784
+RULE_NAMES = {"nearest": "nearest_online_STDP", "full": "full_online_STDP",
+              "meta": "meta_nearest_online_STDP", "int": "PostPreIntSTDP"}
 
 
 # ------------------------------------------------------------------------------------------
@@ -179,12 +181,10 @@ def build_network(b2, rule_name, n_post, p_in, p_out, hand=False):
         else:
             S.run_regularly("w = clip(w * w_norm / wsum_post, 0, 1)", when="end")
         return [inputs, target, S]
-    names = {"nearest": "nearest_online_STDP", "full": "full_online_STDP",
-             "meta": "meta_nearest_online_STDP", "int": "PostPreIntSTDP"}
     if rule_name == "nearest-row-passes":
         rule = nearest_with_changed_row_passes()
     else:
-        rule = rule_class(names[rule_name])()
+        rule = rule_class(RULE_NAMES[rule_name])()
     S = rule.synapses(inputs, target, period=STEPS_PER_SAMPLE * dt)
     S.connect()
     if rule_name == "int":
@@ -323,22 +323,35 @@ def variants(args):
     n_post = args.sizes[0]
     kinds = [("double, 1 thread", {}), ("float32, 1 thread", {"float32": True}),
              ("double, 2 OpenMP threads", {"openmp_threads": 2})]
+    from brian_stdp import checks, rule_class
     body = []
     for rule_name in args.rules:
-        results = [in_subprocess("standalone", rule_name, n_post, args.samples, args.repeats,
-                                 args.p_in, args.p_out, options) for _, options in kinds]
+        # brian_stdp refuses OpenMP threads for a rule whose pass over every synapse adds into
+        # row sums (Brian2's OpenMP loop would race on them)
+        refused = checks.row_writes_per_synapse(rule_class(RULE_NAMES[rule_name])())
+        results = [{"refused": refused} if options.get("openmp_threads", 0) > 1 and refused
+                   else in_subprocess("standalone", rule_name, n_post, args.samples,
+                                      args.repeats, args.p_in, args.p_out, options)
+                   for _, options in kinds]
         print(rule_name, results, flush=True)
         base = results[0].get("per_sample")
-        cells = [_ms(r.get("per_sample")) + ("" if r is results[0] or base is None or
-                                              r.get("per_sample") is None else
-                                              f" ({base / r['per_sample']:.2f}x)")
-                 for r in results]
+        cells = [_variant_cell(result, None if result is results[0] else base)
+                 for result in results]
         body.append([rule_name] + cells)
     caption = (f"Standalone time per simulated sample at 784 -> {n_post} (ms; median of "
                f"{args.repeats} runs), produced by ``python benchmarks/bench_rules.py "
                f"--variants --sizes {n_post}`` in one run on this machine (2 cores).")
     publish(list_table(caption, ["rule"] + [name for name, _ in kinds], body),
             args.write_docs, "benchmarks_variants.inc")
+
+
+def _variant_cell(result, base):
+    if "refused" in result:
+        return f"refused (races on {', '.join(result['refused'])})"
+    if "error" in result:
+        return f"failed: {result['error']}"
+    time = result["per_sample"]
+    return _ms(time) + ("" if base is None else f" ({base / time:.2f}x)")
 
 
 def row_passes(args):

@@ -14,7 +14,8 @@ from brian2.core.operations import NetworkOperation
 from brian2.devices.device import RuntimeDevice, get_device
 
 __all__ = ["rule_owned_names", "check_user_code", "check_hand_built", "check_delays",
-           "synapse_clocks", "check_clocks", "refuse_network_operations"]
+           "synapse_clocks", "check_clocks", "refuse_network_operations", "row_writes_per_synapse",
+           "refuse_racing_openmp"]
 
 # Names every attachment adds to the synapses (references to its shared row state).
 BASE_NAMES = ("plastic", "run_last_step", "period_steps", "run_start_step",
@@ -189,3 +190,35 @@ def refuse_network_operations(name):
                            "standalone device (cpp_standalone) silently drops: they would "
                            "never be called. Remove them (write the operation as Brian2 code, "
                            "e.g. G.run_regularly(...)), or use runtime mode")
+
+
+def row_writes_per_synapse(rule):
+    """The row and column variables that the rule's operations over every synapse write (as
+    nearest_online's pass adds each weight into ``row_sum``)."""
+    neuron_state = (set(Equations(rule.post_model).names)
+                    | set(Equations(rule.pre_model).names))
+    from .rendering import step_operation_fields
+    written = set()
+    for operation in rule.step_operations:
+        group, code = step_operation_fields(operation)[:2]
+        if group == "synapses":
+            written.update(match.group(1) for match in map(_ASSIGNMENT.match, code.splitlines())
+                           if match)
+    return sorted(written & neuron_state)
+
+
+def refuse_racing_openmp(name, rule, written):
+    """In cpp_standalone with OpenMP threads, refuse a rule whose operation over every synapse
+    writes row state (``written``): Brian2 2.9.0 splits such a ``run_regularly`` loop over the
+    threads without protecting writes that several synapses make to one row, so the row sums,
+    and with them the weights, would come out wrong."""
+    from brian2 import prefs
+    threads = prefs.devices.cpp_standalone.openmp_threads
+    if isinstance(get_device(), RuntimeDevice) or not written or threads <= 1:
+        return
+    raise ValueError(f"prefs.devices.cpp_standalone.openmp_threads = {threads}, but "
+                     f"{rule.name}'s pass over every synapse of {name!r} adds into per-row "
+                     f"state ({', '.join(written)}), which Brian2's OpenMP code for a "
+                     "run_regularly does not protect: several threads would write one row at "
+                     "once and the weights would come out wrong. Use openmp_threads = 0 or 1 "
+                     "for this rule")

@@ -87,14 +87,17 @@ class _RunBoundary(BrianObject):
 
     Being the one object of an attachment whose ``before_run`` Brian calls in every device and
     for every run, it is also where the run-time misuse is refused: a dt changed since the
-    rule was attached, and (standalone) a ``network_operation`` in the network.
+    rule was attached, and (standalone) a ``network_operation`` in the network or OpenMP
+    threads for a rule whose pass over every synapse writes row state.
     """
     add_to_magic_network = True
 
-    def __init__(self, synapses, post_state, dt, name, seed_updaters=(), delays=None,
+    def __init__(self, synapses, rule, post_state, dt, name, seed_updaters=(), delays=None,
                  contained_synapses=()):
         super().__init__(when="start", order=ORDER_PERIOD_RESET - 1, name=name)
         self.synapses_name = synapses.name
+        self.rule = rule
+        self.row_writes_per_synapse = checks.row_writes_per_synapse(rule)
         # {pathway: delay} to (re)write before each run (Brian2 refuses it before connect())
         self.pathway_delays = {getattr(synapses, p): d for p, d in (delays or {}).items()}
         self.clocks = checks.synapse_clocks(synapses)
@@ -107,6 +110,7 @@ class _RunBoundary(BrianObject):
         from brian2.devices.device import get_device
         checks.check_clocks(self.clocks, self.synapses_name, self.dt)
         checks.refuse_network_operations(self.synapses_name)
+        checks.refuse_racing_openmp(self.synapses_name, self.rule, self.row_writes_per_synapse)
         # before the pathways' own before_run ('synapses' slot) reads the delays
         for pathway, delay in self.pathway_delays.items():
             pathway.delay = delay
@@ -291,7 +295,8 @@ def _attach(rule, S, period_steps, set_delays=False):
                 S.contained_objects.remove(runner)
             objects.append(runner)
     delays = rule.pathway_delays() if set_delays else {}
-    objects.append(_RunBoundary(S, post_state, defaultclock.dt, name=S.name + "_run_boundary",
+    objects.append(_RunBoundary(S, rule, post_state, defaultclock.dt,
+                                name=S.name + "_run_boundary",
                                 seed_updaters=seed_updaters, delays=delays,
                                 contained_synapses=[o for o in objects
                                                     if isinstance(o, Synapses)]))

@@ -92,7 +92,7 @@ def run_open_loop(b2, rule, w_start, in_spk, out_spk, period=False, record="w",
 def run_job(job):
     """Run one open-loop job (a dict: ``rule`` as ``to_dict()``, ``w_start``, ``in_spk``,
     ``out_spk`` and optional ``period``, ``record``, ``plastic``, ``thresh``, ``draws``,
-    ``seed``) in the current target."""
+    ``seed``, ``float32``, ``openmp_threads``) in the current target."""
     import brian2 as b2
     from brian_stdp import rule_class
     b2.defaultclock.dt = 1 * b2.ms
@@ -107,6 +107,8 @@ def run_job(job):
     float_dtype = b2.prefs.core.default_float_dtype
     if job.pop("float32", False):
         b2.prefs.core.default_float_dtype = np.float32
+    # cpp_standalone's OpenMP threads (this process builds one program, then ends)
+    b2.prefs.devices.cpp_standalone.openmp_threads = job.pop("openmp_threads", 0)
     try:
         return run_open_loop(b2, rule, **job)
     finally:
