@@ -239,3 +239,41 @@ def test_a_weight_kept_as_a_row_factor_times_a_value_would_break_brian2_idioms()
     stored.connect()
     stored.w = 0.5
     b2.StateMonitor(stored, "w", record=[0, 1])
+
+
+OPENMP_CODE = '''
+import sys
+import brian2 as b2
+b2.set_device("cpp_standalone", directory=sys.argv[1], build_on_run=False)
+b2.prefs.devices.cpp_standalone.openmp_threads = 2
+source = b2.NeuronGroup(4, "v : 1", threshold="v > 1")
+target = b2.NeuronGroup(3, "total : 1")
+S = b2.Synapses(source, target, "w : 1", on_pre="total_post += w", name="synapses")
+S.connect()
+S.run_regularly("total_post += w", name="every_synapse")
+b2.run(1 * b2.ms)
+b2.device.build(directory=sys.argv[1], compile=False, run=False)
+'''
+
+
+def test_openmp_splits_a_synapse_run_regularly_over_threads_but_not_a_pathway_writing_rows(
+        tmp_path):
+    """Why brian_stdp refuses OpenMP threads for nearest_online and Meta (whose pass over every
+    synapse adds into row sums) and allows them for full_online and PostPreIntSTDP (whose row
+    writes are in pathways): Brian2 2.9.0 generates a ``run_regularly`` over synapses as one
+    loop shared out over the threads, a post-synaptic write in it unprotected, while a
+    pathway that writes post-synaptic state runs on one thread."""
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, "-c", OPENMP_CODE, str(tmp_path)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    code = tmp_path / "code_objects"
+    every_synapse = (code / "every_synapse_codeobject.cpp").read_text()
+    loop = every_synapse[every_synapse.index("#pragma omp parallel for schedule(static)"):]
+    # the row written by every synapse of the loop shared out over the threads, unprotected
+    assert "_total[_postsynaptic_idx] = total_post;" in loop.split("}")[0]
+    assert "atomic" not in every_synapse and "critical" not in every_synapse
+    pathway = (code / "synapses_pre_codeobject.cpp").read_text()
+    assert "#pragma omp master" in pathway and "omp for" not in pathway
+    assert "_total[_postsynaptic_idx] = total_post;" in pathway
