@@ -8,7 +8,7 @@ docs/reliability.rst lists them with the tests that show them.
 import inspect
 import re
 
-from brian2 import Equations, Synapses, defaultclock
+from brian2 import Equations, Synapses, defaultclock, prefs
 from brian2.core.network import Network, _get_all_objects
 from brian2.core.operations import NetworkOperation
 from brian2.devices.device import RuntimeDevice, get_device
@@ -62,13 +62,20 @@ def check_user_code(rule, model, on_pre, on_post):
                              "your variable")
     for keyword, code in (("on_pre", on_pre), ("on_post", on_post)):
         for _, text in _pathway_codes(code):
-            for line in text.splitlines():
-                match = _ASSIGNMENT.match(line.split("#", 1)[0])
-                if match and match.group(1) in owned:
-                    raise ValueError(f"{keyword}= assigns to {match.group(1)!r}, which the "
-                                     f"rule owns ({owned[match.group(1)]}): changing it from "
-                                     "user code would change the learning; read it only, or "
-                                     "keep your own variable in model=")
+            for name in _assigned_names(text):
+                if name in owned:
+                    raise ValueError(f"{keyword}= assigns to {name!r}, which the rule owns "
+                                     f"({owned[name]}): changing it from user code would "
+                                     "change the learning; read it only, or keep your own "
+                                     "variable in model=")
+
+
+def _assigned_names(code):
+    """The names that the lines of Brian2 abstract ``code`` assign to, in order."""
+    for line in code.splitlines():
+        match = _ASSIGNMENT.match(line.split("#", 1)[0])
+        if match:
+            yield match.group(1)
 
 
 def _describe(equation):
@@ -202,19 +209,20 @@ def row_writes_per_synapse(rule):
     for operation in rule.step_operations:
         group, code = step_operation_fields(operation)[:2]
         if group == "synapses":
-            written.update(match.group(1) for match in map(_ASSIGNMENT.match, code.splitlines())
-                           if match)
+            written.update(_assigned_names(code))
     return sorted(written & neuron_state)
 
 
-def refuse_racing_openmp(name, rule, written):
+def refuse_racing_openmp(name, rule):
     """In cpp_standalone with OpenMP threads, refuse a rule whose operation over every synapse
-    writes row state (``written``): Brian2 2.9.0 splits such a ``run_regularly`` loop over the
-    threads without protecting writes that several synapses make to one row, so the row sums,
-    and with them the weights, would come out wrong."""
-    from brian2 import prefs
+    writes row state: Brian2 2.9.0 splits such a ``run_regularly`` loop over the threads
+    without protecting writes that several synapses make to one row, so the row sums, and with
+    them the weights, would come out wrong."""
     threads = prefs.devices.cpp_standalone.openmp_threads
-    if isinstance(get_device(), RuntimeDevice) or not written or threads <= 1:
+    if isinstance(get_device(), RuntimeDevice) or threads <= 1:
+        return
+    written = row_writes_per_synapse(rule)
+    if not written:
         return
     raise ValueError(f"prefs.devices.cpp_standalone.openmp_threads = {threads}, but "
                      f"{rule.name}'s pass over every synapse of {name!r} adds into per-row "

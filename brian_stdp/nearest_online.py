@@ -169,9 +169,9 @@ row_sum += abs(w) - abs(w_before)
     summed: ClassVar[dict] = {"row_sum": "abs(w)"}
     summed_every_step: ClassVar[bool] = False
     # The traces are read once per neuron per step; then, after the synaptic pathways, one pass
-    # over every synapse, in memory order. (Passing over the rows whose sum moved, by a row
-    # pass, was measured slower when most rows move: a row's synapses are spread through
-    # memory, one per pre neuron; see docs/benchmarks.rst.)
+    # over every synapse, in memory order. (Passing over only the rows that need it, by a row
+    # pass, was measured slower, even with a fifth of the rows passed per step: a row's
+    # synapses are spread through memory, one per pre neuron; bench_rules.py --row-passes.)
     step_operations: ClassVar[list] = [
         read_at_spike("post", "trace_post"),
         read_at_spike("pre", "trace_pre"),

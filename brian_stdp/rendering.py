@@ -97,7 +97,6 @@ class _RunBoundary(BrianObject):
         super().__init__(when="start", order=ORDER_PERIOD_RESET - 1, name=name)
         self.synapses_name = synapses.name
         self.rule = rule
-        self.row_writes_per_synapse = checks.row_writes_per_synapse(rule)
         # {pathway: delay} to (re)write before each run (Brian2 refuses it before connect())
         self.pathway_delays = {getattr(synapses, p): d for p, d in (delays or {}).items()}
         self.clocks = checks.synapse_clocks(synapses)
@@ -110,7 +109,7 @@ class _RunBoundary(BrianObject):
         from brian2.devices.device import get_device
         checks.check_clocks(self.clocks, self.synapses_name, self.dt)
         checks.refuse_network_operations(self.synapses_name)
-        checks.refuse_racing_openmp(self.synapses_name, self.rule, self.row_writes_per_synapse)
+        checks.refuse_racing_openmp(self.synapses_name, self.rule)
         # before the pathways' own before_run ('synapses' slot) reads the delays
         for pathway, delay in self.pathway_delays.items():
             pathway.delay = delay

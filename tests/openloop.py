@@ -107,8 +107,10 @@ def run_job(job):
     float_dtype = b2.prefs.core.default_float_dtype
     if job.pop("float32", False):
         b2.prefs.core.default_float_dtype = np.float32
-    # cpp_standalone's OpenMP threads (this process builds one program, then ends)
-    b2.prefs.devices.cpp_standalone.openmp_threads = job.pop("openmp_threads", 0)
+    if "openmp_threads" in job:
+        # cpp_standalone's OpenMP threads (only a standalone process, which builds one
+        # program and ends, gets such a job)
+        b2.prefs.devices.cpp_standalone.openmp_threads = job.pop("openmp_threads")
     try:
         return run_open_loop(b2, rule, **job)
     finally:
