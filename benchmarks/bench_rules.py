@@ -119,8 +119,8 @@ def nearest_with_changed_row_passes(**parameters):
     A row no pathway changed and whose sum is w_norm to 1e-9 is left as it is, where SPAIC
     multiplies it by a factor within 1e-9 of 1."""
     from brian_stdp import NearestOnlineSTDP
-    from brian_stdp import nearest_online as nearest
-    from brian_stdp.rendering import FIRST_STEP_OF_CALL
+    from brian_stdp.rules import common
+    from brian_stdp.run_state import FIRST_STEP_OF_CALL
     counted = "row_sum += abs(w) - abs(w_before)\n"
 
     def counting_changes(code):
@@ -142,9 +142,9 @@ def nearest_with_changed_row_passes(**parameters):
         row_pass = {
             "condition": f"plastic and (row_changes + {FIRST_STEP_OF_CALL} + "
                          "int(abs(row_sum - w_norm) > 1e-9 * w_norm)) > 0",
-            "row_code": f"row_divisor = {nearest.NORMALISING_DIVISOR}\n"
-                        f"row_factor = {nearest.ROW_FACTOR}\nrow_sum = 0\nrow_changes = 0",
-            "code": f"w = {nearest.NORMALISED_BY_FACTOR}\nrow_sum += abs(w)\n"}
+            "row_code": f"row_divisor = {common.NORMALISING_DIVISOR}\n"
+                        f"row_factor = {common.ROW_FACTOR}\nrow_sum = 0\nrow_changes = 0",
+            "code": f"w = {common.NORMALISED_BY_FACTOR}\nrow_sum += abs(w)\n"}
 
     return NearestChangedRowPasses(**parameters)
 

@@ -1,10 +1,8 @@
 """brian_stdp: SPAIC's STDP learning rules as Brian2 synapse models."""
-from .rule import RULES, STDPRule, load_rule, rule_class
-from .nearest_online import NearestOnlineSTDP
-from .full_online import FullOnlineSTDP
-from .meta_nearest_online import MetaNearestOnlineSTDP
-from .postpre_int import PostPreIntSTDP
+from .rules import (RULES, SHORT_NAMES, FullOnlineSTDP, MetaNearestOnlineSTDP,
+                    NearestOnlineSTDP, PostPreIntSTDP, STDPRule, draws_table, load_rule,
+                    rule_class)
 
-__all__ = ["STDPRule", "RULES", "load_rule", "rule_class", "NearestOnlineSTDP",
-           "FullOnlineSTDP", "MetaNearestOnlineSTDP", "PostPreIntSTDP"]
+__all__ = ["STDPRule", "RULES", "SHORT_NAMES", "load_rule", "rule_class", "NearestOnlineSTDP",
+           "FullOnlineSTDP", "MetaNearestOnlineSTDP", "PostPreIntSTDP", "draws_table"]
 __version__ = "0.1.0"

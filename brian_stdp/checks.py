@@ -5,21 +5,18 @@ before the simulation starts), naming what is wrong and what to do instead. A ch
 the misuse would otherwise give a silently wrong result or an error deep inside Brian2;
 docs/reliability.rst lists them with the tests that show them.
 """
-import inspect
 import re
 
 from brian2 import Equations, Synapses, defaultclock, prefs
-from brian2.core.network import Network, _get_all_objects
-from brian2.core.operations import NetworkOperation
 from brian2.devices.device import RuntimeDevice, get_device
+
+from .brian2_private import network_being_prepared, network_operations_in
+from .run_state import RUN_STATE_NAMES
+from .schedule import step_operation_fields
 
 __all__ = ["rule_owned_names", "check_user_code", "check_hand_built", "check_delays",
            "synapse_clocks", "check_clocks", "refuse_network_operations", "row_writes_per_synapse",
            "refuse_racing_openmp"]
-
-# Names every attachment adds to the synapses (references to its shared row state).
-BASE_NAMES = ("plastic", "run_last_step", "period_steps", "run_start_step",
-              "call_start_step")
 
 _ASSIGNMENT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:[-+*/%]|//|\*\*)?=(?!=)")
 
@@ -31,7 +28,7 @@ def rule_owned_names(rule):
         owned.update((name, f"rule.{attribute}")
                      for name in Equations(getattr(rule, attribute)).names)
     owned.update((name, "rule.population_summed") for name in rule.population_summed)
-    owned.update((name, "brian_stdp's run state") for name in BASE_NAMES)
+    owned.update((name, "brian_stdp's run state") for name in RUN_STATE_NAMES)
     return owned
 
 
@@ -166,34 +163,21 @@ def check_clocks(clocks, name, dt=None):
     return dt
 
 
-def _network_being_prepared():
-    # Brian2 passes BrianObject.before_run no reference to its network; the caller is
-    # Network.before_run (2.9.0), whose ``self`` is that network.
-    frame = inspect.currentframe()
-    while frame is not None:
-        candidate = frame.f_locals.get("self")
-        if frame.f_code.co_name == "before_run" and isinstance(candidate, Network):
-            return candidate
-        frame = frame.f_back
-    return None
-
-
 def refuse_network_operations(name):
     """In a standalone device, refuse a network holding a ``network_operation``: Brian2 drops
     it from the generated program without a word."""
     if isinstance(get_device(), RuntimeDevice):
         return
-    network = _network_being_prepared()
+    network = network_being_prepared()
     if network is None:
         raise RuntimeError(f"brian_stdp could not find the network that is running "
                            f"{name!r}, so it cannot check it for network_operation "
                            "objects (which standalone mode drops); this Brian2 version is "
                            "not supported")
-    operations = [obj.name for obj in _get_all_objects(network.objects)
-                  if isinstance(obj, NetworkOperation)]
+    operations = network_operations_in(network)
     if operations:
         raise RuntimeError(f"the network running {name!r} contains the Python "
-                           f"network_operation(s) {', '.join(sorted(operations))}, which a "
+                           f"network_operation(s) {', '.join(operations)}, which a "
                            "standalone device (cpp_standalone) silently drops: they would "
                            "never be called. Remove them (write the operation as Brian2 code, "
                            "e.g. G.run_regularly(...)), or use runtime mode")
@@ -204,7 +188,6 @@ def row_writes_per_synapse(rule):
     nearest_online's pass adds each weight into ``row_sum``)."""
     neuron_state = (set(Equations(rule.post_model).names)
                     | set(Equations(rule.pre_model).names))
-    from .rendering import step_operation_fields
     written = set()
     for operation in rule.step_operations:
         group, code = step_operation_fields(operation)[:2]

@@ -27,6 +27,8 @@ the pathway :data:`TRANSMIT` scheduled by :func:`schedule_transmission`, so that
 step ``k`` carries the weights the rule left at the end of step ``k`` (SPAIC's order).
 """
 
+from .schedule import Order
+
 __all__ = ["SPAIC_CONSTANTS", "SPAIC_INITIAL", "diehl_cook_int", "diehl_cook_int_templates",
            "TRANSMIT", "schedule_transmission", "run_start"]
 
@@ -123,7 +125,7 @@ def schedule_transmission(synapses, pathway="transmit"):
     step ``k``; the sum waits in ``Isyn`` for the next step's update.
     """
     path = getattr(synapses, pathway)
-    path.when, path.order = "after_resets", 10
+    path.when, path.order = "after_resets", Order.TRANSMIT_INT
 
 
 def run_start(group):

@@ -17,7 +17,8 @@ import numpy as np
 __all__ = [
     "NearestState", "nearest_online_build", "nearest_online_initial_state", "nearest_online_step",
     "FullState", "full_online_build", "full_online_initial_state", "full_online_step",
-    "MetaState", "meta_nearest_online_initial_state", "meta_nearest_online_step",
+    "MetaState", "meta_nearest_online_build", "meta_nearest_online_initial_state",
+    "meta_nearest_online_step",
     "IntState", "postpre_int_build", "postpre_int_initial_state", "postpre_int_step",
     "stochastic_round", "simulate",
 ]
@@ -101,6 +102,11 @@ class MetaState:
     output_trace: np.ndarray   # [post], carried over runs
     w_mean: np.ndarray         # [post], homeostatic target of each row's mean weight
     aw_mean: float             # the population mean the targets are held to
+
+
+def meta_nearest_online_build(w_init):
+    """SPAIC's build pass for Meta: the weights as given (no clamp, no normalisation)."""
+    return np.array(w_init, dtype=float)
 
 
 def meta_nearest_online_initial_state(weight):

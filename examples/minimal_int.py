@@ -11,7 +11,7 @@ import numpy as np
 from brian2 import Hz, PoissonGroup, defaultclock, ms, run, seed
 
 from brian_stdp.neurons import TRANSMIT, diehl_cook_int, schedule_transmission
-from brian_stdp.postpre_int import PostPreIntSTDP
+from brian_stdp.rules.postpre_int import PostPreIntSTDP
 
 duration = 50 * ms if os.environ.get("BRIAN_STDP_EXAMPLE_SHORT") else 1000 * ms
 seed(1)

@@ -8,7 +8,7 @@ import os
 import numpy as np
 from brian2 import Hz, NeuronGroup, PoissonGroup, defaultclock, ms, run, seed
 
-from brian_stdp.meta_nearest_online import MetaNearestOnlineSTDP
+from brian_stdp.rules.meta_nearest_online import MetaNearestOnlineSTDP
 
 duration = 50 * ms if os.environ.get("BRIAN_STDP_EXAMPLE_SHORT") else 1000 * ms
 seed(1)

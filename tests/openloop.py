@@ -59,7 +59,7 @@ def run_open_loop(b2, rule, w_start, in_spk, out_spk, period=False, record="w",
         target = target_model(out_spk)
     kwargs = {"period": n_steps * b2.defaultclock.dt} if period else {}
     if draws is not None:
-        from brian_stdp.postpre_int import draws_table
+        from brian_stdp.rules.postpre_int import draws_table
         kwargs["draws"] = draws_table(draws)
     S = rule.synapses(source, target, **kwargs)
     S.connect()

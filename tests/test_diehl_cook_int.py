@@ -9,7 +9,7 @@ import pytest
 from brian_stdp import PostPreIntSTDP, reference
 from brian_stdp.neurons import (SPAIC_CONSTANTS, TRANSMIT, diehl_cook_int, run_start,
                                 schedule_transmission)
-from brian_stdp.postpre_int import draws_table
+from brian_stdp.rules.postpre_int import draws_table
 from openloop import spike_generator
 import int_network
 

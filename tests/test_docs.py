@@ -163,7 +163,7 @@ def test_every_rule_has_a_page_with_its_window():
     import importlib
     import pkgutil
     import brian_stdp
-    from brian_stdp.rule import RULES
+    from brian_stdp.rules import RULES
     for module in pkgutil.iter_modules(brian_stdp.__path__):
         if not module.name.startswith("_") and module.name != "cli":   # not the command line
             importlib.import_module(f"brian_stdp.{module.name}")

@@ -13,7 +13,7 @@ import pytest
 
 from brian_stdp import (FullOnlineSTDP, MetaNearestOnlineSTDP, NearestOnlineSTDP,
                         PostPreIntSTDP, reference)
-from brian_stdp.postpre_int import draws_table
+from brian_stdp.rules.postpre_int import draws_table
 from conftest import random_spikes
 from openloop import spike_generator
 

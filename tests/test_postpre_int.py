@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from brian_stdp import PostPreIntSTDP, load_rule, reference, rule_class
-from brian_stdp.postpre_int import INT32_MAX, draws_table
+from brian_stdp.rules.postpre_int import INT32_MAX, draws_table
 from targets import TARGETS, simulate
 
 

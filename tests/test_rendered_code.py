@@ -28,7 +28,10 @@ CASES = {
 
 def _describe(obj):
     """The text of one Brian2 object: what code generation turns into a code object."""
-    lines = [f"{type(obj).__name__} {obj.name} when={obj.when} order={obj.order}"]
+    # The nearest Brian2 class: what code generation sees (the package's own class names are
+    # Python, not generated code).
+    kind = next(c for c in type(obj).__mro__ if c.__module__.startswith("brian2")).__name__
+    lines = [f"{kind} {obj.name} when={obj.when} order={obj.order}"]
     equations = getattr(obj, "equations", None)
     if equations is not None:
         lines.append("equations:\n" + "\n".join(sorted(str(equations).splitlines())))
@@ -72,7 +75,7 @@ def render(case):
     if name == "PostPreIntSTDP":
         target = b2.NeuronGroup(3, "thresh : 1", threshold="False", name="target")
         if case.endswith("draws"):
-            from brian_stdp.postpre_int import draws_table
+            from brian_stdp import draws_table
             kwargs["draws"] = draws_table(np.zeros((2, 2, 3, 4)))
     else:
         target = b2.NeuronGroup(3, "v : 1", threshold="False", name="target")

@@ -23,10 +23,10 @@ __all__ = ["MnistConfig", "run_mnist", "RULE_ALIASES", "resolve_rule", "assign_l
 
 #: ``--rule`` choices: the short name, the module and class that implement it.
 RULE_ALIASES = {
-    "nearest": ("brian_stdp.nearest_online", "NearestOnlineSTDP"),
-    "full": ("brian_stdp.full_online", "FullOnlineSTDP"),
-    "meta": ("brian_stdp.meta_nearest_online", "MetaNearestOnlineSTDP"),
-    "int": ("brian_stdp.postpre_int", "PostPreIntSTDP"),
+    "nearest": ("brian_stdp.rules.nearest_online", "NearestOnlineSTDP"),
+    "full": ("brian_stdp.rules.full_online", "FullOnlineSTDP"),
+    "meta": ("brian_stdp.rules.meta_nearest_online", "MetaNearestOnlineSTDP"),
+    "int": ("brian_stdp.rules.postpre_int", "PostPreIntSTDP"),
 }
 DEVICES = ("cpp_standalone", "runtime")
 #: Training digits shown again, frozen, to label the neurons, unless --label says otherwise.
@@ -37,7 +37,7 @@ TARGETS = ("cython", "numpy")
 def resolve_rule(name):
     """The rule class for a ``--rule`` short name (or a SPAIC rule name)."""
     import importlib
-    from ..rule import RULES
+    from ..rules import RULES
     if name in RULE_ALIASES:
         module_name, class_name = RULE_ALIASES[name]
         try:
@@ -141,7 +141,7 @@ class MnistConfig:
 
 
 def load_rule_for(config):
-    from ..rule import load_rule
+    from ..rules import load_rule
     if config.rule_file is not None:
         if not os.path.isfile(config.rule_file):
             raise ValueError(f"--rule-file: no such file {config.rule_file!r}")

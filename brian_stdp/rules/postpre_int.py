@@ -29,9 +29,12 @@ from typing import ClassVar
 
 import numpy as np
 
-from .parameters import choice, identifier, integer, parameter
-from .rendering import FIRST_STEP_OF_CALL
-from .rule import STDPRule
+from .. import reference
+from ..parameters import choice, identifier, integer, parameter
+from ..rendering import attachment_of
+from ..run_state import FIRST_STEP_OF_CALL
+from ..schedule import Order
+from .base import STDPRule
 
 __all__ = ["PostPreIntSTDP", "draws_table"]
 
@@ -109,14 +112,17 @@ class PostPreIntSTDP(STDPRule):
                              choice("floor", "float"))
 
     name: ClassVar[str] = "PostPreIntSTDP"
+    short_name: ClassVar[str] = "int"
+    integer: ClassVar[bool] = True
     pre_model: ClassVar[str] = "input_trace : integer   # the pre neuron's trace\n"
     post_model: ClassVar[str] = ("output_trace : integer  # the post neuron's trace\n"
                                  "halve_row : integer     # 1 if the row is halved this step\n")
     # Both traces are set (once per spike, in the helper groups) before either weight term is
     # taken, so a pre and a post spike in the same step see each other (SPAIC sets both traces
     # before both terms).
-    neuron_pathways: ClassVar[dict] = {"pre": ("input_trace = spike_trace_value", 0, -3),
-                                       "post": ("output_trace = spike_trace_value", 0, -2)}
+    neuron_pathways: ClassVar[dict] = {
+        "pre": ("input_trace = spike_trace_value", 0, Order.SET_PRE_TRACE_INT),
+        "post": ("output_trace = spike_trace_value", 0, Order.SET_POST_TRACE_INT)}
     # SPAIC resets both traces at every run start; the weights carry over.
     pre_reset_code: ClassVar[str] = "input_trace = 0\n"
     post_reset_code: ClassVar[str] = "output_trace = 0\n"
@@ -172,10 +178,6 @@ class PostPreIntSTDP(STDPRule):
                   pre_term_sign=1 if self.pre_term == "add" else -1)
         return ns
 
-    def to_dict(self):
-        return {"rule": self.name,
-                "parameters": {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}}
-
     # ---- templates -----------------------------------------------------------------------
     def pathways(self, draw_pre=BRIAN_DRAW, draw_post=BRIAN_DRAW):
         """``(on_pre, on_post)`` with the uniform integers taken from ``draw_pre`` /
@@ -221,11 +223,10 @@ class PostPreIntSTDP(STDPRule):
     def step_operations(self):
         return TRACE_DECAY
 
-    def after_attach(self, synapses):
+    def after_attach(self, attachment):
         # The rows' condition reads the target's threshold under a fixed name.
-        from .rendering import attachment_of
-        attachment_of(synapses).post_state.variables.add_reference(
-            "target_threshold", synapses.target, self.thresh_variable)
+        attachment.post_state.variables.add_reference(
+            "target_threshold", attachment.synapses.target, self.thresh_variable)
 
     # ---- Brian2 --------------------------------------------------------------------------
     def check_target(self, target):
@@ -244,15 +245,11 @@ class PostPreIntSTDP(STDPRule):
                             f"(thresh_variable) with the integer max_threshold, but it is "
                             f"{kind}: it must be a dimensionless number (integer or float)")
 
-    def synapses(self, source, target, model="", on_pre="", on_post="", period=None,
-                 namespace=None, draws=None, **synapses_kwargs):
-        """As :meth:`STDPRule.synapses`; ``draws`` (a ``TimedArray`` from :func:`draws_table`)
-        replaces Brian's RNG as the source of the rounding's uniform integers."""
-        rule = self if draws is None else _WithDraws(self, draws)
-        from . import rendering
-        return rendering.build_synapses(rule, source, target, model=model, on_pre=on_pre,
-                                        on_post=on_post, namespace=namespace, period=period,
-                                        **synapses_kwargs)
+    def templates_for(self, options):
+        """``draws=`` (a ``TimedArray`` from :func:`draws_table`) replaces Brian's RNG as the
+        source of the rounding's uniform integers."""
+        draws = options.pop("draws", None)
+        return self if draws is None else _WithDraws(self, draws)
 
     @staticmethod
     def set_weights(synapses, weights):
@@ -262,7 +259,6 @@ class PostPreIntSTDP(STDPRule):
         integral = np.issubdtype(synapses.variables["w"].dtype, np.integer)
         if not np.all(np.isfinite(weights)) or (integral and np.any(weights != np.round(weights))):
             raise ValueError("PostPreIntSTDP weights must be whole numbers (w is an integer)")
-        from .rendering import attachment_of
         rule = attachment_of(synapses).rule
         # Outside [w_min, w_max] the int32 bound checked at construction would not hold.
         if np.any(weights < rule.w_min) or np.any(weights > rule.w_max):
@@ -271,11 +267,9 @@ class PostPreIntSTDP(STDPRule):
                              "build pass does")
         STDPRule.set_weights(synapses, weights)
 
-    @staticmethod
-    def build_weights(w_init, w_min=0, w_max=109):
-        """SPAIC's build pass (clamp to ``[w_min, w_max]``)."""
-        from .reference import postpre_int_build
-        return postpre_int_build(w_init, w_min, w_max)
+    def build_weights(self, w_init):
+        """SPAIC's build pass: clamped to ``[w_min, w_max]``."""
+        return reference.postpre_int_build(w_init, self.w_min, self.w_max)
 
 
 class _WithDraws:

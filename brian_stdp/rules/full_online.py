@@ -28,16 +28,20 @@ from typing import ClassVar
 
 import numpy as np
 
-from .nearest_online import (DELAYED_SPIKE, NORMALISED, NORMALISING_DIVISOR,
-                             ORDER_LEARN_POST, ORDER_LEARN_PRE, ORDER_SET_POST_TRACE,
-                             ORDER_SET_PRE_TRACE, POST_TRACE_AT_SPIKE_MODEL, POST_TRACE_MODEL,
-                             POST_TRACE_RESET, PRE_TRACE_AT_SPIKE_MODEL, PRE_TRACE_MODEL,
-                             PRE_TRACE_RESET, ROW_MODEL, read_at_spike, trace_value)
-from .parameters import amplitude, decay_factor, parameter, positive
-from .rendering import FIRST_STEP_OF_CALL
-from .rule import STDPRule
+from .. import reference
+from ..parameters import amplitude, decay_factor, parameter, positive
+from ..run_state import FIRST_STEP_OF_CALL
+from ..schedule import Order
+from .base import STDPRule
+from .common import (NORMALISED, NORMALISED_ROW_MODEL, NORMALISING_DIVISOR,
+                     POST_TRACE_AT_SPIKE_MODEL, POST_TRACE_MODEL, POST_TRACE_RESET,
+                     PRE_TRACE_AT_SPIKE_MODEL, PRE_TRACE_MODEL, PRE_TRACE_RESET, delayed_spike,
+                     read_at_spike, spike_clock, trace_value)
 
 __all__ = ["FullOnlineSTDP"]
+
+# The pathways see the spike of step ``spike_step``, two steps after it happened.
+DELAYED_SPIKE = delayed_spike(2)
 
 LAST_STEP_OF_RUN = ("int(period_steps > 0) * int((timestep(t, dt) + 1) % "
                     "(period_steps + int(period_steps == 0)) == 0) + "
@@ -79,6 +83,7 @@ class FullOnlineSTDP(STDPRule):
                                     "the last step of a run (then clamped to [0, 1])", positive)
 
     name: ClassVar[str] = "full_online_STDP"
+    short_name: ClassVar[str] = "full"
     model: ClassVar[str] = "w : 1  # the weight\n"
     pre_model: ClassVar[str] = PRE_TRACE_MODEL + PRE_TRACE_AT_SPIKE_MODEL
     # Each spike adds to its neuron's trace before the learning pathways of its step run, so
@@ -86,10 +91,10 @@ class FullOnlineSTDP(STDPRule):
     neuron_pathways: ClassVar[dict] = {
         "pre": (ADD_SPIKE.format(name="input_trace",
                                  decayed=trace_value("input_trace", "trace_decay")), 2,
-                ORDER_SET_PRE_TRACE),
+                Order.SET_PRE_TRACE),
         "post": (ADD_SPIKE.format(name="output_trace",
                                   decayed=trace_value("output_trace", "trace_decay")), 2,
-                 ORDER_SET_POST_TRACE)}
+                 Order.SET_POST_TRACE)}
     # A pre spike's change is left unclamped where the post neuron spiked in the same step:
     # learn_post (after learn_pre) adds its change to the same synapse and clamps the sum.
     on_pre: ClassVar[dict] = {"learn_pre": DELAYED_SPIKE + f"""
@@ -103,9 +108,9 @@ w += learning * Apost * input_trace_at_spike
 clamp_now = 1
 {CLAMP_CHANGE}"""}
     pathway_delay_steps: ClassVar[dict] = {"learn_pre": 2, "learn_post": 2}
-    pathway_orders: ClassVar[dict] = {"learn_pre": ORDER_LEARN_PRE,
-                                      "learn_post": ORDER_LEARN_POST}
-    post_model: ClassVar[str] = ROW_MODEL + POST_TRACE_MODEL + POST_TRACE_AT_SPIKE_MODEL + """
+    pathway_orders: ClassVar[dict] = {"learn_pre": Order.LEARN_PRE,
+                                      "learn_post": Order.LEARN_POST}
+    post_model: ClassVar[str] = NORMALISED_ROW_MODEL + POST_TRACE_MODEL + POST_TRACE_AT_SPIKE_MODEL + """
 output_spiked_at_spike : 1           # 1 if the post neuron spiked at that step
 normalise_row : 1                    # 1 on the last step of a run
 last_step_of_run : integer (shared)  # 1 on the last step of a run (taken once per step)
@@ -113,8 +118,8 @@ last_step_of_run : integer (shared)  # 1 on the last step of a run (taken once p
     # The traces are read once per neuron per step, at the step the pathways deliver.
     step_operations: ClassVar[list] = [
         ("post", f"last_step_of_run = {LAST_STEP_OF_RUN}"),
-        read_at_spike("post", "trace_decay", spiked=True),
-        read_at_spike("pre", "trace_decay")]
+        read_at_spike("post", "trace_decay", spike_clock(2), spiked=True),
+        read_at_spike("pre", "trace_decay", spike_clock(2))]
     pre_reset_code: ClassVar[str] = PRE_TRACE_RESET
     post_reset_code: ClassVar[str] = POST_TRACE_RESET
     # The row sums are taken before each run and kept up to date by the pathways and row passes.
@@ -126,3 +131,7 @@ last_step_of_run : integer (shared)  # 1 on the last step of a run (taken once p
                     f"row_divisor = {NORMALISING_DIVISOR}\nrow_sum = 0",
         "code": ROW_PASS,
     }
+
+    def build_weights(self, w_init):
+        """SPAIC's build pass: clamped to [0, 1]."""
+        return reference.full_online_build(w_init)

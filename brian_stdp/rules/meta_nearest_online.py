@@ -38,20 +38,17 @@ from typing import ClassVar
 
 import numpy as np
 
-from .nearest_online import (ORDER_LEARN_POST, ORDER_LEARN_PRE, ORDER_SET_PRE_TRACE,
-                             PRE_TRACE_AT_SPIKE_MODEL, PRE_TRACE_MODEL, PRE_TRACE_RESET,
-                             RUN_START, SET_TRACE, read_at_spike)
-from .parameters import amplitude, decay_factor, parameter, weight_bound
-from .rule import STDPRule
+from .. import reference
+from ..parameters import amplitude, decay_factor, parameter, weight_bound
+from ..schedule import Order
+from .base import STDPRule
+from .common import (PRE_TRACE_AT_SPIKE_MODEL, PRE_TRACE_MODEL, PRE_TRACE_RESET, SET_TRACE,
+                     delayed_spike, read_at_spike)
 
 __all__ = ["MetaNearestOnlineSTDP"]
 
 # The rule's pathways see the spike of step ``spike_step`` one step after it happened.
-DELAYED_SPIKE = f"""
-spike_step = timestep(t, dt) - 1
-run_start = {RUN_START}
-learning = int(plastic) * int(spike_step >= run_start)
-"""
+DELAYED_SPIKE = delayed_spike(1)
 
 # The post trace after this step's update (post_spiked: the post neuron spiked last step).
 # While not plastic SPAIC's learner does not run, so the trace is frozen too.
@@ -62,7 +59,7 @@ NEXT_OUTPUT_TRACE = ("int(plastic) * (post_decay * output_trace * (1 - post_spik
 ROW_MEAN = "row_weight_sum / (row_size + int(row_size == 0))"
 CURRENT_W_MEAN = f"initialised * w_mean + (1 - initialised) * {ROW_MEAN}"
 
-ROW_MODEL = """
+META_ROW_MODEL = """
 output_trace : 1  # SPAIC's post trace xo, carried over runs
 post_spiked : 1   # 1 if the post neuron spiked in the previous step (set by learn_post)
 row_weight_sum : 1  # sum of the row's weights before this step's change
@@ -130,6 +127,7 @@ class MetaNearestOnlineSTDP(STDPRule):
                              weight_bound)
 
     name: ClassVar[str] = "meta_nearest_online_STDP"
+    short_name: ClassVar[str] = "meta"
     model: ClassVar[str] = """
 w : 1                    # the weight
 bounded_change : 1       # the change from the previous step's spikes through the soft
@@ -141,7 +139,7 @@ input_spiked_at_spike : 1   # 1 if the pre neuron spiked at that step
     pre_reset_code: ClassVar[str] = PRE_TRACE_RESET
     # Each pre spike sets its neuron's trace before the learning pathways of its step run.
     neuron_pathways: ClassVar[dict] = {
-        "pre": (DELAYED_SPIKE + SET_TRACE.format(name="input_trace"), 1, ORDER_SET_PRE_TRACE)}
+        "pre": (DELAYED_SPIKE + SET_TRACE.format(name="input_trace"), 1, Order.SET_PRE_TRACE)}
     # Brian runs learn_pre before learn_post; where both run on a synapse, learn_post's bounded
     # change (of the whole change) replaces learn_pre's. The pre trace of an earlier run is 0.
     on_pre: ClassVar[dict] = {"learn_pre": DELAYED_SPIKE + f"""
@@ -155,9 +153,9 @@ post_spiked = learning
 """}
     pathway_delay_steps: ClassVar[dict] = {"learn_pre": 1, "learn_post": 1}
     # After the user's own pathways (transmission sees the previous step's weights, as in SPAIC).
-    pathway_orders: ClassVar[dict] = {"learn_pre": ORDER_LEARN_PRE,
-                                      "learn_post": ORDER_LEARN_POST}
-    post_model: ClassVar[str] = ROW_MODEL
+    pathway_orders: ClassVar[dict] = {"learn_pre": Order.LEARN_PRE,
+                                      "learn_post": Order.LEARN_POST}
+    post_model: ClassVar[str] = META_ROW_MODEL
     summed: ClassVar[dict] = {"row_weight_sum": "w", "row_size": "1"}
     summed_every_step: ClassVar[bool] = False
     population_summed: ClassVar[dict] = {"sum_output_trace": NEXT_OUTPUT_TRACE,
@@ -165,10 +163,15 @@ post_spiked = learning
     summed_when: ClassVar[str] = "after_synapses"
     step_operations: ClassVar[list] = [
         # the pre traces, read once per neuron per step at the step the pathways deliver
-        read_at_spike("pre", "pre_decay", clock=DELAYED_SPIKE, spiked=True),
+        read_at_spike("pre", "pre_decay", DELAYED_SPIKE, spiked=True),
         ("post", ROW_UPDATE, "after_synapses"),
         ("synapses", WEIGHT_UPDATE, "after_synapses"),
     ]
+
+    def build_weights(self, w_init):
+        """SPAIC's build pass: the weights as given (the targets are taken from them at the
+        first step)."""
+        return reference.meta_nearest_online_build(w_init)
 
     def check(self):
         if not self.w_min < self.w_max:

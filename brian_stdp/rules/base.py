@@ -3,7 +3,9 @@
 A rule is a frozen dataclass whose fields are its parameters (SPAIC's keyword names and
 defaults, validated at construction) and whose class attributes are its Brian2 templates. The
 subclasses (one module per rule) hold only the rule's maths; :mod:`brian_stdp.rendering` turns any
-of them into Brian2 objects.
+of them into Brian2 objects. Defining a subclass with a ``name`` registers it: :data:`RULES` is
+the one registry from which a rule's SPAIC name, class and short name (the CLI's ``--rule`` and
+:func:`brian_stdp.reference.simulate`'s key) are all read.
 """
 import dataclasses
 import json
@@ -11,18 +13,24 @@ from typing import ClassVar
 
 import numpy as np
 
-from . import rendering
-from .parameters import describe, validate_fields
+from .. import rendering
+from ..parameters import describe, validate_fields
 
-__all__ = ["STDPRule", "RULES", "load_rule", "rule_class"]
+__all__ = ["STDPRule", "RULES", "SHORT_NAMES", "load_rule", "rule_class"]
 
 #: Every rule class by its SPAIC name, filled in as the rule modules are imported.
-RULES = {}
+RULES: dict = {}
+#: SPAIC name by short name.
+SHORT_NAMES: dict = {}
 
 
 @dataclasses.dataclass(frozen=True)
 class STDPRule:
     """Base class: a SPAIC STDP rule rendered as Brian2 code.
+
+    Class attributes naming the rule: ``name`` (SPAIC's), ``short_name`` (the CLI's and the
+    reference's key), ``integer`` (True for a rule of integer weights, run with SPAIC's integer
+    neuron, :mod:`brian_stdp.neurons`).
 
     Class attributes a rule defines (its templates, all Brian2 code strings):
 
@@ -70,6 +78,8 @@ class STDPRule:
         columns (the ``pre_model`` state).
     """
     name: ClassVar[str] = ""
+    short_name: ClassVar[str] = ""
+    integer: ClassVar[bool] = False
     model: ClassVar[str] = ""
     on_pre: ClassVar = ""
     on_post: ClassVar = ""
@@ -92,6 +102,7 @@ class STDPRule:
         super().__init_subclass__(**kwargs)
         if cls.name:
             RULES[cls.name] = cls
+            SHORT_NAMES[cls.short_name] = cls.name
 
     def __post_init__(self):
         validate_fields(self)
@@ -113,7 +124,8 @@ class STDPRule:
     # ---- plain data ----------------------------------------------------------------------
     def to_dict(self):
         """``{"rule": name, "parameters": {...}}``: plain data (JSON) describing this rule."""
-        return {"rule": self.name, "parameters": self.namespace()}
+        return {"rule": self.name,
+                "parameters": {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}}
 
     @classmethod
     def from_dict(cls, data):
@@ -148,10 +160,6 @@ class STDPRule:
             handle.write("\n")
 
     # ---- Brian2 --------------------------------------------------------------------------
-    def synapse_variables(self):
-        from brian2 import Equations
-        return list(Equations(self.model).names)
-
     def pathway_delays(self, dt=None):
         """``{pathway: delay}`` for ``Synapses(..., delay=...)`` (at ``dt``, default the
         default clock's)."""
@@ -162,8 +170,19 @@ class STDPRule:
     def check_target(self, target):
         """Refuse a target group lacking what the rule reads from it (nothing, by default)."""
 
-    def after_attach(self, synapses):
-        """Rule-specific set-up once the objects exist (nothing, by default)."""
+    def after_attach(self, attachment):
+        """Rule-specific set-up once the objects exist (nothing, by default); ``attachment`` is
+        the :class:`brian_stdp.rendering.Attachment`."""
+
+    def templates_for(self, options):
+        """What :meth:`synapses` renders for the keywords ``options``: the rule itself, by
+        default. A rule with keywords of its own (PostPreIntSTDP's ``draws``) pops them from
+        ``options`` and returns the rule's templates so modified."""
+        return self
+
+    def build_weights(self, w_init):
+        """SPAIC's build pass on the initial ``[post, pre]`` weights."""
+        raise NotImplementedError(f"{type(self).__name__} does not define its build pass")
 
     def synapses(self, source, target, model="", on_pre="", on_post="", period=None,
                  namespace=None, **synapses_kwargs):
@@ -174,9 +193,10 @@ class STDPRule:
         clearing the per-run state at its start (and, for rules that normalise at a run's end,
         normalising on its last step) inside the simulation. Other keywords go to ``Synapses``.
         """
+        templates = self.templates_for(synapses_kwargs)
         return rendering.build_synapses(self, source, target, model=model, on_pre=on_pre,
                                         on_post=on_post, namespace=namespace, period=period,
-                                        **synapses_kwargs)
+                                        templates=templates, **synapses_kwargs)
 
     def attach(self, synapses, period=None):
         """Add this rule's extra operations to a ``Synapses`` built by hand from
@@ -201,9 +221,11 @@ class STDPRule:
 
 
 def rule_class(name):
-    """The rule class registered under SPAIC's name ``name``."""
+    """The rule class registered under SPAIC's name ``name`` (or its short name)."""
+    name = SHORT_NAMES.get(name, name)
     if name not in RULES:
-        raise ValueError(f"unknown rule {name!r}; known rules: {sorted(RULES)}")
+        raise ValueError(f"unknown rule {name!r}; known rules: {sorted(RULES)} (short names "
+                         f"{sorted(SHORT_NAMES)})")
     return RULES[name]
 
 

@@ -1,0 +1,104 @@
+"""Every place where brian_stdp relies on Brian2 internals (checked against Brian2 2.9.0).
+
+Each function answers one Brian2 behaviour that its public API does not cover; the comment on
+it says which. Nothing else in the package touches a private attribute of Brian2.
+"""
+import inspect
+
+from brian2.core.network import Network, _get_all_objects
+from brian2.core.operations import NetworkOperation
+from brian2.equations.codestrings import Expression
+from brian2.synapses.synapses import SummedVariableUpdater
+
+__all__ = ["summed_variable_updater", "run_now", "last_step_of_run",
+           "declare_contained_synapses", "share_connectivity_transposed",
+           "add_pathway_after_build", "network_being_prepared", "network_operations_in"]
+
+
+def summed_variable_updater(expression, row_variable, synapses, row_group):
+    """A summed variable of ``synapses`` into ``row_group`` (indexed by the post neuron).
+
+    Brian2 creates summed variables only from a ``(summed)`` flag in the synapses' own model,
+    whose target must be a variable of the post-synaptic group; the rows here belong to a helper
+    group, so the updater is made directly.
+    """
+    return SummedVariableUpdater(Expression(expression), row_variable, synapses, row_group,
+                                 "N_post", "_postsynaptic_idx")
+
+
+def run_now(updater, run_namespace):
+    """Run ``updater``'s code once, now (before the run; in standalone, as generated code).
+
+    Brian2 has no public call to run a code object outside of a network's schedule.
+    """
+    updater.before_run(run_namespace)
+    updater.codeobj()
+
+
+def last_step_of_run(clock):
+    """The last step of the ``run()`` being prepared (Brian2 sets the clock's interval before
+    calling ``before_run``, in every device, but keeps its end step private)."""
+    return int(clock._i_end) - 1
+
+
+def declare_contained_synapses(device, synapses):
+    """Make ``synapses`` contained in another object known to a standalone device.
+
+    cpp_standalone declares the pathways only of the ``Synapses`` it finds among a network's
+    top-level objects.
+    """
+    if hasattr(device, "synapses") and isinstance(device.synapses, set):
+        device.synapses.update(synapses)
+
+
+#: ``Synapses`` variables that describe connectivity, with their counterpart of the transposed
+#: connectivity (pre and post swapped).
+_TRANSPOSED = (("_synaptic_pre", "_synaptic_post"), ("_synaptic_post", "_synaptic_pre"),
+               ("_presynaptic_idx", "_synaptic_post"), ("_postsynaptic_idx", "_synaptic_pre"),
+               ("i", "_synaptic_post"), ("j", "_synaptic_pre"), ("N", "N"),
+               ("N_incoming", "N_outgoing"), ("N_outgoing", "N_incoming"))
+
+
+def share_connectivity_transposed(rows, synapses):
+    """Make ``rows`` (a ``Synapses`` from the post side to the pre side) use ``synapses``'
+    connectivity arrays, transposed, so that synapse ``k`` of one is synapse ``k`` of the other.
+
+    Brian2 has no public way for two ``Synapses`` to share their connectivity; its variables
+    container is replaced entry by entry.
+    """
+    for name, of_synapses in _TRANSPOSED:
+        rows.variables._variables[name] = synapses.variables[of_synapses]
+
+
+def add_pathway_after_build(group, code, event):
+    """Add an ``on_pre`` pathway run on ``event`` to a ``Synapses`` already built.
+
+    Brian2 creates pathways only in ``Synapses.__init__``, and refuses new attributes (a pathway
+    is one) once the group is built; the guard is lifted for the one call and put back.
+    """
+    from brian2 import ms
+    del group.__dict__["_group_attribute_access_active"]
+    group._add_updater(code, "pre", delay=0 * ms, event=event)
+    group._enable_group_attributes()
+
+
+def network_being_prepared():
+    """The ``Network`` whose ``before_run`` is on the call stack, or None.
+
+    Brian2 passes ``BrianObject.before_run`` no reference to its network; the caller is
+    ``Network.before_run`` (2.9.0), whose ``self`` is that network.
+    """
+    frame = inspect.currentframe()
+    while frame is not None:
+        candidate = frame.f_locals.get("self")
+        if frame.f_code.co_name == "before_run" and isinstance(candidate, Network):
+            return candidate
+        frame = frame.f_back
+    return None
+
+
+def network_operations_in(network):
+    """The names of the Python ``network_operation`` objects in ``network`` (contained ones
+    too: Brian2's own walk over them is private)."""
+    return sorted(obj.name for obj in _get_all_objects(network.objects)
+                  if isinstance(obj, NetworkOperation))

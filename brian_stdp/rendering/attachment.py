@@ -1,0 +1,232 @@
+"""A rule's templates turned into Brian2 objects contained in the user's ``Synapses``.
+
+The helper groups hold per-neuron learning state so that the user's own groups stay unmodified:
+``post_state`` one neuron per post neuron (a "row" of the weight matrix), ``pre_state`` one per
+pre neuron (a "column"). The synapses see their variables under their own names, through
+references indexed by the synapse's post- (or pre-) synaptic neuron, as Brian2 links ``x_post``.
+Every object is contained in the ``Synapses``, so that ``run()``, ``Network(collect())`` and
+``cpp_standalone`` all pick them up.
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+from brian2 import Equations, NeuronGroup, Synapses, defaultclock, linked_var
+from brian2.utils.stringtools import word_substitute
+
+from ..run_state import MARK_RUN_STARTS, RUN_STATE_MODEL, RUN_STATE_NAMES
+from ..schedule import Order, step_operation_fields
+from .. import brian2_private
+from .run_boundary import RunBoundary
+
+__all__ = ["Attachment", "attachment_of", "attach_objects"]
+
+#: The default order of a step operation, by the group it runs on.
+_STEP_ORDER = {"post": Order.POST, "pre": Order.PRE, "synapses": Order.SYNAPSES}
+
+
+@dataclass
+class Attachment:
+    """What the rendering made for one ``Synapses``: kept on it as ``S._brian_stdp``."""
+    rule: object
+    synapses: object
+    post_state: object
+    pre_state: object = None
+    period: object = None
+    dt: object = None
+    objects: list = field(default_factory=list)
+
+
+def attachment_of(synapses):
+    attached = getattr(synapses, "_brian_stdp", None)
+    if attached is None:
+        raise TypeError(f"{synapses.name!r} has no brian_stdp rule attached: create it with "
+                        "rule.synapses(...) or call rule.attach(S) after building it by hand")
+    return attached
+
+
+def attach_objects(rule, templates, S, period_steps, set_delays=False):
+    """Create the objects that run ``templates`` (the rule's, see ``STDPRule.templates_for``)
+    on ``S`` and contain them in it; returns the :class:`Attachment`."""
+    post_state = _row_group(templates, S)
+    objects = [post_state,
+               post_state.run_regularly(MARK_RUN_STARTS, when="start",
+                                        order=Order.MARK_RUN_STARTS,
+                                        name=S.name + "_run_start")]
+    pre_state = _column_group(templates, S, post_state)
+    if pre_state is not None:
+        objects.append(pre_state)
+    objects.extend(_neuron_pathways(templates, S, pre_state, post_state))
+    seed_updaters = []
+    for row_variable, expression in templates.summed.items():
+        updater = brian2_private.summed_variable_updater(expression, row_variable, S, post_state)
+        updater.when, updater.order = templates.summed_when, Order.SUMMED
+        (objects if templates.summed_every_step else seed_updaters).append(updater)
+    objects.extend(_population_sums(templates, S, post_state))
+    groups = {"post": post_state, "pre": pre_state, "synapses": S}
+    for operation in templates.step_operations:
+        group_name, code, when, order = step_operation_fields(operation)
+        suffix = "" if when == "start" else "_" + when
+        objects.append(_run_regularly(
+            S, groups[group_name], code, when=when,
+            order=_STEP_ORDER[group_name] if order is None else order,
+            name=f"{S.name}_{group_name}_step{suffix}"))
+    for pathway, order in templates.pathway_orders.items():
+        getattr(S, pathway).order = order
+    if templates.row_pass:
+        objects.extend(_row_pass(templates, S, post_state))
+    if period_steps is not None:
+        objects.extend(_period_resets(templates, S, pre_state, post_state, period_steps))
+    objects.append(RunBoundary(S, rule, post_state, defaultclock.dt,
+                               name=S.name + "_run_boundary", seed_updaters=seed_updaters,
+                               delays=rule.pathway_delays() if set_delays else {},
+                               contained_synapses=[o for o in objects
+                                                   if isinstance(o, Synapses)]))
+    S.contained_objects.extend(o for o in objects if o not in S.contained_objects)
+    # Magic run() finds a Synapses held only in a list through its source group's contained
+    # objects, where Brian2 puts one that has a run_regularly: every rule gets that behaviour.
+    if S not in S.source.contained_objects:
+        S.source.contained_objects.append(S)
+    post_state.plastic = True
+    S._brian_stdp = Attachment(rule, S, post_state, pre_state, period_steps,
+                               dt=defaultclock.dt, objects=objects)
+    rule.after_attach(S._brian_stdp)
+    return S._brian_stdp
+
+
+def _run_regularly(S, group, code, **kwargs):
+    runner = group.run_regularly(code, **kwargs)
+    # Brian2 contains a synapse run_regularly in the Synapses already; it is listed with the
+    # attachment's other objects instead, in their order.
+    if group is S:
+        S.contained_objects.remove(runner)
+    return runner
+
+
+def _row_group(templates, S):
+    """``post_state``: the rows' state, the shared run state, and the row pass event."""
+    row_pass = templates.row_pass
+    post_state = NeuronGroup(
+        len(S.target),
+        Equations(templates.post_model) + Equations(RUN_STATE_MODEL
+                                                    + _population_links(templates)),
+        events={"row_pass": row_pass["condition"]} if row_pass else {},
+        namespace=dict(S.namespace), name=S.name + "_post_state")
+    for name in Equations(templates.post_model).names:
+        S.variables.add_reference(name, post_state, name, index=_row_index(post_state, name))
+    for name in RUN_STATE_NAMES:
+        S.variables.add_reference(name, post_state, name)
+    return post_state
+
+
+def _column_group(templates, S, post_state):
+    """``pre_state``: the columns' state (None for a rule without any)."""
+    if not templates.pre_model:
+        return None
+    pre_state = NeuronGroup(len(S.source), templates.pre_model, namespace=dict(S.namespace),
+                            name=S.name + "_pre_state")
+    for name in Equations(templates.pre_model).names:
+        S.variables.add_reference(name, pre_state, name, index="_presynaptic_idx")
+    for name in RUN_STATE_NAMES:
+        pre_state.variables.add_reference(name, post_state, name)
+    return pre_state
+
+
+def _period_resets(templates, S, pre_state, post_state, period_steps):
+    """A period's start is a run start: each group is cleared as ``reset()`` clears it."""
+    post_state.period_steps = period_steps
+    runners = []
+    for group, code, suffix in ((S, templates.reset_code, ""),
+                                (pre_state, templates.pre_reset_code, "_pre"),
+                                (post_state, templates.post_reset_code, "_post")):
+        if code.strip():
+            runners.append(_run_regularly(S, group, code, dt=period_steps * defaultclock.dt,
+                                          when="start", order=Order.PERIOD_RESET,
+                                          name=f"{S.name}_period_reset{suffix}"))
+    return runners
+
+
+def _row_index(group, name, index="_postsynaptic_idx"):
+    """The index by which a synapse sees row variable ``name`` (none for a shared one)."""
+    return None if group.variables[name].scalar else index
+
+
+def _neuron_pathways(templates, S, pre_state, post_state):
+    """``neuron_pathways``: per-neuron code on each spike, through one-to-one synapses.
+
+    A pathway of ``S`` itself would visit every synapse of the spiking neuron to update one
+    neuron's state; a one-to-one ``Synapses`` from the user's group to the helper group makes
+    one visit per spike. The code sees the helper group's variables and the run state.
+    """
+    relays = []
+    for side, (code, delay_steps, order) in templates.neuron_pathways.items():
+        source, helper = (S.source, pre_state) if side == "pre" else (S.target, post_state)
+        relay = Synapses(source, helper, on_pre=code, delay=delay_steps * S.clock.dt,
+                         namespace=dict(S.namespace), clock=S.clock,
+                         name=f"{S.name}_{side}_spikes")
+        if helper is not post_state:
+            for name in RUN_STATE_NAMES:
+                relay.variables.add_reference(name, post_state, name)
+        relay.connect(j="i")
+        relay.pre.order = order
+        relays.append(relay)
+    return relays
+
+
+def _row_pass(templates, S, post_state):
+    """``row_pass``: code run on the synapses of the rows where a condition holds.
+
+    Brian2 runs synapse code either on every synapse (``run_regularly``) or on the synapses of
+    the neurons that had an event (a pathway). The rows are the post_state neurons, not a side
+    of ``S``; so a second ``Synapses``, from post_state to the source, shares ``S``'s
+    connectivity, transposed, and sees ``S``'s variables through references. A ``row_pass``
+    event of post_state then runs its pathway on exactly the synapses of the chosen rows.
+    """
+    spec = templates.row_pass
+    when = spec.get("when", "after_synapses")
+    post_state.thresholder["row_pass"].when = when
+    post_state.thresholder["row_pass"].order = Order.ROW_PASS_EVENT
+    objects = []
+    if spec.get("row_code", "").strip():
+        objects.append(post_state.run_on_event("row_pass", spec["row_code"], when=when,
+                                               order=Order.ROW_PASS_ROWS))
+    rows = Synapses(post_state, S.source, namespace=dict(S.namespace), name=S.name + "_row_pass")
+    brian2_private.share_connectivity_transposed(rows, S)
+    for name in Equations(templates.model).names:
+        rows.variables.add_reference(name, S, name, index="_idx")
+    for name in Equations(templates.post_model).names:
+        rows.variables.add_reference(name, post_state, name,
+                                     index=_row_index(post_state, name, "_presynaptic_idx"))
+    for name in RUN_STATE_NAMES:
+        rows.variables.add_reference(name, post_state, name)
+    brian2_private.add_pathway_after_build(rows, spec["code"], event="row_pass")
+    rows.pre.when, rows.pre.order = when, Order.ROW_PASS
+    return objects + [rows]
+
+
+def _population_links(templates):
+    return "".join(f"\n{name} : 1 (linked)" for name in templates.population_summed)
+
+
+def _population_sums(templates, S, post_state):
+    """``population_summed``: sums over every row, seen by each row as a linked variable.
+
+    Brian2's only reduction is a summed variable, so the rows feed a one-neuron group through
+    all-to-one synapses, after the row sums and before the row operations.
+    """
+    if not templates.population_summed:
+        return []
+    population = NeuronGroup(1, "\n".join(f"{name} : 1" for name in templates.population_summed),
+                             name=S.name + "_population")
+    as_source = {name: name + "_pre" for name in post_state.variables
+                 if not name.startswith("_")}
+    model = "\n".join(f"{name}_post = {word_substitute(expression, as_source)} : 1 (summed)"
+                      for name, expression in templates.population_summed.items())
+    sums = Synapses(post_state, population, model, namespace=dict(S.namespace),
+                    name=S.name + "_population_sums")
+    sums.connect()
+    for name in templates.population_summed:
+        updater = sums.summed_updaters[name + "_post"]
+        updater.when, updater.order = templates.summed_when, Order.POPULATION
+        setattr(post_state, name, linked_var(population, name,
+                                             index=np.zeros(len(post_state), dtype=int)))
+    return [population, sums]
