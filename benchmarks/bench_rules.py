@@ -170,8 +170,10 @@ def build_network(b2, rule_name, n_post, p_in, p_out, hand=False):
             dtrace_out/dt = -trace_out / tau : 1 (event-driven)
             wsum_post = w : 1 (summed)
             """,
-            on_pre=("trace_in += 1" if full else "trace_in = 1") + "\nw = clip(w - Apre * trace_out, 0, 1)",
-            on_post=("trace_out += 1" if full else "trace_out = 1") + "\nw = clip(w + Apost * trace_in, 0, 1)",
+            on_pre=(("trace_in += 1" if full else "trace_in = 1")
+                    + "\nw = clip(w - Apre * trace_out, 0, 1)"),
+            on_post=(("trace_out += 1" if full else "trace_out = 1")
+                     + "\nw = clip(w + Apost * trace_in, 0, 1)"),
             namespace={"tau": 20 * dt, "Apre": 1e-4, "Apost": 1e-2, "w_norm": 78.4})
         S.connect()
         S.w = "rand() * 0.3"

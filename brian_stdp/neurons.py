@@ -46,7 +46,7 @@ SPAIC_INITIAL = {"V": 0, "Isyn": 0, "thresh": 213, "refrac_count": 0}
 TRANSMIT = {"transmit": "Isyn_post += w"}
 
 
-def diehl_cook_int_templates(float_shift=False):
+def diehl_cook_int_templates(float_shift: bool = False) -> tuple:
     """``(model, update, threshold, reset)``: the Brian2 code of the neuron.
 
     ``update`` runs once per step in the ``groups`` slot (a ``run_regularly``): the model has no
@@ -75,7 +75,7 @@ Isyn_used = clip(Isyn, weight_sum_min, weight_sum_max)
 V = V + int(refrac_count < 0) * ((decay * V) {shift} voltage_unit + (weight_sum_coef * {current}) {shift} weight_sum_unit - V)
 V = V + int(V < lbound) * (lbound - V)
 Isyn = 0
-"""
+"""  # noqa: E501 (a Brian2 statement is one line)
     threshold = "V > thresh"
     reset = """
 V = Vreset
@@ -85,7 +85,7 @@ thresh = thresh + thresh_plus
     return model, update, threshold, reset
 
 
-def diehl_cook_int(n, float_shift=False, name=None, **constants):
+def diehl_cook_int(n: int, float_shift: bool = False, name: str = None, **constants):
     """A ``NeuronGroup`` of ``n`` SPAIC ``diehlAndCook`` neurons (constants as keywords)."""
     from brian2 import NeuronGroup
     unknown = set(constants) - set(SPAIC_CONSTANTS)
@@ -118,7 +118,7 @@ def diehl_cook_int(n, float_shift=False, name=None, **constants):
     return group
 
 
-def schedule_transmission(synapses, pathway="transmit"):
+def schedule_transmission(synapses, pathway: str = "transmit") -> None:
     """Deliver ``pathway`` after the rule's end-of-step operations (halving and clamping).
 
     SPAIC's input at step ``k + 1`` is ``W @ spikes[k]`` with ``W`` as the learner left it at
@@ -128,7 +128,7 @@ def schedule_transmission(synapses, pathway="transmit"):
     path.when, path.order = "after_resets", Order.TRANSMIT_INT
 
 
-def run_start(group):
+def run_start(group) -> None:
     """SPAIC's run start for this neuron: ``V`` and the input cleared, the rest carried."""
     group.V = 0
     group.Isyn = 0

@@ -23,6 +23,11 @@ __all__ = [
     "stochastic_round", "simulate",
 ]
 
+#: SPAIC's default per-step trace decays: time constants of 20, 30 and 200 steps.
+DECAY_20_STEPS = np.exp(-1 / 20)
+DECAY_30_STEPS = np.exp(-1 / 30)
+DECAY_200_STEPS = np.exp(-1 / 200)
+
 
 def _normalise_rows(weight, w_norm):
     row_sum = np.sum(np.abs(weight), axis=1, keepdims=True)
@@ -53,7 +58,7 @@ def nearest_online_initial_state(weight):
 
 
 def nearest_online_step(state, pre_spikes, post_spikes, Apost=1e-2, Apre=1e-4,
-                        trace_pre=np.exp(-1 / 20), trace_post=np.exp(-1 / 20), w_norm=78.4):
+                        trace_pre=DECAY_20_STEPS, trace_post=DECAY_20_STEPS, w_norm=78.4):
     """One step; ``pre_spikes``/``post_spikes`` are the spikes of the previous step."""
     p = np.asarray(pre_spikes, dtype=float)
     q = np.asarray(post_spikes, dtype=float)
@@ -79,7 +84,7 @@ full_online_initial_state = nearest_online_initial_state
 
 
 def full_online_step(state, pre_spikes, post_spikes, normalise, Apost=1e-2, Apre=1e-4,
-                     trace_decay=np.exp(-1 / 20), w_norm=78.4):
+                     trace_decay=DECAY_20_STEPS, w_norm=78.4):
     """One step; ``normalise`` is True on the last step of a run (of a presentation period)."""
     p = np.asarray(pre_spikes, dtype=float)
     q = np.asarray(post_spikes, dtype=float)
@@ -123,7 +128,7 @@ def meta_nearest_online_run_start(state):
 
 
 def meta_nearest_online_step(state, pre_spikes, post_spikes, Apost=1e-2, Apre=1e-4,
-                             pre_decay=np.exp(-1 / 30), post_decay=np.exp(-1 / 200),
+                             pre_decay=DECAY_30_STEPS, post_decay=DECAY_200_STEPS,
                              w_min=0.0, w_max=1.0):
     """One step while training; ``pre_spikes``/``post_spikes`` are the previous step's."""
     p = np.asarray(pre_spikes, dtype=float)

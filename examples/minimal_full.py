@@ -7,7 +7,7 @@ and the weights normalised at its end, with no Python between presentations.
 import os
 
 import numpy as np
-from brian2 import Hz, NeuronGroup, PoissonGroup, defaultclock, ms, run, seed
+from brian2 import NeuronGroup, PoissonGroup, defaultclock, ms, run, seed
 
 from brian_stdp import FullOnlineSTDP
 

@@ -8,7 +8,7 @@ through the ``transmit`` pathway, scheduled after the rule (SPAIC's order).
 import os
 
 import numpy as np
-from brian2 import Hz, PoissonGroup, defaultclock, ms, run, seed
+from brian2 import PoissonGroup, defaultclock, ms, run, seed
 
 from brian_stdp.neurons import TRANSMIT, diehl_cook_int, schedule_transmission
 from brian_stdp.rules.postpre_int import PostPreIntSTDP

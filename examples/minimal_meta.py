@@ -6,7 +6,7 @@ the row sum, with soft bounds w_min/w_max.
 import os
 
 import numpy as np
-from brian2 import Hz, NeuronGroup, PoissonGroup, defaultclock, ms, run, seed
+from brian2 import NeuronGroup, PoissonGroup, defaultclock, ms, run, seed
 
 from brian_stdp.rules.meta_nearest_online import MetaNearestOnlineSTDP
 

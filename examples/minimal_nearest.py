@@ -6,7 +6,7 @@ per time step, so pick dt first (traces decay by exp(-1/20) per step: tau = 20 s
 import os
 
 import numpy as np
-from brian2 import Hz, NeuronGroup, PoissonGroup, defaultclock, ms, run, seed
+from brian2 import NeuronGroup, PoissonGroup, defaultclock, ms, run, seed
 
 from brian_stdp import NearestOnlineSTDP
 

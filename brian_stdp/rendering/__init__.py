@@ -5,8 +5,8 @@ A rule (:class:`brian_stdp.STDPRule`) is a declarative record of Brian2 code. It
 :meth:`~brian_stdp.STDPRule.attach` (:func:`attach`) turn it into objects contained in the user's
 ``Synapses`` (:mod:`.attachment`), prepared before each run by :mod:`.run_boundary`; state
 written from Python between runs is :mod:`.state_io`'s; the few places relying on Brian2
-internals are all in :mod:`brian_stdp.brian2_private`. Everything runs as Brian2 code: no Python callback
-runs during a simulation.
+internals are all in :mod:`brian_stdp.brian2_private`. Everything runs as Brian2 code: no
+Python callback runs during a simulation.
 """
 from ..schedule import step_operation_fields
 from .attachment import Attachment, attachment_of

@@ -36,7 +36,7 @@ class Attachment:
     objects: list = field(default_factory=list)
 
 
-def attachment_of(synapses):
+def attachment_of(synapses: Synapses) -> Attachment:
     attached = getattr(synapses, "_brian_stdp", None)
     if attached is None:
         raise TypeError(f"{synapses.name!r} has no brian_stdp rule attached: create it with "

@@ -7,7 +7,7 @@ from .attachment import attachment_of
 __all__ = ["reset", "set_from_matrix"]
 
 
-def reset(rule, synapses):
+def reset(rule, synapses) -> None:
     """SPAIC's run boundary: clear the per-run state (traces, pending changes)."""
     attached = attachment_of(synapses)
     if attached.rule != rule:
@@ -40,7 +40,7 @@ def _is_number(text):
 _table_counter = [0]
 
 
-def set_from_matrix(synapses, variable, matrix):
+def set_from_matrix(synapses, variable: str, matrix: np.ndarray) -> None:
     """``synapses.<variable>[k] = matrix[j_k, i_k]`` (``[post, pre]``), as Brian2 code.
 
     Written as a string assignment through a one-row ``TimedArray`` so that it also works in

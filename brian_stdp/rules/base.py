@@ -9,7 +9,13 @@ the one registry from which a rule's SPAIC name, class and short name (the CLI's
 """
 import dataclasses
 import json
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Optional, Union
+
+if TYPE_CHECKING:
+    from brian2 import Quantity, Synapses
+    from brian2.groups.group import Group
+
+    from ..rendering import Attachment
 
 import numpy as np
 
@@ -113,22 +119,22 @@ class STDPRule:
         """Constraints between parameters (each parameter alone is checked by its field)."""
 
     @classmethod
-    def parameters(cls):
+    def parameters(cls) -> list:
         """``[(name, default, meaning, allowed values)]`` of every parameter."""
         return describe(cls)
 
-    def namespace(self):
+    def namespace(self) -> dict:
         """The constants the templates refer to, by name."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
     # ---- plain data ----------------------------------------------------------------------
-    def to_dict(self):
+    def to_dict(self) -> dict:
         """``{"rule": name, "parameters": {...}}``: plain data (JSON) describing this rule."""
         return {"rule": self.name,
                 "parameters": {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}}
 
     @classmethod
-    def from_dict(cls, data):
+    def from_dict(cls, data: dict) -> "STDPRule":
         """Rebuild a rule from :meth:`to_dict`'s output; unknown keys are refused."""
         if not isinstance(data, dict):
             raise TypeError(f"a rule description must be a dict, got {type(data).__name__}")
@@ -153,39 +159,41 @@ class STDPRule:
                              f"allowed: {sorted(allowed)}")
         return target(**params)
 
-    def save(self, path):
+    def save(self, path: str) -> None:
         """Write :meth:`to_dict` as JSON."""
         with open(path, "w") as handle:
             json.dump(self.to_dict(), handle, indent=2)
             handle.write("\n")
 
     # ---- Brian2 --------------------------------------------------------------------------
-    def pathway_delays(self, dt=None):
+    def pathway_delays(self, dt: Optional["Quantity"] = None) -> dict:
         """``{pathway: delay}`` for ``Synapses(..., delay=...)`` (at ``dt``, default the
         default clock's)."""
         from brian2 import defaultclock
         dt = defaultclock.dt if dt is None else dt
         return {pathway: steps * dt for pathway, steps in self.pathway_delay_steps.items()}
 
-    def check_target(self, target):
+    def check_target(self, target: "Group") -> None:
         """Refuse a target group lacking what the rule reads from it (nothing, by default)."""
 
-    def after_attach(self, attachment):
+    def after_attach(self, attachment: "Attachment") -> None:
         """Rule-specific set-up once the objects exist (nothing, by default); ``attachment`` is
         the :class:`brian_stdp.rendering.Attachment`."""
 
-    def templates_for(self, options):
+    def templates_for(self, options: dict) -> Any:
         """What :meth:`synapses` renders for the keywords ``options``: the rule itself, by
         default. A rule with keywords of its own (PostPreIntSTDP's ``draws``) pops them from
         ``options`` and returns the rule's templates so modified."""
         return self
 
-    def build_weights(self, w_init):
+    def build_weights(self, w_init: np.ndarray) -> np.ndarray:
         """SPAIC's build pass on the initial ``[post, pre]`` weights."""
         raise NotImplementedError(f"{type(self).__name__} does not define its build pass")
 
-    def synapses(self, source, target, model="", on_pre="", on_post="", period=None,
-                 namespace=None, **synapses_kwargs):
+    def synapses(self, source: "Group", target: "Group", model: str = "",
+                 on_pre: Union[str, dict] = "", on_post: Union[str, dict] = "",
+                 period: Optional["Quantity"] = None, namespace: Optional[dict] = None,
+                 **synapses_kwargs) -> "Synapses":
         """A ``brian2.Synapses`` from ``source`` to ``target`` learning with this rule.
 
         ``model``, ``on_pre`` and ``on_post`` are the user's own code, merged with the rule's
@@ -198,30 +206,34 @@ class STDPRule:
                                         on_post=on_post, namespace=namespace, period=period,
                                         templates=templates, **synapses_kwargs)
 
-    def attach(self, synapses, period=None):
+    def attach(self, synapses: "Synapses", period: Optional["Quantity"] = None
+               ) -> "Attachment":
         """Add this rule's extra operations to a ``Synapses`` built by hand from
         ``rule.model``, ``rule.on_pre``, ``rule.on_post`` and ``namespace=rule.namespace()``."""
         return rendering.attach(self, synapses, period=period)
 
-    def reset(self, synapses):
+    def reset(self, synapses: "Synapses") -> None:
         """SPAIC's run boundary: clear the per-run state (call it before each presentation)."""
         rendering.reset(self, synapses)
 
     @staticmethod
-    def get_weights(synapses, fill=0.0):
+    def get_weights(synapses: "Synapses", fill: float = 0.0) -> np.ndarray:
         """The weights as SPAIC's ``[post, pre]`` matrix (``fill`` where no synapse exists)."""
         weights = np.full((len(synapses.target), len(synapses.source)), fill, dtype=float)
         weights[synapses.j[:], synapses.i[:]] = synapses.w[:]
         return weights
 
     @staticmethod
-    def set_weights(synapses, weights):
+    def set_weights(synapses: "Synapses", weights: np.ndarray) -> None:
         """Set the weights from SPAIC's ``[post, pre]`` matrix; works before a standalone run."""
         rendering.set_from_matrix(synapses, "w", weights)
 
 
-def rule_class(name):
+def rule_class(name: str) -> type:
     """The rule class registered under SPAIC's name ``name`` (or its short name)."""
+    if not isinstance(name, str):
+        raise TypeError(f"a rule name must be a string, got {name!r}; known rules: "
+                        f"{sorted(RULES)}")
     name = SHORT_NAMES.get(name, name)
     if name not in RULES:
         raise ValueError(f"unknown rule {name!r}; known rules: {sorted(RULES)} (short names "
@@ -229,7 +241,7 @@ def rule_class(name):
     return RULES[name]
 
 
-def load_rule(path):
+def load_rule(path: str) -> STDPRule:
     """Read a rule written by :meth:`STDPRule.save`."""
     with open(path) as handle:
         data = json.load(handle)

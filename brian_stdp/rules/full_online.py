@@ -110,7 +110,8 @@ clamp_now = 1
     pathway_delay_steps: ClassVar[dict] = {"learn_pre": 2, "learn_post": 2}
     pathway_orders: ClassVar[dict] = {"learn_pre": Order.LEARN_PRE,
                                       "learn_post": Order.LEARN_POST}
-    post_model: ClassVar[str] = NORMALISED_ROW_MODEL + POST_TRACE_MODEL + POST_TRACE_AT_SPIKE_MODEL + """
+    post_model: ClassVar[str] = (NORMALISED_ROW_MODEL + POST_TRACE_MODEL
+                                 + POST_TRACE_AT_SPIKE_MODEL) + """
 output_spiked_at_spike : 1           # 1 if the post neuron spiked at that step
 normalise_row : 1                    # 1 on the last step of a run
 last_step_of_run : integer (shared)  # 1 on the last step of a run (taken once per step)

@@ -70,9 +70,9 @@ aw_mean : 1       # population mean of w_mean at initialisation (the same in eve
 initialised : 1   # 0 until the first step has taken w_mean and aw_mean from the weights
 """
 
-# sum_output_trace and sum_w_mean are this step's sums over every row of this synapse object. The mean of
-# w_mean after the drift equals its mean before (the drift sums to zero over the rows), which is
-# what lets one reduction per step serve both means.
+# sum_output_trace and sum_w_mean are this step's sums over every row of this synapse object.
+# The mean of w_mean after the drift equals its mean before (the drift sums to zero over the
+# rows), which is what lets one reduction per step serve both means.
 ROW_UPDATE = f"""
 output_trace = {NEXT_OUTPUT_TRACE}
 post_spiked = 0
@@ -84,22 +84,21 @@ w_mean = int(plastic) * drifted + (1 - int(plastic)) * w_mean
 initialised = 1
 row_factor = w_mean / clip({ROW_MEAN}, 1e-6, inf)  # SPAIC guards a zero row mean
 row_weight_sum = 0
-"""
+"""  # noqa: E501 (a Brian2 statement is one line)
 
-# The soft bounds use the weight before this step's change and the sign of the synapse's whole
-# change. Each pathway computes the bounded change from the synapse's whole change: learn_post
-# (after learn_pre) adds the part learn_pre made where the pre neuron spiked too, so neither
-# reads what the other wrote. The exponential is evaluated only where spikes arrive, not in the
-# pass over every synapse. Of the two bounds' distances only the one the sign picks counts; both
-# are clipped first (to [1e-4, 1e300]: exp(-0.2 / 1e300) is exactly 1, as exp(-0.2 / inf) is),
-# so that an overflowing distance not picked cannot turn into 0 * inf = NaN.
+# The soft bounds, from the weight before this step's change and the sign of the synapse's whole
+# change. Both distances are clipped before the sign picks one, so that an overflowing distance
+# not picked cannot make 0 * inf = NaN (exp(-0.2 / 1e300) is exactly 1, as exp(-0.2 / inf) is).
 BOUNDED_CHANGE = """
 bound_distance = int(change < 0) * clip(w - w_min, 1e-4, 1e300) + int(change > 0) * clip(w_max - w, 1e-4, 1e300)
 bounded_change = change * exp(-0.2 / (bound_distance + int(change == 0)))
-"""
+"""  # noqa: E501 (a Brian2 statement is one line)
 # learn_pre's change: depression by the post trace as it is at the learning step when the post
 # neuron did not spike; if it did, SPAIC's post trace is 1, and learn_post adds the difference.
 PRE_CHANGE = "learning * -Apre * post_decay * output_trace"
+# learn_post's change: learn_pre's where the pre neuron spiked too, with the post trace at 1.
+POST_CHANGE = (f"input_spiked_at_spike * {PRE_CHANGE} "
+               "+ learning * (Apost * input_trace_at_spike - depression_too)")
 
 # The one pass over all synapses per step, which also takes the row sums for the next step
 # (the pathways write only bounded_change, never w).
@@ -147,7 +146,7 @@ change = {PRE_CHANGE}
 """ + BOUNDED_CHANGE}
     on_post: ClassVar[dict] = {"learn_post": DELAYED_SPIKE + f"""
 depression_too = Apre * input_spiked_at_spike * (1 - post_decay * output_trace)
-change = input_spiked_at_spike * {PRE_CHANGE} + learning * (Apost * input_trace_at_spike - depression_too)
+change = {POST_CHANGE}
 """ + BOUNDED_CHANGE + """
 post_spiked = learning
 """}

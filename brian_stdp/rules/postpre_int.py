@@ -25,7 +25,7 @@ are passed over, halved and clamped, and, on the first step of each ``run()`` ca
 is clamped once (weights set from outside).
 """
 import dataclasses
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
@@ -35,6 +35,9 @@ from ..rendering import attachment_of
 from ..run_state import FIRST_STEP_OF_CALL
 from ..schedule import Order
 from .base import STDPRule
+
+if TYPE_CHECKING:
+    from brian2 import TimedArray
 
 __all__ = ["PostPreIntSTDP", "draws_table"]
 
@@ -50,9 +53,8 @@ shift_amount = integer("an integer in [0, 30] (2**shift must fit int32)", lambda
 # The uniform integer of each stochastic rounding, from Brian's RNG (seeded by ``seed()``).
 BRIAN_DRAW = "int(rand() * round_unit)"
 
-# ``spike_trace_value``, ``trace_unit``, ``round_unit`` and ``pre_term_sign`` are derived
-# constants (see :meth:`PostPreIntSTDP.namespace`).
-# SR(x) = (x >> shift) + [R < (x & (2**shift - 1))], as floor division and modulo.
+# SR(x) = (x >> shift) + [R < (x & (2**shift - 1))], as floor division and modulo
+# (``round_unit`` and the other derived constants: PostPreIntSTDP.namespace).
 _ROUNDED = "(({x}) // round_unit + int({draw} < ({x}) % round_unit))"
 
 # A term changes only the synapses its spike reaches, so the clamp is applied there at once.
@@ -306,7 +308,7 @@ class _WithDraws:
 _draws_counter = [0]
 
 
-def draws_table(draws, dt=None):
+def draws_table(draws: np.ndarray, dt=None) -> "TimedArray":
     """A ``TimedArray`` of recorded uniform integers for ``rule.synapses(..., draws=...)``.
 
     ``draws`` is ``[steps, 2, post, pre]`` (or SPAIC's ``[runs, steps, 2, post, pre]``): at

@@ -15,7 +15,7 @@ from docutils import nodes
 from docutils.parsers.rst import Directive
 from docutils.statemachine import StringList
 
-from brian_stdp.rendering import step_operation_fields
+from brian_stdp.schedule import step_operation_fields
 
 
 def _rule_class(path):
@@ -34,7 +34,7 @@ class _RuleDirective(Directive):
         try:
             cls = _rule_class(self.arguments[0])
         except ValueError as error:
-            raise self.error(str(error))
+            raise self.error(str(error)) from error
         container = nodes.container()
         self.state.nested_parse(StringList(self.lines(cls), source=self.arguments[0]),
                                 self.content_offset, container)
@@ -80,7 +80,8 @@ class RuleTemplates(_RuleDirective):
                     out += _code(f"{keyword}  (pathway {pathway!r})", text)
             else:
                 out += _code(keyword, code)
-        for attribute, meaning in (("pathway_delay_steps", "delay of the rule's pathways, in steps"),
+        for attribute, meaning in (("pathway_delay_steps",
+                                    "delay of the rule's pathways, in steps"),
                                    ("pathway_orders", "order of the rule's pathways in the "
                                                       "'synapses' slot")):
             mapping = getattr(cls, attribute, None) or {}
