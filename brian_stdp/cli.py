@@ -8,11 +8,13 @@ import argparse
 import json
 import sys
 
+from .mnist.config import DEVICES, TARGETS, MnistConfig
+from .rules import SHORT_NAMES, rule_class
+
 __all__ = ["main", "build_parser"]
 
 
 def build_parser():
-    from .mnist.pipeline import MnistConfig, RULE_ALIASES
     defaults = MnistConfig()
     parser = argparse.ArgumentParser(
         prog="brian-stdp", description="SPAIC's STDP rules in Brian2: examples and templates.")
@@ -25,7 +27,7 @@ def build_parser():
                     "excitatory neurons -> N inhibitory neurons; the input weights learn with "
                     "the chosen rule; neurons are labelled on training digits, then held-out "
                     "digits are classified with learning frozen.")
-    mnist.add_argument("--rule", default=defaults.rule, choices=sorted(RULE_ALIASES),
+    mnist.add_argument("--rule", default=defaults.rule, choices=sorted(SHORT_NAMES),
                        help="learning rule (default: %(default)s, SPAIC's MNIST example)")
     mnist.add_argument("--rule-file", metavar="FILE.json",
                        help="a rule template (see 'brian-stdp template'); overrides --rule")
@@ -59,11 +61,10 @@ def build_parser():
                        help="seed of the weights and Poisson inputs (default: %(default)s)")
     mnist.add_argument("--split-seed", type=int, default=defaults.split_seed,
                        help="seed of the train / held-out split (default: %(default)s)")
-    mnist.add_argument("--device", default=defaults.device, choices=["cpp_standalone",
-                                                                     "runtime"],
+    mnist.add_argument("--device", default=defaults.device, choices=list(DEVICES),
                        help="cpp_standalone compiles once (default); runtime needs no compiler "
                             "run per network")
-    mnist.add_argument("--target", default=defaults.target, choices=["cython", "numpy"],
+    mnist.add_argument("--target", default=defaults.target, choices=list(TARGETS),
                        help="code generation target with --device runtime "
                             "(default: %(default)s)")
     mnist.add_argument("--data", metavar="FILE.npz",
@@ -96,7 +97,7 @@ def build_parser():
         "template", help="print a rule's JSON template with its default parameters",
         description="Print a rule's parameters (with defaults) as JSON; save it, edit it and "
                     "pass it to 'brian-stdp mnist --rule-file' or brian_stdp.load_rule().")
-    template.add_argument("rule", help=f"one of {sorted(RULE_ALIASES)} or a SPAIC rule name")
+    template.add_argument("rule", help=f"one of {sorted(SHORT_NAMES)} or a SPAIC rule name")
     template.add_argument("--describe", action="store_true",
                           help="also list each parameter's meaning and allowed values "
                                "(on stderr, so stdout stays valid JSON)")
@@ -104,7 +105,7 @@ def build_parser():
 
 
 def _mnist(args):
-    from .mnist.pipeline import MnistConfig, run_mnist
+    from .mnist.pipeline import run_mnist
     config = MnistConfig(rule=args.rule, rule_file=args.rule_file, neurons=args.neurons,
                          train=args.train, epochs=args.epochs, label=args.label, test=args.test,
                          presentation=args.presentation, rest=args.rest, dt=args.dt,
@@ -119,12 +120,10 @@ def _mnist(args):
 
 
 def _template(args):
-    from .mnist.pipeline import resolve_rule
-    rule_class = resolve_rule(args.rule)
-    rule = rule_class()
-    print(json.dumps(rule.to_dict(), indent=2))
+    cls = rule_class(args.rule)
+    print(json.dumps(cls().to_dict(), indent=2))
     if args.describe:
-        for name, default, doc, allowed in rule_class.parameters():
+        for name, default, doc, allowed in cls.parameters():
             print(f"{name} = {default!r}: {doc} (allowed: {allowed})", file=sys.stderr)
     return 0
 

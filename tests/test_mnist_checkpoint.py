@@ -21,7 +21,8 @@ import pytest
 from brian_stdp.cli import main
 from brian_stdp.mnist import MnistConfig, network, run_mnist
 from brian_stdp.mnist.checkpoint import CheckpointError
-from brian_stdp.mnist.chunks import TEST_SIGINT_ENV, plan_chunks
+from brian_stdp.mnist.chunks import plan_chunks
+from tests.support.mnist_interrupt import arm
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # 10 training presentations in chunks 4 + 4 + 2, then 20 evaluation ones in 5 chunks of 4.
@@ -75,11 +76,9 @@ def uninterrupted(tmp_path_factory):
 def partial(tmp_path_factory):
     """A checkpoint of a job stopped by SIGINT after its 2nd chunk (written on Ctrl-C)."""
     out = tmp_path_factory.mktemp("partial")
-    os.environ[TEST_SIGINT_ENV] = "after:1"
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        arm(patch.setattr, "after", 1)
         status = main(["mnist", *TINY, *RUNTIME, "--checkpoint-every", "0", "--out", str(out)])
-    finally:
-        del os.environ[TEST_SIGINT_ENV]
     assert status == 130
     return out
 
@@ -106,13 +105,13 @@ def test_interrupted_twice_and_resumed_equals_the_uninterrupted_run(uninterrupte
     out = tmp_path / "resumed"
     shutil.copytree(partial, out)
     # Resume, and be interrupted again in the middle of an evaluation chunk (index 5).
-    monkeypatch.setenv(TEST_SIGINT_ENV, "during:5")
-    assert main(["mnist", *TINY, *RUNTIME, "--checkpoint-every", "4", "--out", str(out),
-                 "--resume", str(out / "checkpoint")]) == 130
+    with monkeypatch.context() as patch:
+        arm(patch.setattr, "during", 5)
+        assert main(["mnist", *TINY, *RUNTIME, "--checkpoint-every", "4", "--out", str(out),
+                     "--resume", str(out / "checkpoint")]) == 130
     err = capsys.readouterr().err
     assert "interrupted after 18 of 30 presentations" in err and "--resume" in err
     assert manifest(out)["progress"]["chunks_done"] == 5  # chunk 5 never counts as done
-    monkeypatch.delenv(TEST_SIGINT_ENV)
     # A resume also accepts the job's --out, and another --checkpoint-every.
     assert main(["mnist", *TINY, *RUNTIME, "--checkpoint-every", "0", "--out", str(out),
                  "--resume", str(out)]) == 0
@@ -324,13 +323,14 @@ def test_standalone_resume_is_exact_and_matches_runtime(uninterrupted, tmp_path)
     uninterrupted run; both spike exactly as the numpy run (the weights agree to rounding)."""
     build = tmp_path / "build"
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    base = [sys.executable, "-m", "brian_stdp", "mnist", *TINY, "--device", "cpp_standalone",
-            "--build-dir", str(build)]
+    job = ["mnist", *TINY, "--device", "cpp_standalone", "--build-dir", str(build)]
 
-    def run(out, *extra, hook=None):
-        run_env = dict(env, **({TEST_SIGINT_ENV: hook} if hook else {}))
-        return subprocess.run([*base, "--out", str(out), *extra], env=run_env,
-                              capture_output=True, text=True, timeout=900)
+    def run(out, *extra, interrupt=None):
+        # With an interruption: the same CLI call, the chunk runners patched first.
+        driver = (["-m", "tests.support.mnist_interrupt", interrupt] if interrupt
+                  else ["-m", "brian_stdp"])
+        return subprocess.run([sys.executable, *driver, *job, "--out", str(out), *extra],
+                              env=env, cwd=ROOT, capture_output=True, text=True, timeout=900)
 
     full = run(tmp_path / "full")
     assert full.returncode == 0, full.stderr
@@ -339,7 +339,7 @@ def test_standalone_resume_is_exact_and_matches_runtime(uninterrupted, tmp_path)
     objects = sorted((build / "code_objects").glob("*.o"))
     built = [path.stat().st_mtime_ns for path in objects]
     assert objects
-    stopped = run(tmp_path / "stopped", hook="during:2")
+    stopped = run(tmp_path / "stopped", interrupt="during:2")
     assert stopped.returncode == 130, stopped.stderr
     assert manifest(tmp_path / "stopped")["progress"]["chunks_done"] == 2
     resumed = run(tmp_path / "stopped", "--resume", str(tmp_path / "stopped"))

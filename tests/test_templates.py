@@ -1,6 +1,5 @@
 """Parameter templates: every rule round-trips to plain data and JSON; bad input is named."""
 import dataclasses
-import importlib
 import json
 import subprocess
 import sys
@@ -8,24 +7,10 @@ import sys
 import pytest
 
 import brian_stdp
-from brian_stdp import load_rule, rule_class
+from brian_stdp import SHORT_NAMES, load_rule, rule_class
 from brian_stdp.cli import main
-from brian_stdp.mnist.pipeline import RULE_ALIASES, resolve_rule
 
-
-def _available_rules():
-    classes = []
-    for module_name, class_name in RULE_ALIASES.values():
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        if hasattr(module, class_name):
-            classes.append(getattr(module, class_name))
-    return classes
-
-
-RULE_CLASSES = _available_rules()
+RULE_CLASSES = [rule_class(short_name) for short_name in sorted(SHORT_NAMES)]
 
 
 def test_the_two_foundation_rules_are_available():
@@ -141,7 +126,7 @@ def test_template_command_prints_loadable_defaults(alias, capsys, tmp_path):
     assert main(["template", alias]) == 0
     printed = capsys.readouterr().out
     data = json.loads(printed)
-    cls = resolve_rule(alias)
+    cls = rule_class(alias)
     assert data == cls().to_dict()
     path = tmp_path / "t.json"
     path.write_text(printed)

@@ -34,7 +34,8 @@ from contextlib import contextmanager
 import numpy as np
 
 __all__ = ["CheckpointError", "FORMAT", "VERSION", "MANIFEST", "data_fingerprint", "write",
-           "load", "check_identity", "resolve_directory"]
+           "load", "check_identity", "check_arrays", "resolve_directory",
+           "refuse_to_overwrite_unfinished"]
 
 FORMAT = "brian_stdp mnist checkpoint"
 VERSION = 1
@@ -223,3 +224,61 @@ def check_identity(manifest, identity, directory):
 def _short(value):
     text = json.dumps(value, sort_keys=True)
     return text if len(text) <= 120 else text[:117] + "..."
+
+
+def check_arrays(arrays, manifest, plan, n_neurons, n_inputs, directory):
+    """Check a loaded checkpoint's arrays and progress against this run's chunk ``plan`` and
+    sizes; return ``(chunks done, presentations done)``."""
+    where = f"--resume {directory!r}"
+    progress = manifest["progress"]
+    chunks_done = progress.get("chunks_done")
+    done = progress.get("presentations_done")
+    if (not isinstance(chunks_done, int) or isinstance(chunks_done, bool)
+            or not 1 <= chunks_done <= len(plan) or not isinstance(done, int)
+            or done != plan[chunks_done - 1][0] + plan[chunks_done - 1][1]):
+        raise CheckpointError(f"{where}: its progress ({chunks_done!r} chunks, {done!r} "
+                              "presentations) is not a chunk boundary of this run")
+    listed = manifest["arrays"].get("keys")
+    if listed != sorted(arrays):
+        raise CheckpointError(f"{where}: the array file holds {sorted(arrays)}, the manifest "
+                              f"lists {listed}")
+    for key in ("weights", "counts"):
+        if key not in arrays:
+            raise CheckpointError(f"{where}: the array file lacks {key!r}")
+    for key, value in arrays.items():
+        if value.dtype == bool or not (np.issubdtype(value.dtype, np.integer)
+                                       or np.issubdtype(value.dtype, np.floating)):
+            raise CheckpointError(f"{where}: array {key!r} has dtype {value.dtype}, not numbers")
+        if not np.all(np.isfinite(value)):
+            raise CheckpointError(f"{where}: array {key!r} holds NaN or inf")
+        if key == "weights":
+            expected = [(n_neurons, n_inputs)]
+        elif key == "counts":
+            expected = [(done, n_neurons)]
+        else:
+            expected = [(n_neurons,), (n_inputs,)]
+        if value.shape not in expected:
+            raise CheckpointError(f"{where}: array {key!r} has shape {value.shape}, expected "
+                                  f"{' or '.join(map(str, expected))}")
+    if not np.issubdtype(arrays["counts"].dtype, np.integer) or arrays["counts"].min(
+            initial=0) < 0:
+        raise CheckpointError(f"{where}: the spike counts must be non-negative integers")
+    return chunks_done, done
+
+
+def refuse_to_overwrite_unfinished(directory, out):
+    """A new job would replace the checkpoint in ``directory`` (``OUT/checkpoint``): refuse if
+    it holds an interrupted job's work (or cannot be read), rather than lose it."""
+    path = os.path.join(directory, MANIFEST)
+    if not os.path.exists(path):
+        return
+    try:
+        with open(path) as handle:
+            progress = json.load(handle)["progress"]
+        finished = progress["chunks_done"] == progress["chunks_total"]
+    except (OSError, ValueError, KeyError, TypeError):
+        finished = False
+    if not finished:
+        raise ValueError(f"--out {out!r} holds the checkpoint of an unfinished job "
+                         f"({directory}): continue it with --resume {out}, or remove that "
+                         "directory (or choose another --out) to start afresh")

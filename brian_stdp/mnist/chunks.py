@@ -54,18 +54,15 @@ length / the shorter last chunk of a phase), each wrapped in ``if (chunk_mode ==
 applied seeds the generator from it, as Brian's own ``seed()`` would (``seed + thread``).
 """
 import os
-import signal
-import threading
+import time
 
 import numpy as np
 
-__all__ = ["chunk_seed", "plan_chunks", "carried_variables", "RuntimeRunner",
-           "StandaloneRunner", "TEST_SIGINT_ENV", "sigint_hook", "send_sigint"]
+from . import network
+from ..rendering import attachment_of
 
-#: Test hook: ``after:K`` sends this process a real SIGINT right after chunk K (0-based)
-#: completed; ``during:K`` sends it while chunk K runs. Tests use it to interrupt a job at a
-#: known point; it has no other use.
-TEST_SIGINT_ENV = "BRIAN_STDP_MNIST_TEST_SIGINT"
+__all__ = ["chunk_seed", "plan_chunks", "carried_variables", "spike_counts", "RuntimeRunner",
+           "StandaloneRunner"]
 
 
 def chunk_seed(seed, index):
@@ -84,11 +81,20 @@ def plan_chunks(n_train, n_eval, chunk):
     return plan
 
 
+def spike_counts(spike_i, spike_t, period_s, length, n_neurons):
+    """``[length, n_neurons]``: each neuron's spikes in each presentation of a chunk (spike
+    times from the chunk's start, in s)."""
+    sample = np.minimum((spike_t / period_s + 1e-6).astype(int), length - 1)
+    counts = np.zeros((length, n_neurons), dtype=np.int32)
+    np.add.at(counts, (sample, spike_i), 1)
+    return counts
+
+
 def carried_variables(parts):
     """``[(key, group, name)]``: the per-neuron state variables a chunk hands to the next."""
     from brian2.core.variables import ArrayVariable
     groups = [parts["exc"], parts["inh"]]
-    attached = parts["synapses"]._brian_stdp
+    attached = attachment_of(parts["synapses"])
     groups += [attached.post_state, attached.pre_state]
     carried = []
     for group in groups:
@@ -165,20 +171,6 @@ def _second_dim():
     return second.dim
 
 
-def sigint_hook(index):
-    """``(after, during)``: whether the test hook asks for a SIGINT after / during chunk
-    ``index``."""
-    value = os.environ.get(TEST_SIGINT_ENV, "")
-    when, _, chunk = value.partition(":")
-    if not chunk.strip().isdigit() or int(chunk) != index:
-        return False, False
-    return when == "after", when == "during"
-
-
-def send_sigint():
-    os.kill(os.getpid(), signal.SIGINT)
-
-
 class RuntimeRunner(_Runner):
     """Runtime mode (numpy or cython): one network, restored to its built state per chunk."""
 
@@ -187,10 +179,9 @@ class RuntimeRunner(_Runner):
         net.store("chunk_start")
 
     def run(self, index, rows, learning, seed, state):
-        import time
-
+        """Run chunk ``index`` (presentation ``rows``, from carried ``state``, None for the
+        built state); return ``(state after it, spike indices, spike times)``."""
         import brian2
-        from . import network
         net = self.net
         net.restore("chunk_start")
         brian2.seed(seed)
@@ -203,17 +194,11 @@ class RuntimeRunner(_Runner):
                 group.variables[name].set_value(state[key])
         network.set_learning(self.parts, learning)
         duration = len(rows) * self.parts["period"]
-        report = None
-        if sigint_hook(index)[1]:
-            def report(elapsed, completed, start, total):
-                if completed >= 0.5:
-                    send_sigint()
         t0 = time.time()
-        net.run(duration, namespace={}, report=report, report_period=0.001 * brian2.second)
+        net.run(duration, namespace={})
         self.timings["simulation_s"] += time.time() - t0
         if abs(float(net.t_) - float(duration)) > 0.5 * float(brian2.defaultclock.dt):
-            # Brian stops a run early on SIGINT when core.stop_on_keyboard_interrupt is set:
-            # an incomplete chunk is never taken for a complete one.
+            # Stopped early by Ctrl-C (core.stop_on_keyboard_interrupt): never a complete chunk.
             raise KeyboardInterrupt
         return self._read_state(float(duration)), *self._spikes()
 
@@ -226,7 +211,6 @@ class StandaloneRunner(_Runner):
         super().__init__(parts, net, max_length)
         import brian2
         from brian2 import NeuronGroup
-        from . import network
         device = brian2.get_device()
         self.device, self.project_dir = device, project_dir
         control = NeuronGroup(1, "chunk_seed : integer (shared)\nchunk_mode : integer (shared)",
@@ -256,6 +240,7 @@ class StandaloneRunner(_Runner):
                           with_output=with_output)
 
     def run(self, index, rows, learning, seed, state):
+        """As :meth:`RuntimeRunner.run`: one run of the compiled program."""
         from brian2 import Hz, Quantity
         from brian2.units.fundamentalunits import DIMENSIONLESS
         mode = self.modes[(len(rows), learning)]
@@ -269,16 +254,9 @@ class StandaloneRunner(_Runner):
                 value = state[key]
                 run_args[getattr(group, name)] = (value if dim is DIMENSIONLESS
                                                   else Quantity(value, dim=dim))
-        # Sent at once: a chunk of the compiled program can take less than a millisecond, and a
-        # signal sent later could miss it (the run must be interrupted, not finished).
-        timer = threading.Timer(0.0, send_sigint) if sigint_hook(index)[1] else None
         try:
-            if timer is not None:
-                timer.start()
             self.device.run(directory=self.project_dir, with_output=False, run_args=run_args)
         finally:
-            if timer is not None:
-                timer.cancel()
             for name in self.device.run_args_arrays:  # one chunk's inputs: not needed again
                 path = os.path.join(self.project_dir, "static_arrays", name)
                 for stale in (path, path + ".lock"):

@@ -7,6 +7,7 @@ an interrupted run never leaves a half-written file that a later run would trust
 """
 import os
 import tempfile
+from typing import Optional, Tuple
 
 import numpy as np
 
@@ -19,7 +20,7 @@ N_CLASSES = 10
 HELD_OUT_FRACTION = 0.2
 
 
-def cache_dir():
+def cache_dir() -> str:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "brian_stdp")
 
@@ -59,7 +60,7 @@ def _load_shipped():
     return X, y, cache
 
 
-def validate_digits(X, y, source="--data"):
+def validate_digits(X, y, source: str = "--data") -> Tuple[np.ndarray, np.ndarray]:
     """Check images ``X`` [n, 784] in 0..255 and labels ``y`` [n] in 0..9; return clean copies."""
     X = np.asarray(X)
     y = np.asarray(y)
@@ -89,7 +90,7 @@ def validate_digits(X, y, source="--data"):
     return X.astype(float), y.astype(np.int64)
 
 
-def load_digits(path=None):
+def load_digits(path: Optional[str] = None) -> Tuple[np.ndarray, np.ndarray, dict]:
     """``(X, y, description)``: the shipped 5000 digits, or the user's ``.npz`` (keys X, y)."""
     if path is None:
         X, y, cache = _load_shipped()
@@ -127,7 +128,7 @@ def load_digits(path=None):
     return X, y, {"source": os.path.abspath(path), "cache": None}
 
 
-def split_digits(y, seed=0):
+def split_digits(y, seed: int = 0) -> Tuple[np.ndarray, np.ndarray]:
     """Fixed, seeded, class-balanced split: ``(train_order, held_out_order)`` index arrays.
 
     The held-out digits are the same for every run with the same data and seed, whatever

@@ -46,8 +46,8 @@ def confusion_matrix(matrix, path):
         if value:
             ax.text(c, r, str(value), ha="center", va="center", fontsize=7,
                     color="white" if value > matrix.max() / 2 else "black")
-    total = matrix.sum()
-    ax.set_title(f"Held-out confusion matrix (accuracy {np.trace(matrix[:, :n_classes]) / max(total, 1):.1%})")
+    correct = np.trace(matrix[:, :n_classes]) / max(matrix.sum(), 1)
+    ax.set_title(f"Held-out confusion matrix (accuracy {correct:.1%})")
     fig.colorbar(image, ax=ax)
     fig.tight_layout()
     fig.savefig(path, dpi=100)

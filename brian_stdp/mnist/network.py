@@ -36,12 +36,12 @@ dge/dt = -ge / tau_ge : 1
 dgi/dt = -gi / tau_gi : 1
 dtheta/dt = -adapting * theta / tau_theta : volt
 adapting : 1 (shared)  # 1 while training: thresholds adapt; 0 while testing: fixed
-"""
+"""  # noqa: E501
 INH_MODEL = """
 dv/dt = ((v_rest_i - v) + ge * (E_exc_i - v) + gi * (E_inh_i - v)) / tau_i : volt (unless refractory)
 dge/dt = -ge / tau_ge : 1
 dgi/dt = -gi / tau_gi : 1
-"""
+"""  # noqa: E501
 
 
 def _namespace(theta_plus_mV):
@@ -53,6 +53,33 @@ def _namespace(theta_plus_mV):
     return ns
 
 
+def _clock_and_inputs(rates_hz, period_steps, presentation_steps, dt_ms, seed):
+    """Seed Brian's generator and set the clock; return ``(inputs, rates, period)``: the Poisson
+    inputs reading their rates from the table ``rates`` (one row per presentation of a chunk),
+    silent after ``presentation_steps`` of every period."""
+    from brian2 import Hz, PoissonGroup, TimedArray, defaultclock, ms
+    from brian2 import seed as brian_seed
+    brian_seed(seed)
+    defaultclock.dt = dt_ms * ms
+    period = period_steps * dt_ms * ms
+    rates = TimedArray(np.asarray(rates_hz, dtype=float) * Hz, dt=period, name="input_rates")
+    input_ns = {"input_rates": rates}
+    rate_expr = "input_rates(t, i)"
+    if presentation_steps < period_steps:
+        input_ns.update(presentation_steps=presentation_steps, period_steps_all=period_steps)
+        rate_expr += " * int((timestep(t, dt) % period_steps_all) < presentation_steps)"
+    inputs = PoissonGroup(rates_hz.shape[1], rates=rate_expr, namespace=input_ns, name="inputs")
+    return inputs, rates, period
+
+
+def _parts(objects, inputs, exc, inh, learned, period, rates):
+    """The network (with a monitor of the excitatory spikes) and its parts, by role."""
+    from brian2 import Network, SpikeMonitor
+    spikes = SpikeMonitor(exc, name="excitatory_spikes")
+    return {"network": Network(objects + [spikes]), "inputs": inputs, "exc": exc, "inh": inh,
+            "synapses": learned, "spikes": spikes, "period": period, "rates": rates}
+
+
 def build(rule, n_neurons, rates_hz, period_steps, presentation_steps, dt_ms, initial_weights,
           theta_plus_mV, seed):
     """Create the network's objects in the current device; return them in a dict.
@@ -61,23 +88,10 @@ def build(rule, n_neurons, rates_hz, period_steps, presentation_steps, dt_ms, in
     (the chunk runner rewrites them for each chunk; the shape stays). ``initial_weights``
     [n_neurons, 784] (SPAIC's [post, pre]).
     """
-    from brian2 import (Hz, Network, NeuronGroup, PoissonGroup, SpikeMonitor, Synapses,
-                        TimedArray, defaultclock, ms)
-    from brian2 import seed as brian_seed
-    brian_seed(seed)
-    defaultclock.dt = dt_ms * ms
-    period = period_steps * dt_ms * ms
+    from brian2 import NeuronGroup, Synapses
+    inputs, rates, period = _clock_and_inputs(rates_hz, period_steps, presentation_steps, dt_ms,
+                                              seed)
     ns = _namespace(theta_plus_mV)
-    rates = TimedArray(np.asarray(rates_hz, dtype=float) * Hz, dt=period, name="input_rates")
-    input_ns = {"input_rates": rates}
-    if presentation_steps < period_steps:
-        # Silent rest at the end of each period, gated by the step within the period.
-        input_ns.update(presentation_steps=presentation_steps, period_steps_all=period_steps)
-        rate_expr = ("input_rates(t, i) * int((timestep(t, dt) % period_steps_all) < "
-                     "presentation_steps)")
-    else:
-        rate_expr = "input_rates(t, i)"
-    inputs = PoissonGroup(rates_hz.shape[1], rates=rate_expr, namespace=input_ns, name="inputs")
     exc = NeuronGroup(n_neurons, EXC_MODEL,
                       threshold="v > theta - theta_offset + v_thresh_e",
                       reset="v = v_reset_e\ntheta += adapting * theta_plus",
@@ -104,20 +118,20 @@ def build(rule, n_neurons, rates_hz, period_steps, presentation_steps, dt_ms, in
     exc_inh.connect(j="i")
     inh_exc = Synapses(inh, exc, on_pre=f"gi_post += {W_INH_EXC}", name="inh_to_exc")
     inh_exc.connect(condition="i != j")
-    spikes = SpikeMonitor(exc, name="excitatory_spikes")
-    objects += [learned, exc_inh, inh_exc, spikes]
-    return {"network": Network(objects), "inputs": inputs, "exc": exc, "inh": inh,
-            "synapses": learned, "spikes": spikes, "period": period, "rates": rates}
+    objects += [learned, exc_inh, inh_exc]
+    return _parts(objects, inputs, exc, inh, learned, period, rates)
 
 
 def set_learning(parts, learning):
     """Learning on (training) or off (weights and thresholds fixed, learning operations off)
     for the next run."""
     from brian2.groups.group import Group
+
+    from ..rendering import attachment_of
     parts["synapses"].plastic = bool(learning)
     if "adapting" in parts["exc"].variables:
         parts["exc"].adapting = int(bool(learning))
-    for obj in parts["synapses"]._brian_stdp.objects:
+    for obj in attachment_of(parts["synapses"]).objects:
         # The per-step operations (row sums, normalisation, pending changes) only move the
         # weights while plastic; the helper groups hold state the spike code still reads.
         if not isinstance(obj, Group):
@@ -136,27 +150,19 @@ W_INH_INT = 1000
 
 def build_int(rule, n_neurons, rates_hz, period_steps, presentation_steps, dt_ms,
               initial_weights, seed):
-    """The same job with SPAIC's integer Diehl & Cook neuron and PostPreIntSTDP.
+    """The same job with SPAIC's integer Diehl & Cook neuron and an integer rule
+    (``rule.integer``, PostPreIntSTDP).
 
     Integer weights in [w_min, w_max] reach the neurons through the ``transmit`` pathway after
     the rule's halving (SPAIC's order); each excitatory spike subtracts :data:`W_INH_INT` from
     the other neurons' next input sum (a direct stand-in for the inhibitory population). Each
     period starts as a SPAIC run: ``V`` and the input cleared, thresholds carried over.
     """
-    from brian2 import (Hz, Network, PoissonGroup, SpikeMonitor, Synapses, TimedArray,
-                        defaultclock, ms)
-    from brian2 import seed as brian_seed
+    from brian2 import Synapses
+
     from ..neurons import TRANSMIT, diehl_cook_int, schedule_transmission
-    brian_seed(seed)
-    defaultclock.dt = dt_ms * ms
-    period = period_steps * dt_ms * ms
-    rates = TimedArray(np.asarray(rates_hz, dtype=float) * Hz, dt=period, name="input_rates")
-    input_ns = {"input_rates": rates}
-    rate_expr = "input_rates(t, i)"
-    if presentation_steps < period_steps:
-        input_ns.update(presentation_steps=presentation_steps, period_steps_all=period_steps)
-        rate_expr += " * int((timestep(t, dt) % period_steps_all) < presentation_steps)"
-    inputs = PoissonGroup(rates_hz.shape[1], rates=rate_expr, namespace=input_ns, name="inputs")
+    inputs, rates, period = _clock_and_inputs(rates_hz, period_steps, presentation_steps, dt_ms,
+                                              seed)
     exc = diehl_cook_int(n_neurons, name="excitatory")
     objects = [inputs, exc, exc.run_regularly("V = 0\nIsyn = 0\nIsyn_used = 0", dt=period,
                                               when="start", order=-100,
@@ -167,8 +173,5 @@ def build_int(rule, n_neurons, rates_hz, period_steps, presentation_steps, dt_ms
     rule.set_weights(learned, initial_weights)
     inhibition = Synapses(exc, exc, on_pre=f"Isyn_post -= {W_INH_INT}", name="lateral_inh")
     inhibition.connect(condition="i != j")
-    spikes = SpikeMonitor(exc, name="excitatory_spikes")
-    objects += [learned, inhibition, spikes]
-    return {"network": Network(objects), "inputs": inputs, "exc": exc, "inh": None,
-            "synapses": learned, "spikes": spikes, "period": period, "threshold": "thresh",
-            "rates": rates}
+    objects += [learned, inhibition]
+    return _parts(objects, inputs, exc, None, learned, period, rates)

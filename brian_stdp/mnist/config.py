@@ -1,0 +1,155 @@
+"""The settings of one MNIST job (:class:`MnistConfig`, one field per ``brian-stdp mnist`` flag)
+and their checks.
+
+Each numeric or choice flag declares its allowed values once, as a
+:class:`brian_stdp.parameters.Constraint` in its field's metadata; :meth:`MnistConfig.check`
+applies them and names the flag (``--theta-plus`` for the field ``theta_plus``) in its errors.
+"""
+import dataclasses
+import json
+import os
+from typing import Optional
+
+import numpy as np
+
+from ..parameters import Constraint, choice, integer, real
+from ..rules import RULES, SHORT_NAMES, STDPRule, load_rule, rule_class
+
+__all__ = ["MnistConfig", "DEVICES", "TARGETS", "DEFAULT_LABEL", "run_identity"]
+
+DEVICES = ("cpp_standalone", "runtime")
+TARGETS = ("cython", "numpy")
+#: Training digits shown again, frozen, to label the neurons, unless --label says otherwise.
+DEFAULT_LABEL = 1000
+
+
+def _count(low: int, high: Optional[int] = None) -> Constraint:
+    """An integer flag in ``low..high`` (no upper bound if ``high`` is None)."""
+    if high is None:
+        return integer(f">= {low}", lambda v: v >= low, low=low)
+    return integer(f"in {low}..{high}", lambda v: low <= v <= high, low=low, high=high)
+
+
+def _span(low: float, high: float, low_open: bool = False) -> Constraint:
+    """A real flag in ``[low, high]`` (``(low, high]`` if ``low_open``)."""
+    bracket = "(" if low_open else "["
+    return real(f"in {bracket}{low}, {high}]",
+                lambda v: (v > low if low_open else v >= low) and v <= high,
+                low=low, high=high, low_open=low_open)
+
+
+_SEED = _count(0, 2**31 - 1)
+_RULE_NAMES = choice(*sorted(SHORT_NAMES), *sorted(RULES))
+
+
+def _flag(default, constraint: Optional[Constraint] = None):
+    return dataclasses.field(default=default, metadata={"constraint": constraint})
+
+
+def flag_name(field_name: str) -> str:
+    """The command-line flag of a :class:`MnistConfig` field: ``theta_plus`` -> ``--theta-plus``."""
+    return "--" + field_name.replace("_", "-")
+
+
+def _validate(flag: str, constraint: Constraint, value) -> None:
+    # Constraint accepts 3.0 for an integer; a count given as a float is refused here.
+    if constraint.kind == "integer" and (isinstance(value, bool)
+                                         or not isinstance(value, (int, np.integer))):
+        raise TypeError(f"{flag} must be an integer ({constraint.description}), got {value!r}")
+    constraint.validate(flag, value)
+
+
+@dataclasses.dataclass
+class MnistConfig:
+    """Every setting of one run (the CLI flags, by the same names; times in ms).
+
+    ``label`` None means the first :data:`DEFAULT_LABEL` training digits (or all, if fewer);
+    ``checkpoint_every`` 0 writes checkpoints only at the end of training, at the end and on
+    interruption; ``resume`` is a checkpoint directory (or a job's ``out``).
+    """
+    rule: str = _flag("nearest")
+    rule_file: Optional[str] = _flag(None)
+    neurons: int = _flag(100, _count(1, 10000))
+    train: int = _flag(1500, _count(1))
+    epochs: int = _flag(1, _count(1, 1000))
+    label: Optional[int] = _flag(None)          # in 1..train, checked against --train
+    test: int = _flag(1000, _count(1))
+    presentation: float = _flag(250.0, _span(0.0, 10000.0, low_open=True))
+    rest: float = _flag(0.0, _span(0.0, 10000.0))       # silent inputs after each presentation
+    dt: float = _flag(1.0, _span(0.0, 10.0, low_open=True))  # the rules' constants are per step
+    intensity: float = _flag(1.0, _span(0.0, 100.0, low_open=True))  # rate = pixel / 4 Hz * this
+    theta_plus: float = _flag(0.05, _span(0.0, 100.0))  # mV added to a threshold per spike
+    seed: int = _flag(0, _SEED)
+    split_seed: int = _flag(0, _SEED)
+    device: str = _flag("cpp_standalone", choice(*DEVICES))
+    target: str = _flag("cython", choice(*TARGETS))     # code generation target in runtime mode
+    data: Optional[str] = _flag(None)
+    out: str = _flag("mnist_results")
+    build_dir: Optional[str] = _flag(None)
+    progress: bool = _flag(True)
+    chunk: int = _flag(100, _count(1, 100000))  # presentations per chunk (part of the result)
+    checkpoint_every: int = _flag(500, _count(0))
+    resume: Optional[str] = _flag(None)
+
+    def check(self, n_train_available: Optional[int] = None,
+              n_test_available: Optional[int] = None) -> None:
+        """Refuse bad settings (TypeError or ValueError naming the flag and its allowed values);
+        with the numbers of digits available, also more digits than there are."""
+        if self.rule_file is None:
+            _validate("--rule", _RULE_NAMES, self.rule)
+        for field in dataclasses.fields(self):
+            constraint = field.metadata["constraint"]
+            if constraint is not None:
+                _validate(flag_name(field.name), constraint, getattr(self, field.name))
+        if self.label is not None:
+            _validate("--label", _count(1, self.train), self.label)
+        for flag, value in (("--presentation", self.presentation), ("--rest", self.rest)):
+            steps = value / self.dt
+            if abs(steps - round(steps)) > 1e-9:
+                raise ValueError(f"{flag} must be a whole number of --dt steps ({self.dt} ms), "
+                                 f"got {value} ms")
+        if self.resume is not None:
+            if not isinstance(self.resume, str):
+                raise TypeError(f"--resume must be a directory path, got {self.resume!r}")
+            if not os.path.isdir(self.resume):
+                raise ValueError(f"--resume: no such checkpoint directory {str(self.resume)!r}")
+        if n_train_available is not None and self.train > n_train_available:
+            raise ValueError(f"--train must be at most {n_train_available} (the training digits "
+                             f"available), got {self.train}")
+        if n_test_available is not None and self.test > n_test_available:
+            raise ValueError(f"--test must be at most {n_test_available} (the held-out digits "
+                             f"available), got {self.test}")
+
+    @property
+    def n_label(self) -> int:
+        """Training digits shown again to label the neurons."""
+        return self.label if self.label is not None else min(self.train, DEFAULT_LABEL)
+
+    def make_rule(self) -> STDPRule:
+        """The learning rule: read from ``rule_file``, else the default of ``rule``."""
+        if self.rule_file is not None:
+            if not os.path.isfile(self.rule_file):
+                raise ValueError(f"--rule-file: no such file {self.rule_file!r}")
+            return load_rule(self.rule_file)
+        return rule_class(self.rule)()
+
+
+def run_identity(config: MnistConfig, rule: STDPRule, data_sha256: str) -> dict:
+    """Everything the result of a run depends on, as a checkpoint records it (flag names as
+    keys, so that a refusal names the flag). ``--out``, ``--build-dir``, ``--quiet``,
+    ``--checkpoint-every`` and the data's path are not part of it."""
+    from importlib.metadata import version
+
+    from .. import __version__
+    identity = {
+        "rule parameters": rule.to_dict(),
+        "--neurons": config.neurons, "--train": config.train, "--epochs": config.epochs,
+        "--label": config.n_label, "--test": config.test, "--presentation": config.presentation,
+        "--rest": config.rest, "--dt": config.dt, "--intensity": config.intensity,
+        "--theta-plus": config.theta_plus, "--seed": config.seed,
+        "--split-seed": config.split_seed, "--device": config.device,
+        "--target": config.target if config.device == "runtime" else None,
+        "--chunk": config.chunk, "data sha256": data_sha256,
+        "brian_stdp version": __version__, "brian2 version": version("brian2"),
+    }
+    return json.loads(json.dumps(identity))  # as it reads back from JSON
