@@ -1,4 +1,8 @@
-"""Rules as plain data: write a template, edit it, load it, train with it.
+"""
+Loading a rule from a template
+==============================
+
+Rules as plain data: write a template, edit it, load it, train with it.
 
 The same JSON is what ``brian-stdp template nearest > my_rule.json`` prints and what
 ``brian-stdp mnist --rule-file my_rule.json`` reads.
@@ -41,3 +45,17 @@ S.connect()
 rule.set_weights(S, np.full((10, 100), 0.1))
 run(duration)
 print(f"row sums after {duration}: {rule.get_weights(S).sum(axis=1).round(2)}")
+
+# %%
+# The weights the edited rule learned, as SPAIC's ``[post, pre]`` matrix (every input at
+# 20 Hz).
+import matplotlib.pyplot as plt  # noqa: E402
+
+fig, ax = plt.subplots(figsize=(7, 2.8))
+image = ax.imshow(rule.get_weights(S), aspect="auto", interpolation="nearest", cmap="viridis")
+ax.set_xlabel("input (pre) neuron")
+ax.set_ylabel("output (post) neuron")
+ax.set_title(f"weights of the loaded rule (Apost = 0.02, w_norm = 10) after {duration}")
+fig.colorbar(image, ax=ax, label="w")
+fig.tight_layout()
+plt.show()

@@ -1,4 +1,8 @@
-"""A minimal network learning with SPAIC's PostPreIntSTDP and its integer Diehl & Cook neuron.
+"""
+PostPreIntSTDP: integer weights with SPAIC's integer neuron
+===========================================================
+
+A minimal network learning with SPAIC's PostPreIntSTDP and its integer Diehl & Cook neuron.
 
 Everything is integer: weights in [w_min, w_max] = [0, 109], traces in Q15, stochastic rounding
 drawn from Brian's random numbers. The rule reads the neurons' adaptive threshold ``thresh`` and
@@ -30,3 +34,17 @@ run(duration)
 W = rule.get_weights(S)
 print(f"after {duration}: busy inputs {W[:, :20].mean():.1f}, others {W[:, 20:].mean():.1f} "
       f"(integers in [0, 109]); thresholds {np.asarray(neurons.thresh[:]).astype(int)}")
+
+# %%
+# The weight matrix as SPAIC stores it, ``[post, pre]``: one row per output neuron, one column
+# per input. Inputs 0-19 fire at 45 Hz, the others at 5 Hz.
+import matplotlib.pyplot as plt  # noqa: E402
+
+fig, ax = plt.subplots(figsize=(7, 2.8))
+image = ax.imshow(W, aspect="auto", interpolation="nearest", cmap="viridis")
+ax.set_xlabel("input (pre) neuron")
+ax.set_ylabel("output (post) neuron")
+ax.set_title(f"PostPreIntSTDP weights after {duration}")
+fig.colorbar(image, ax=ax, label="w (integer)")
+fig.tight_layout()
+plt.show()

@@ -1,4 +1,8 @@
-"""A minimal network learning with SPAIC's nearest_online_STDP (Diehl & Cook's rule).
+"""
+nearest_online_STDP: a minimal network
+======================================
+
+A minimal network learning with SPAIC's nearest_online_STDP (Diehl & Cook's rule).
 
 100 Poisson inputs drive 10 leaky neurons; the input weights learn. The rule's constants are
 per time step, so pick dt first (traces decay by exp(-1/20) per step: tau = 20 steps).
@@ -27,3 +31,17 @@ run(duration)
 W = rule.get_weights(S)
 print(f"after {duration}: mean weight from the busy inputs {W[:, :20].mean():.3f}, "
       f"from the others {W[:, 20:].mean():.3f}; row sums {W.sum(axis=1).round(2)}")
+
+# %%
+# The weight matrix as SPAIC stores it, ``[post, pre]``: one row per output neuron, one column
+# per input. Inputs 0-19 fire at 45 Hz, the others at 5 Hz.
+import matplotlib.pyplot as plt  # noqa: E402
+
+fig, ax = plt.subplots(figsize=(7, 2.8))
+image = ax.imshow(W, aspect="auto", interpolation="nearest", cmap="viridis")
+ax.set_xlabel("input (pre) neuron")
+ax.set_ylabel("output (post) neuron")
+ax.set_title(f"nearest_online_STDP weights after {duration}")
+fig.colorbar(image, ax=ax, label="w")
+fig.tight_layout()
+plt.show()
