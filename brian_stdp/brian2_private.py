@@ -12,7 +12,8 @@ from brian2.synapses.synapses import SummedVariableUpdater
 
 __all__ = ["summed_variable_updater", "run_now", "last_step_of_run",
            "declare_contained_synapses", "share_connectivity_transposed",
-           "add_pathway_after_build", "network_being_prepared", "network_operations_in"]
+           "add_pathway_after_build", "network_being_prepared", "network_operations_in",
+           "drop_post_aliases"]
 
 
 def summed_variable_updater(expression, row_variable, synapses, row_group):
@@ -102,3 +103,32 @@ def network_operations_in(network):
     too: Brian2's own walk over them is private)."""
     return sorted(obj.name for obj in _get_all_objects(network.objects)
                   if isinstance(obj, NetworkOperation))
+
+
+#: Variables every Brian2 object has of its own (clock, size, indices): never a user's.
+_BUILT_IN = frozenset({"t", "dt", "t_in_timesteps", "N", "i", "j", "lastupdate", "delay"})
+
+
+def drop_post_aliases(synapses, names):
+    """Remove the plain-name aliases of the post-synaptic group's variables among ``names``.
+
+    Brian2 makes each variable ``x`` of a ``Synapses``' post-synaptic group visible as ``x_post``
+    and, unless the synapses define ``x`` themselves, also as ``x`` (each pathway keeps a copy
+    of these names, made when the ``Synapses`` was created); and ``Variables.add_reference``
+    silently keeps a name that exists. A user's variable named like one of the rule's would thus
+    take the place of the rule's state, constant or local name in the rule's code. Without the
+    alias, the rule's names mean the rule's; the user's variable stays reachable as ``x_post``.
+    Returns the names removed.
+    """
+    target_variables = synapses.target.variables
+    own = set(synapses.equations.names)
+    dropped = []
+    for name in sorted(names):
+        if (name in _BUILT_IN or name in own or name not in target_variables
+                or name not in synapses.variables._variables):
+            continue
+        for variables in [synapses.variables] + [p.variables for p in synapses._pathways]:
+            variables._variables.pop(name, None)
+            variables.indices.pop(name, None)
+        dropped.append(name)
+    return dropped

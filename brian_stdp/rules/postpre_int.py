@@ -32,7 +32,7 @@ import numpy as np
 from .. import reference
 from ..parameters import choice, identifier, integer, parameter
 from ..rendering import attachment_of
-from ..run_state import FIRST_STEP_OF_CALL
+from ..run_state import FIRST_STEP_OF_CALL, RUN_STATE_NAMES
 from ..schedule import Order
 from .base import STDPRule
 
@@ -136,6 +136,11 @@ class PostPreIntSTDP(STDPRule):
         return self.trace_scale if self.shift_spike_trace > 0 else 1
 
     def check(self):
+        own = self.state_names()
+        if self.thresh_variable in own:
+            raise ValueError(f"thresh_variable must name the target's threshold, not one of "
+                             f"the rule's own variables ({', '.join(sorted(own))}), got "
+                             f"{self.thresh_variable!r}")
         # Equal bounds would freeze every weight: a mistake, refused as Meta refuses it.
         if not self.w_min < self.w_max:
             raise ValueError(f"w_min must be below w_max (w_min < w_max), got "
@@ -225,10 +230,24 @@ class PostPreIntSTDP(STDPRule):
     def step_operations(self):
         return TRACE_DECAY
 
+    def state_names(self):
+        """The names of the rule's own variables (synapses, rows, columns, run state)."""
+        from brian2 import Equations
+        return ({"target_threshold"} | set(RUN_STATE_NAMES)
+                | set().union(*(Equations(m).names
+                                for m in (self.model, self.post_model, self.pre_model))))
+
     def after_attach(self, attachment):
-        # The rows' condition reads the target's threshold under a fixed name.
-        attachment.post_state.variables.add_reference(
-            "target_threshold", attachment.synapses.target, self.thresh_variable)
+        # The rows' condition reads the target's threshold under a fixed name; a threshold
+        # written as a subexpression is evaluated there with the target's own constants.
+        post_state, target = attachment.post_state, attachment.synapses.target
+        for name, value in _threshold_constants(target, self.thresh_variable).items():
+            if name in post_state.namespace and post_state.namespace[name] is not value:
+                raise ValueError(
+                    f"the target's threshold {self.thresh_variable!r} uses the constant "
+                    f"{name!r}, which the synapses' namespace also defines; rename one of them")
+            post_state.namespace[name] = value
+        post_state.variables.add_reference("target_threshold", target, self.thresh_variable)
 
     # ---- Brian2 --------------------------------------------------------------------------
     def check_target(self, target):
@@ -240,6 +259,13 @@ class PostPreIntSTDP(STDPRule):
                             f"{self.thresh_variable!r}: give the target one (e.g. "
                             "brian_stdp.neurons.diehl_cook_int) or set thresh_variable")
         variable = target.variables[self.thresh_variable]
+        constants = set(self.namespace())
+        for name in sorted(_external_names(target, self.thresh_variable)):
+            if name in constants:
+                raise ValueError(
+                    f"the target's threshold {self.thresh_variable!r} is a subexpression using "
+                    f"{name!r}, which is also a constant of PostPreIntSTDP: the rule would read "
+                    f"the threshold with its own {name}; rename it in {target.name!r}")
         # A boolean would compare as 0/1 against max_threshold: never halving, silently.
         if variable.dim is not DIMENSIONLESS or variable.dtype == bool:
             kind = "boolean" if variable.dtype == bool else f"in {get_unit(variable.dim)}"
@@ -272,6 +298,29 @@ class PostPreIntSTDP(STDPRule):
     def build_weights(self, w_init):
         """SPAIC's build pass: clamped to ``[w_min, w_max]``."""
         return reference.postpre_int_build(w_init, self.w_min, self.w_max)
+
+
+def _external_names(group, name):
+    """The names a subexpression ``name`` of ``group`` takes from outside the group (constants
+    and functions), through its nested subexpressions too; none for a stored variable."""
+    from brian2.core.variables import Subexpression
+    variable = group.variables[name]
+    if not isinstance(variable, Subexpression):
+        return set()
+    names = set()
+    for identifier in variable.identifiers:
+        if identifier in group.variables:
+            names |= _external_names(group, identifier)
+        else:
+            names.add(identifier)
+    return names
+
+
+def _threshold_constants(group, name):
+    """The constants of ``group``'s own namespace that its threshold ``name`` uses."""
+    namespace = getattr(group, "namespace", None) or {}
+    return {identifier: namespace[identifier] for identifier in _external_names(group, name)
+            if identifier in namespace}
 
 
 class _WithDraws:
