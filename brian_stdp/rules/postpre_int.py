@@ -308,19 +308,18 @@ def _external_names(group, name):
     if not isinstance(variable, Subexpression):
         return set()
     names = set()
-    for identifier in variable.identifiers:
-        if identifier in group.variables:
-            names |= _external_names(group, identifier)
+    for used in variable.identifiers:
+        if used in group.variables:
+            names |= _external_names(group, used)
         else:
-            names.add(identifier)
+            names.add(used)
     return names
 
 
 def _threshold_constants(group, name):
     """The constants of ``group``'s own namespace that its threshold ``name`` uses."""
     namespace = getattr(group, "namespace", None) or {}
-    return {identifier: namespace[identifier] for identifier in _external_names(group, name)
-            if identifier in namespace}
+    return {used: namespace[used] for used in _external_names(group, name) if used in namespace}
 
 
 class _WithDraws:
