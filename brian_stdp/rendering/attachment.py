@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from brian2 import Equations, NeuronGroup, Synapses, defaultclock, linked_var
-from brian2.utils.stringtools import get_identifiers, word_substitute
+from brian2.utils.stringtools import word_substitute
 
+from ..names import row_pass_code_names, synapse_code_names
 from ..run_state import MARK_RUN_STARTS, RUN_STATE_MODEL, RUN_STATE_NAMES
 from ..schedule import Order, step_operation_fields
 from .. import brian2_private
@@ -92,30 +93,6 @@ def attach_objects(rule, templates, S, period_steps, set_delays=False):
                                dt=defaultclock.dt, objects=objects)
     rule.after_attach(S._brian_stdp)
     return S._brian_stdp
-
-
-def _code_names(*codes):
-    return set().union(*(get_identifiers(code) for code in codes if code))
-
-
-def _pathway_codes(code):
-    return list(code.values()) if isinstance(code, dict) else [code]
-
-
-def synapse_code_names(templates):
-    """Every name the rule's code on the synapses uses or makes visible there: its state, the
-    helper groups' and the run state's, its constants and the local names of its code."""
-    codes = (_pathway_codes(templates.on_pre) + _pathway_codes(templates.on_post)
-             + [step_operation_fields(operation)[1] for operation in templates.step_operations
-                if operation[0] == "synapses"]
-             + [templates.reset_code] + list(templates.summed.values()))
-    return (_code_names(*codes) | _state_names(templates)
-            | set(Equations(templates.pre_model).names) | set(templates.namespace()))
-
-
-def _state_names(templates):
-    return (set(Equations(templates.model).names) | set(Equations(templates.post_model).names)
-            | set(RUN_STATE_NAMES))
 
 
 def _run_regularly(S, group, code, **kwargs):
@@ -215,8 +192,7 @@ def _row_pass(templates, S, post_state):
         objects.append(post_state.run_on_event("row_pass", spec["row_code"], when=when,
                                                order=Order.ROW_PASS_ROWS))
     rows = Synapses(post_state, S.source, namespace=dict(S.namespace), name=S.name + "_row_pass")
-    brian2_private.drop_post_aliases(
-        rows, _code_names(spec["code"]) | _state_names(templates) | set(templates.namespace()))
+    brian2_private.drop_post_aliases(rows, row_pass_code_names(templates))
     brian2_private.share_connectivity_transposed(rows, S)
     for name in Equations(templates.model).names:
         rows.variables.add_reference(name, S, name, index="_idx")
