@@ -85,7 +85,7 @@ def build_parser():
                        help="write a checkpoint (weights, thresholds, spike counts, progress, "
                             "settings) to OUT/checkpoint every N presentations, rounded up to "
                             "whole chunks; also at the end of training, at the end, and on "
-                            "Ctrl-C (0: only those). Does not change the results "
+                            "Ctrl-C or SIGTERM (0: only those). Does not change the results "
                             "(default: %(default)s)")
     mnist.add_argument("--resume", metavar="DIR",
                        help="continue from the checkpoint in DIR (or DIR/checkpoint), given "
@@ -137,10 +137,12 @@ def main(argv=None):
         # Bad input is the user's to fix: a one-line message, not a traceback.
         parser.exit(2, f"brian-stdp {args.command}: error: {error}\n")
     except KeyboardInterrupt as interrupt:
-        # Ctrl-C: the job saved what it completed (its message says where); 128 + SIGINT.
+        # Ctrl-C or (during a job) SIGTERM: the job saved what it completed (its message says
+        # where); 128 + the signal's number, 130 or 143, as a shell reports it.
+        from .mnist.signals import exit_status
         text = str(interrupt) or "interrupted"
         print(f"brian-stdp {args.command}: {text}", file=sys.stderr)
-        return 130
+        return exit_status(interrupt)
 
 
 if __name__ == "__main__":

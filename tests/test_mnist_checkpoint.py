@@ -1,14 +1,15 @@
-"""The MNIST job loses nothing when interrupted: checkpoints, Ctrl-C, --resume.
+"""The MNIST job loses nothing when interrupted: checkpoints, Ctrl-C, SIGTERM, --resume.
 
 Tiny runs (8 neurons, 10 training + 20 evaluation presentations of 30 ms in chunks of 4, numpy
-target); one cpp_standalone case, in fresh processes as in tests/targets.py. An interrupted and
-resumed job must end with exactly the weights, thresholds and spike counts of the
-uninterrupted job; a corrupt or mismatched checkpoint must be refused before anything runs.
+target); cpp_standalone cases, in fresh processes as in tests/targets.py, share one build. An
+interrupted and resumed job must end with exactly the weights, thresholds and spike counts of
+the uninterrupted job; a corrupt or mismatched checkpoint must be refused before anything runs.
 """
 import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -19,7 +20,8 @@ import numpy as np
 import pytest
 
 from brian_stdp.cli import main
-from brian_stdp.mnist import MnistConfig, network, run_mnist
+from brian_stdp.mnist import MnistConfig, network, run_mnist, signals
+from brian_stdp.mnist import checkpoint as ckpt
 from brian_stdp.mnist.checkpoint import CheckpointError
 from brian_stdp.mnist.chunks import plan_chunks
 from tests.support.mnist_interrupt import arm
@@ -30,6 +32,7 @@ TINY = ["--neurons", "8", "--train", "10", "--label", "10", "--test", "10",
         "--presentation", "30", "--intensity", "2", "--chunk", "4", "--quiet"]
 RUNTIME = ["--device", "runtime", "--target", "numpy"]
 N_CHUNKS = len(plan_chunks(10, 20, 4))
+ENV = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
 
 
 def tiny_config(out, **changes):
@@ -126,8 +129,7 @@ def test_an_external_sigint_is_caught_and_the_job_resumes_exactly(uninterrupted,
     out = tmp_path / "killed"
     command = [sys.executable, "-m", "brian_stdp", "mnist", *TINY, *RUNTIME,
                "--checkpoint-every", "4", "--out", str(out)]
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    process = subprocess.Popen(command, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)
     manifest_path = out / "checkpoint" / "manifest.json"
     deadline = time.time() + 300
@@ -141,6 +143,105 @@ def test_an_external_sigint_is_caught_and_the_job_resumes_exactly(uninterrupted,
     assert 1 <= done < N_CHUNKS
     assert main(["mnist", *TINY, *RUNTIME, "--out", str(out), "--resume", str(out)]) == 0
     assert_same_result(uninterrupted, out)
+
+
+def start_awaiting_job(job, chunk, marker):
+    """``brian-stdp`` + ``job`` in a fresh process that pauses in the middle of chunk ``chunk``
+    (see tests/support/mnist_interrupt.py, ``await``); returns the process once ``marker``
+    says that it waits there."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.mnist_interrupt", f"await:{chunk}:{marker}", *job],
+        env=ENV, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 600
+    while not marker.exists() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    if not marker.exists():
+        process.kill()
+        pytest.fail(f"the job never reached chunk {chunk}: {process.communicate()[1]}")
+    return process
+
+
+def printed_resume(stderr):
+    """The checkpoint that the job's last words tell to continue from (``--resume DIR``)."""
+    found = re.search(r"Continue with the same options and --resume (\S+)\s*$", stderr)
+    assert found, stderr
+    return found.group(1)
+
+
+def test_an_external_sigterm_is_caught_exits_143_and_the_job_resumes_exactly(uninterrupted,
+                                                                             tmp_path):
+    """SIGTERM from outside (as from ``kill``, a batch system or a container stop) in the middle
+    of chunk 1: the checkpoint of chunk 0, status 143, the command that resumes, exactly."""
+    out = tmp_path / "terminated"
+    process = start_awaiting_job(["mnist", *TINY, *RUNTIME, "--checkpoint-every", "0", "--out",
+                                  str(out)], 1, tmp_path / "in_chunk")
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 143, stderr
+    assert "stopped by SIGTERM after 4 of 30 presentations" in stderr, stderr
+    assert "Traceback" not in stderr
+    # --checkpoint-every 0: nothing was due, the checkpoint is the one SIGTERM wrote.
+    progress = manifest(out)["progress"]
+    assert progress["chunks_done"] == 1 and progress["presentations_done"] == 4
+    assert sorted(os.listdir(out / "checkpoint")) == ["manifest.json", "state_00000004.npz"]
+    resume = printed_resume(stderr)
+    assert os.path.samefile(resume, out / "checkpoint")
+    handler = signal.getsignal(signal.SIGTERM)
+    assert main(["mnist", *TINY, *RUNTIME, "--out", str(out), "--resume", resume]) == 0
+    assert signal.getsignal(signal.SIGTERM) is handler  # put back after the job
+    assert_same_result(uninterrupted, out)
+
+
+def test_the_sigterm_handler_is_put_back_and_an_ignored_sigterm_left_alone(tmp_path,
+                                                                          monkeypatch):
+    """The job's SIGTERM handler lives as long as the job, also when the job fails; a SIGTERM
+    that the process ignores (SIG_IGN) stays ignored."""
+    during = []
+
+    def build(*args, **kwargs):  # inside the job: what handles SIGTERM now?
+        during.append(signal.getsignal(signal.SIGTERM))
+        raise ValueError("stop here")
+
+    def own_handler(signum, frame):
+        pass
+
+    monkeypatch.setattr(network, "build", build)
+    monkeypatch.setattr(network, "build_int", build)
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        for before in (own_handler, signal.SIG_DFL, signal.SIG_IGN):
+            signal.signal(signal.SIGTERM, before)
+            with pytest.raises(ValueError, match="stop here"):
+                run_mnist(tiny_config(tmp_path / "out"))
+            assert signal.getsignal(signal.SIGTERM) is before
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert during[0] is during[1] is signals._raise_terminated
+    assert during[2] is signal.SIG_IGN
+
+
+@pytest.mark.parametrize("signum, raised", [(signal.SIGINT, KeyboardInterrupt),
+                                             (signal.SIGTERM, signals.Terminated)],
+                         ids=["SIGINT", "SIGTERM"])
+def test_a_signal_during_a_checkpoint_write_waits_for_the_write(partial, tmp_path, monkeypatch,
+                                                                signum, raised):
+    """Ctrl-C or SIGTERM arriving as the array file is written: the manifest is still written,
+    then the signal is taken (as in a job: SIGTERM raises while signals.sigterm_interrupts)."""
+    _, info, arrays = ckpt.load(str(partial / "checkpoint"))
+    atomic_write = ckpt._atomic_write
+
+    def interrupted(path, payload):
+        if path.endswith(".npz"):
+            os.kill(os.getpid(), signum)
+        atomic_write(path, payload)
+
+    monkeypatch.setattr(ckpt, "_atomic_write", interrupted)
+    directory = tmp_path / "checkpoint"
+    with signals.sigterm_interrupts(), pytest.raises(raised):
+        ckpt.write(str(directory), info["identity"], info["progress"], arrays)
+    _, written, loaded = ckpt.load(str(directory))  # whole: manifest and array file
+    assert written["progress"] == info["progress"] and sorted(loaded) == sorted(arrays)
+    assert sorted(os.listdir(directory)) == ["manifest.json", "state_00000008.npz"]
 
 
 def _rewrite_arrays(directory, change):
@@ -317,38 +418,87 @@ def test_resume_from_a_directory_without_checkpoint(tmp_path):
         run_mnist(tiny_config(tmp_path / "out", resume=str(tmp_path / "empty")))
 
 
-def test_standalone_resume_is_exact_and_matches_runtime(uninterrupted, tmp_path):
-    """cpp_standalone: one compiled program re-run per chunk; interrupted during chunk 2 and
-    resumed (same --build-dir: the code objects are not compiled again), it ends as its
-    uninterrupted run; both spike exactly as the numpy run (the weights agree to rounding)."""
-    build = tmp_path / "build"
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    job = ["mnist", *TINY, "--device", "cpp_standalone", "--build-dir", str(build)]
+def standalone_job(build, out, *extra):
+    """The arguments of the cpp_standalone job built in ``build``."""
+    return ["mnist", *TINY, "--device", "cpp_standalone", "--build-dir", str(build), "--out",
+            str(out), *extra]
 
-    def run(out, *extra, interrupt=None):
-        # With an interruption: the same CLI call, the chunk runners patched first.
-        driver = (["-m", "tests.support.mnist_interrupt", interrupt] if interrupt
-                  else ["-m", "brian_stdp"])
-        return subprocess.run([sys.executable, *driver, *job, "--out", str(out), *extra],
-                              env=env, cwd=ROOT, capture_output=True, text=True, timeout=900)
 
-    full = run(tmp_path / "full")
-    assert full.returncode == 0, full.stderr
+def run_standalone(build, out, *extra, interrupt=None):
+    """The job in a fresh process; with an interruption, the same CLI call with the chunk
+    runners patched first."""
+    driver = (["-m", "tests.support.mnist_interrupt", interrupt] if interrupt
+              else ["-m", "brian_stdp"])
+    return subprocess.run([sys.executable, *driver, *standalone_job(build, out, *extra)],
+                          env=ENV, cwd=ROOT, capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def standalone(tmp_path_factory):
+    """One cpp_standalone build (the only compilation of this module) and its uninterrupted run;
+    ``built`` records the compiled objects' times, which later runs must not change."""
+    root = tmp_path_factory.mktemp("standalone")
+    build, full = root / "build", root / "full"
+    result = run_standalone(build, full)
+    assert result.returncode == 0, result.stderr
     # The code objects are compiled once. (main.cpp itself can differ between processes: Brian
     # writes the clocks' resets in the order of a set of Clock objects.)
     objects = sorted((build / "code_objects").glob("*.o"))
-    built = [path.stat().st_mtime_ns for path in objects]
     assert objects
-    stopped = run(tmp_path / "stopped", interrupt="during:2")
-    assert stopped.returncode == 130, stopped.stderr
-    assert manifest(tmp_path / "stopped")["progress"]["chunks_done"] == 2
-    resumed = run(tmp_path / "stopped", "--resume", str(tmp_path / "stopped"))
-    assert resumed.returncode == 0, resumed.stderr
-    assert_same_result(tmp_path / "full", tmp_path / "stopped")
-    assert [path.stat().st_mtime_ns for path in objects] == built, "compiled again"
+    return {"build": build, "full": full,
+            "built": {path: path.stat().st_mtime_ns for path in objects}}
 
-    _, _, counts_standalone = final_state(tmp_path / "full")
+
+def assert_not_compiled_again(standalone):
+    assert {path: path.stat().st_mtime_ns for path in standalone["built"]} == \
+        standalone["built"], "compiled again"
+
+
+def test_standalone_resume_is_exact_and_matches_runtime(uninterrupted, standalone, tmp_path):
+    """cpp_standalone: one compiled program re-run per chunk; interrupted during chunk 2 and
+    resumed (same --build-dir: the code objects are not compiled again), it ends as its
+    uninterrupted run; both spike exactly as the numpy run (the weights agree to rounding)."""
+    build, stopped = standalone["build"], tmp_path / "stopped"
+    result = run_standalone(build, stopped, interrupt="during:2")
+    assert result.returncode == 130, result.stderr
+    assert manifest(stopped)["progress"]["chunks_done"] == 2
+    resumed = run_standalone(build, stopped, "--resume", str(stopped))
+    assert resumed.returncode == 0, resumed.stderr
+    assert_same_result(standalone["full"], stopped)
+    assert_not_compiled_again(standalone)
+
+    _, _, counts_standalone = final_state(standalone["full"])
     _, _, counts_numpy = final_state(uninterrupted)
     np.testing.assert_array_equal(counts_standalone, counts_numpy)
-    np.testing.assert_allclose(np.load(tmp_path / "full" / "weights.npz")["weights"],
+    np.testing.assert_allclose(np.load(standalone["full"] / "weights.npz")["weights"],
                                np.load(uninterrupted / "weights.npz")["weights"], atol=1e-12)
+
+
+def test_standalone_sigterm_stops_the_program_and_the_job_resumes_exactly(standalone, tmp_path):
+    """SIGTERM to the job (only to it, as ``kill PID`` sends it) while it waits for the compiled
+    program of chunk 4: the program is killed rather than left running, the job writes its
+    checkpoint, exits with 143 and prints the command that resumes it to the uninterrupted
+    result (reusing the build)."""
+    out, marker = tmp_path / "terminated", tmp_path / "program_pid"
+    process = start_awaiting_job(standalone_job(standalone["build"], out, "--checkpoint-every",
+                                                "0"), 4, marker)
+    program = int(marker.read_text())
+    try:
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=300)
+        assert process.returncode == 143, stderr
+        with pytest.raises(ProcessLookupError):  # killed and reaped with the job
+            os.kill(program, 0)
+    finally:
+        try:
+            os.kill(program, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    assert "stopped by SIGTERM after 14 of 30 presentations" in stderr, stderr
+    assert "Traceback" not in stderr
+    assert manifest(out)["progress"]["chunks_done"] == 4  # written on SIGTERM (every 0)
+    resume = printed_resume(stderr)
+    resumed = run_standalone(standalone["build"], out, "--resume", resume)
+    assert resumed.returncode == 0, resumed.stderr
+    assert_same_result(standalone["full"], out)
+    assert_not_compiled_again(standalone)

@@ -14,7 +14,8 @@ Writing is crash-safe: the array file is written to a temporary file in the same
 flushed and fsynced, then renamed over its final name (``os.replace``); only then is the
 manifest written the same way, naming the new array file; only then are older array files
 removed. Whenever the process stops, ``manifest.json`` is either the old one with its array
-file or the new one with its array file.
+file or the new one with its array file. A Ctrl-C or SIGTERM during the write is taken once
+it is done (:func:`brian_stdp.mnist.signals.deferred`).
 
 Loading refuses, with a :class:`CheckpointError` (a ``ValueError``) that says what is wrong,
 anything that is not exactly what this job would have written: missing or unreadable files,
@@ -26,12 +27,11 @@ import hashlib
 import io
 import json
 import os
-import signal
 import tempfile
-import threading
-from contextlib import contextmanager
 
 import numpy as np
+
+from . import signals
 
 __all__ = ["CheckpointError", "FORMAT", "VERSION", "MANIFEST", "data_fingerprint", "write",
            "load", "check_identity", "check_arrays", "resolve_directory",
@@ -91,22 +91,6 @@ def _atomic_write(path, payload):
     _fsync_directory(directory)
 
 
-@contextmanager
-def _sigint_deferred():
-    """A Ctrl-C while a checkpoint is written is taken after it (the write is short)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received = []
-    previous = signal.signal(signal.SIGINT, lambda *args: received.append(True))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if received:
-        raise KeyboardInterrupt
-
-
 def write(directory, identity, progress, arrays):
     """Write a checkpoint (see the module docstring); return the manifest's path."""
     os.makedirs(directory, exist_ok=True)
@@ -124,7 +108,7 @@ def write(directory, identity, progress, arrays):
                    "keys": sorted(arrays)},
     }
     text = json.dumps(manifest, indent=1, sort_keys=True) + "\n"
-    with _sigint_deferred():
+    with signals.deferred():  # a Ctrl-C or SIGTERM meanwhile is taken after the write
         _atomic_write(os.path.join(directory, name), payload)
         _atomic_write(os.path.join(directory, MANIFEST), text.encode())
         for other in os.listdir(directory):

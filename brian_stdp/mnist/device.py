@@ -18,7 +18,8 @@ def brian_device(device: str, target: str, build_dir: Optional[str]) -> Iterator
     project directory (None in runtime mode).
 
     Inside, Ctrl-C raises KeyboardInterrupt instead of ending a run early as if it had
-    finished. On exit, Brian's device and the preferences changed here are restored.
+    finished. On exit, Brian's device, the preferences changed here and its "running" flag are
+    restored.
     """
     prefs = brian2.prefs
     saved_prefs = {"core.stop_on_keyboard_interrupt": prefs.core.stop_on_keyboard_interrupt,
@@ -44,6 +45,9 @@ def brian_device(device: str, target: str, build_dir: Optional[str]) -> Iterator
             prefs.codegen.target = target
             yield None
     finally:
+        # A run stopped by an exception (Ctrl-C, SIGTERM) leaves Brian2's "a network is
+        # running" flag set, which would make a later Ctrl-C in this process stop nothing.
+        brian2.Network._globally_running = False
         for name, value in saved_prefs.items():
             prefs[name] = value
         if standalone_set:

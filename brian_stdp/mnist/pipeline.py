@@ -9,6 +9,7 @@ network of :mod:`brian_stdp.mnist.network`, writing checkpoints
 """
 import dataclasses
 import os
+import signal
 import sys
 import time
 from typing import NamedTuple, Optional
@@ -17,7 +18,7 @@ import brian2
 import numpy as np
 
 from . import checkpoint as ckpt
-from . import chunks, data, network, outputs, scoring
+from . import chunks, data, network, outputs, scoring, signals
 from .config import MnistConfig, run_identity
 from .device import brian_device
 from .progress import Progress, say
@@ -26,13 +27,14 @@ __all__ = ["run_mnist", "TrainingInterrupted"]
 
 
 class TrainingInterrupted(KeyboardInterrupt):
-    """The job was interrupted (Ctrl-C); ``checkpoint`` is where its completed work is saved
-    (None if no chunk had completed)."""
+    """The job was interrupted (Ctrl-C, or SIGTERM: ``signum`` says which); ``checkpoint`` is
+    where its completed work is saved (None if no chunk had completed)."""
 
-    def __init__(self, message, checkpoint=None, presentations_done=0):
+    def __init__(self, message, checkpoint=None, presentations_done=0, signum=signal.SIGINT):
         super().__init__(message)
         self.message, self.checkpoint = message, checkpoint
         self.presentations_done = presentations_done
+        self.signum = signal.Signals(signum)
 
     def __str__(self):
         return self.message
@@ -89,9 +91,17 @@ def run_mnist(config: MnistConfig) -> dict:
     :mod:`brian_stdp.mnist.checkpoint`) is written to ``OUT/checkpoint`` every
     ``config.checkpoint_every`` presentations (rounded up to whole chunks), at the end of
     training, at the end, and when the job is interrupted or fails after a chunk completed;
-    the interruption is then raised as :class:`TrainingInterrupted`. ``config.resume`` continues
-    from a checkpoint, to the same result as the uninterrupted run with the same settings.
+    the interruption (Ctrl-C, or SIGTERM, which raises :class:`~.signals.Terminated` while the
+    job runs; see :mod:`brian_stdp.mnist.signals`) is then raised as
+    :class:`TrainingInterrupted`. ``config.resume`` continues from a checkpoint, to the same
+    result as the uninterrupted run with the same settings. The SIGTERM handler that was there
+    before is put back when the job ends.
     """
+    with signals.sigterm_interrupts():
+        return _run_mnist(config)
+
+
+def _run_mnist(config):
     t_start = time.time()
     config.check()
     rule = config.make_rule()
@@ -222,15 +232,17 @@ class _Checkpoints:
         done = plan.done_after(completed.chunks)
         arrays = dict(completed.state)
         arrays["counts"] = np.concatenate(completed.counts)
-        ckpt.write(self.directory, plan.identity, {
-            "chunks_done": completed.chunks, "chunks_total": len(plan.chunks),
-            "presentations_done": done, "presentations_total": plan.n_total,
-            "training_presentations": plan.n_train, "training_done": done >= plan.n_train},
-            arrays)
-        self.written_chunks, self.written_presentations = completed.chunks, done
+        # A signal during the write is taken once the write and its record here are done.
+        with signals.deferred():
+            ckpt.write(self.directory, plan.identity, {
+                "chunks_done": completed.chunks, "chunks_total": len(plan.chunks),
+                "presentations_done": done, "presentations_total": plan.n_total,
+                "training_presentations": plan.n_train, "training_done": done >= plan.n_train},
+                arrays)
+            self.written_chunks, self.written_presentations = completed.chunks, done
 
     def keep(self, completed):
-        """After a failure or Ctrl-C: write the completed chunks unless already written;
+        """After a failure, Ctrl-C or SIGTERM: write the completed chunks unless already written;
         return the checkpoint directory, or None if there is no completed chunk to keep."""
         if completed.chunks == 0:
             return None
@@ -246,7 +258,7 @@ class _Checkpoints:
 # ---- chunks --------------------------------------------------------------------------------
 def _run_chunks(config, rule, X, plan, start, checkpoints, timings):
     """Run the chunks after ``start``; return the completed work. Whatever stops the job, the
-    completed chunks are kept; Ctrl-C is raised as :class:`TrainingInterrupted`."""
+    completed chunks are kept; Ctrl-C and SIGTERM are raised as :class:`TrainingInterrupted`."""
     if start.chunks == len(plan.chunks):
         return start
     completed = start
@@ -274,9 +286,12 @@ def _run_chunks(config, rule, X, plan, start, checkpoints, timings):
             else:
                 timings["simulation_cpu_s"] = time.process_time() - cpu0
     except BaseException as error:
-        saved = checkpoints.keep(completed)
+        # The job is stopping: a further Ctrl-C or SIGTERM while its work is saved is dropped,
+        # so that the save completes and the first interruption's message says where it is.
+        with signals.deferred(deliver=False):
+            saved = checkpoints.keep(completed)
         if isinstance(error, KeyboardInterrupt) and not isinstance(error, TrainingInterrupted):
-            raise _interruption(plan, completed, saved) from None
+            raise _interruption(plan, completed, saved, signals.signal_of(error)) from None
         raise
     return completed
 
@@ -324,16 +339,18 @@ def _run_chunk(config, X, plan, runner, index, completed, timings):
     return _Completed(index + 1, state, completed.counts + (counts,))
 
 
-def _interruption(plan, completed, saved):
-    """The :class:`TrainingInterrupted` telling how to continue a job stopped by Ctrl-C."""
+def _interruption(plan, completed, saved, signum):
+    """The :class:`TrainingInterrupted` telling how to continue a job stopped by ``signum``
+    (SIGINT, i.e. Ctrl-C, or SIGTERM)."""
     done = plan.done_after(completed.chunks)
+    how = "interrupted" if signum == signal.SIGINT else f"stopped by {signum.name}"
     if saved:
-        message = (f"interrupted after {done} of {plan.n_total} presentations "
+        message = (f"{how} after {done} of {plan.n_total} presentations "
                    f"({min(done, plan.n_train)} of {plan.n_train} training); checkpoint in "
                    f"{saved}. Continue with the same options and --resume {saved}")
     else:
-        message = "interrupted before the first chunk completed; nothing to save"
-    return TrainingInterrupted(message, saved, done)
+        message = f"{how} before the first chunk completed; nothing to save"
+    return TrainingInterrupted(message, saved, done, signum)
 
 
 # ---- results -------------------------------------------------------------------------------
