@@ -10,6 +10,7 @@ Regenerate after an intended change of a rule's code: ``python tests/test_render
 """
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -61,6 +62,11 @@ def _describe(obj):
     return "\n".join(lines)
 
 
+def _numbered_names_normalised(text):
+    # a table's name carries a counter of the tables made so far in the process
+    return re.sub(r"brian_stdp_draws_\d+", "brian_stdp_draws_N", text)
+
+
 def render(case):
     """``{object name: text}`` of every object the attachment made for ``case``."""
     import brian2 as b2
@@ -87,7 +93,7 @@ def render(case):
         obj = pending.pop()
         if obj.name in objects:
             continue
-        objects[obj.name] = _describe(obj)
+        objects[obj.name] = _numbered_names_normalised(_describe(obj))
         pending.extend(getattr(obj, "contained_objects", []))
         pending.extend(getattr(obj, "seed_updaters", []))
         for attribute in ("summed_updaters",):
