@@ -9,6 +9,7 @@ import re
 
 from brian2 import Equations, Synapses, defaultclock, prefs
 from brian2.devices.device import RuntimeDevice, get_device
+from brian2.groups.subgroup import Subgroup
 
 from .brian2_private import network_being_prepared, network_operations_in
 from .run_state import RUN_STATE_NAMES
@@ -16,7 +17,7 @@ from .schedule import step_operation_fields
 
 __all__ = ["rule_owned_names", "check_user_code", "check_hand_built", "check_delays",
            "synapse_clocks", "check_clocks", "refuse_network_operations", "row_writes_per_synapse",
-           "refuse_racing_openmp"]
+           "refuse_racing_openmp", "check_subgroups"]
 
 _ASSIGNMENT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:[-+*/%]|//|\*\*)?=(?!=)")
 
@@ -213,3 +214,24 @@ def refuse_racing_openmp(name, rule):
                      "run_regularly does not protect: several threads would write one row at "
                      "once and the weights would come out wrong. Use openmp_threads = 0 or 1 "
                      "for this rule")
+
+
+def check_subgroups(source, target):
+    """Refuse a subgroup that the rule's per-neuron state cannot follow.
+
+    The rule keeps one row per target neuron and one column per source neuron in helper groups
+    of the subgroup's size, which the synapses index by Brian2's neuron index in the WHOLE
+    group: from a subgroup starting above neuron 0 (``G[a:b]``, ``a > 0``) those indices run
+    past the helper groups (an error in numpy, memory outside the arrays in compiled code).
+    """
+    for role, group in (("source", source), ("target", target)):
+        if isinstance(group, Subgroup) and group.start > 0:
+            parent = group.source.name
+            instead = (f"connect from the whole group {parent!r} with a condition on i (a "
+                       "source neuron without synapses changes nothing), or "
+                       if role == "source" else "")
+            raise ValueError(f"the {role} {group.name!r} is the subgroup {parent}"
+                             f"[{group.start}:{group.stop}]: a rule indexes its per-neuron "
+                             f"state by the neuron's index in the whole group, so a subgroup "
+                             f"must start at neuron 0 ({parent}[:{group.stop}]); {instead}"
+                             "create a separate group for these neurons")

@@ -31,6 +31,7 @@ def build_synapses(rule, source, target, model="", on_pre="", on_post="", namesp
         if "spike" not in group.events:
             raise ValueError(f"the {role} group {group.name!r} emits no spikes, but the rule "
                              "learns from them: give it a threshold")
+    checks.check_subgroups(source, target)
     rule.check_target(target)
     checks.check_user_code(templates, model, on_pre, on_post)
     clocks = {"the source group": source.clock, "the target group": target.clock}
@@ -47,10 +48,16 @@ def build_synapses(rule, source, target, model="", on_pre="", on_post="", namesp
     user_delay = synapses_kwargs.pop("delay", None)
     if user_delay is not None:
         user_delay = user_delay if isinstance(user_delay, dict) else {"pre": user_delay}
-        clashes = set(user_delay) & set(delays)
+        # Every pathway running rule code is the rule's, delayed or not (PostPreIntSTDP learns in
+        # 'pre' and 'post', where a user delay would silently delay the learning).
+        rule_pathways = (set(delays) | _pathway_names(templates.on_pre, "pre")
+                         | _pathway_names(templates.on_post, "post"))
+        clashes = set(user_delay) & rule_pathways
         if clashes:
             raise ValueError(f"delay= may not set the rule's own pathway(s) {sorted(clashes)}: "
-                             "their delays are part of SPAIC's timing")
+                             "their delays are part of SPAIC's timing. Put your code in a "
+                             "pathway of its own and delay that one, e.g. "
+                             "on_pre={'transmit': 'v_post += w'}, delay={'transmit': 2*ms}")
         delays.update(user_delay)
     constants = templates.namespace()
     for key, value in (namespace or {}).items():
@@ -77,12 +84,20 @@ def attach(rule, synapses, period=None):
                          "Synapses learns with one rule: create a second Synapses (between the "
                          "same groups if need be) for another rule")
     checks.check_hand_built(rule, synapses)
+    checks.check_subgroups(synapses.source, synapses.target)
     rule.check_target(synapses.target)
     checks.check_clocks(checks.synapse_clocks(synapses), synapses.name)
     checks.check_delays(rule, synapses, defaultclock.dt)
     # Where Brian2 cannot read the delays back (standalone, before the run) the run boundary
     # sets them, so that a hand-built Synapses keeps SPAIC's timing whatever it was built with.
     return attach_objects(rule, rule, synapses, period_in_steps(period), set_delays=True)
+
+
+def _pathway_names(code, default):
+    """The names of the pathways ``code`` (an ``on_pre``/``on_post`` argument) defines."""
+    if isinstance(code, dict):
+        return set(code)
+    return {default} if code and code.strip() else set()
 
 
 def _merged_pathways(rule_code, user_code, keyword):

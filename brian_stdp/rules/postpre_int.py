@@ -251,7 +251,14 @@ class PostPreIntSTDP(STDPRule):
 
     # ---- Brian2 --------------------------------------------------------------------------
     def check_target(self, target):
+        from brian2.groups.subgroup import Subgroup
         from brian2.units.fundamentalunits import DIMENSIONLESS, get_unit
+        if isinstance(target, Subgroup):
+            # A subgroup hands its threshold out as the whole group's array.
+            raise ValueError(f"{self.name} reads the target's threshold "
+                             f"{self.thresh_variable!r}, which the subgroup {target.name!r} of "
+                             f"{target.source.name!r} cannot give per neuron of the subgroup: "
+                             "use a NeuronGroup of its own as the target")
         if self.thresh_variable not in getattr(target, "variables", {}):
             raise TypeError(f"PostPreIntSTDP reads the target's adaptive threshold "
                             f"{self.thresh_variable!r} (thresh_variable), but "
