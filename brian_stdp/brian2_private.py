@@ -13,7 +13,7 @@ from brian2.synapses.synapses import SummedVariableUpdater
 __all__ = ["summed_variable_updater", "run_now", "last_step_of_run",
            "declare_contained_synapses", "share_connectivity_transposed",
            "add_pathway_after_build", "network_being_prepared", "network_operations_in",
-           "drop_post_aliases"]
+           "drop_post_aliases", "apply_run_args_before_this_run"]
 
 
 def summed_variable_updater(expression, row_variable, synapses, row_group):
@@ -132,3 +132,16 @@ def drop_post_aliases(synapses, names):
             variables.indices.pop(name, None)
         dropped.append(name)
     return dropped
+
+
+def apply_run_args_before_this_run(device):
+    """In cpp_standalone, apply the values of ``device.run(run_args=...)`` here, not just before
+    the network's run.
+
+    Brian2 sets the values given by ``run_args`` just before the first network run, after
+    what ``before_run`` queued: the row sums taken there would count the weights the program
+    was built with, not the ones passed in. ``apply_run_args`` is public, whether it was
+    already called (``run_args_applied``) is not.
+    """
+    if hasattr(device, "apply_run_args") and not getattr(device, "run_args_applied", True):
+        device.apply_run_args()

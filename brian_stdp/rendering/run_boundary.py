@@ -45,7 +45,10 @@ class RunBoundary(BrianObject):
         # before the pathways' own before_run ('synapses' slot) reads the delays
         for pathway, delay in self.pathway_delays.items():
             pathway.delay = delay
-        brian2_private.declare_contained_synapses(get_device(), self.contained_synapses)
+        device = get_device()
+        brian2_private.declare_contained_synapses(device, self.contained_synapses)
+        # values passed with device.run(run_args=...) must be in place before the row sums
+        brian2_private.apply_run_args_before_this_run(device)
         self.post_state.run_last_step = brian2_private.last_step_of_run(self.post_state.clock)
         # Only the simulation knows the step the call starts at: mark it, the first step takes it.
         self.post_state.call_start_step = -1
