@@ -127,6 +127,9 @@ def test_several_synapses_per_pair_learn_as_a_repeated_pre_neuron():
         else:
             np.testing.assert_allclose(S.w[:], want, atol=1e-9, rtol=0, err_msg=name)
         assert len(S) == 2 * 3 * n_pre
+        # one [post, pre] matrix cannot hold them: refused rather than the last copy winning
+        with pytest.raises(ValueError, match="several synapses between some pairs"):
+            rule.get_weights(S)
 
 
 # ---- 2. recurrent synapses ---------------------------------------------------------------------

@@ -220,7 +220,12 @@ class STDPRule:
     def get_weights(synapses: "Synapses", fill: float = 0.0) -> np.ndarray:
         """The weights as SPAIC's ``[post, pre]`` matrix (``fill`` where no synapse exists)."""
         weights = np.full((len(synapses.target), len(synapses.source)), fill, dtype=float)
-        weights[synapses.j[:], synapses.i[:]] = synapses.w[:]
+        post, pre = np.asarray(synapses.j[:]), np.asarray(synapses.i[:])
+        if len(set(zip(post.tolist(), pre.tolist()))) < len(post):
+            raise ValueError(f"{synapses.name!r} has several synapses between some pairs of "
+                             "neurons, which one [post, pre] matrix cannot hold: read "
+                             "S.w[:] with S.i[:], S.j[:] per synapse instead")
+        weights[post, pre] = synapses.w[:]
         return weights
 
     @staticmethod
