@@ -5,21 +5,19 @@ before the simulation starts), naming what is wrong and what to do instead. A ch
 the misuse would otherwise give a silently wrong result or an error deep inside Brian2;
 docs/reliability.rst lists them with the tests that show them.
 """
-import re
 
 from brian2 import Equations, Synapses, defaultclock, prefs
 from brian2.devices.device import RuntimeDevice, get_device
 from brian2.groups.subgroup import Subgroup
 
 from .brian2_private import network_being_prepared, network_operations_in
+from .names import assigned_names, local_names
 from .run_state import RUN_STATE_NAMES
 from .schedule import step_operation_fields
 
 __all__ = ["rule_owned_names", "check_user_code", "check_hand_built", "check_delays",
            "synapse_clocks", "check_clocks", "refuse_network_operations", "row_writes_per_synapse",
            "refuse_racing_openmp", "check_subgroups"]
-
-_ASSIGNMENT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:[-+*/%]|//|\*\*)?=(?!=)")
 
 
 def rule_owned_names(rule):
@@ -48,8 +46,13 @@ def check_user_code(rule, model, on_pre, on_post):
     """
     owned = rule_owned_names(rule)
     constants = set(rule.namespace())
+    locals_ = local_names(rule)
     user_names = Equations(model).names if model else set()
     for name in sorted(user_names):
+        if name in locals_:
+            raise ValueError(f"model= declares {name!r}, a name the rule's code uses for a "
+                             "value of its own (it would write your variable): rename your "
+                             "variable")
         if name in owned:
             raise ValueError(f"model= declares {name!r}, which the rule defines itself "
                              f"({owned[name]}): rename your variable (the rule's weight is "
@@ -60,20 +63,12 @@ def check_user_code(rule, model, on_pre, on_post):
                              "your variable")
     for keyword, code in (("on_pre", on_pre), ("on_post", on_post)):
         for _, text in _pathway_codes(code):
-            for name in _assigned_names(text):
+            for name in assigned_names(text):
                 if name in owned:
                     raise ValueError(f"{keyword}= assigns to {name!r}, which the rule owns "
                                      f"({owned[name]}): changing it from user code would "
                                      "change the learning; read it only, or keep your own "
                                      "variable in model=")
-
-
-def _assigned_names(code):
-    """The names that the lines of Brian2 abstract ``code`` assign to, in order."""
-    for line in code.splitlines():
-        match = _ASSIGNMENT.match(line.split("#", 1)[0])
-        if match:
-            yield match.group(1)
 
 
 def _describe(equation):
@@ -193,7 +188,7 @@ def row_writes_per_synapse(rule):
     for operation in rule.step_operations:
         group, code = step_operation_fields(operation)[:2]
         if group == "synapses":
-            written.update(_assigned_names(code))
+            written.update(assigned_names(code))
     return sorted(written & neuron_state)
 
 

@@ -233,3 +233,18 @@ def test_a_threshold_using_a_name_of_the_rules_constants_is_refused():
                             reset="", namespace={"shift": 5})
     with pytest.raises(ValueError, match="'shift'.*constant of PostPreIntSTDP"):
         PostPreIntSTDP().synapses(source, target)
+
+
+@pytest.mark.parametrize("rule_name", sorted(RULES))
+def test_a_user_synapse_variable_named_like_a_local_name_of_the_rule_is_refused(rule_name):
+    import brian2 as b2
+    from brian_stdp.names import local_names
+    rule = rule_class(rule_name)()
+    names = sorted(local_names(rule))
+    assert names, "every rule's code has local names"
+    for name in names:
+        b2.start_scope()
+        source = b2.NeuronGroup(2, "", threshold="False", reset="")
+        target = b2.NeuronGroup(2, "thresh : 1", threshold="False", reset="")
+        with pytest.raises(ValueError, match=f"model= declares '{name}', a name the rule's"):
+            rule.synapses(source, target, model=f"{name} : 1")
