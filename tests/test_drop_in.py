@@ -14,6 +14,9 @@ from brian2.utils.stringtools import get_identifiers
 from brian_stdp import RULES, PostPreIntSTDP, draws_table, reference, rule_class
 from brian_stdp.run_state import RUN_STATE_NAMES
 from brian_stdp.schedule import step_operation_fields
+from tests.support import standalone
+
+STANDALONE = standalone.batch("float64")
 
 #: Names every Brian2 group has (clock, size, index) or that are functions of Brian2's code.
 BRIAN_NAMES = {"t", "dt", "i", "j", "N", "N_pre", "N_post", "clip", "int", "abs", "exp",
@@ -85,9 +88,10 @@ def _replay_group(b2, spikes, extra_names, thresh=None, subexpressions=False):
     return group
 
 
-def run_with_extra_names(rule, target_names=(), source_names=(), subexpressions=False):
-    import brian2 as b2
-    b2.start_scope()
+def names_network(b2, rule_name, target_names=(), source_names=(), subexpressions=False):
+    """The case's network for ``rule_name`` with the unused variables on its groups; runs it
+    and returns ``read()``, the weights (after the build, in cpp_standalone)."""
+    rule = rule_class(rule_name)()
     b2.defaultclock.dt = 1 * b2.ms
     spikes_in, spikes_out, w_start, thresh, draws = _case(rule)
     source = _replay_group(b2, spikes_in, source_names, subexpressions=subexpressions)
@@ -97,8 +101,15 @@ def run_with_extra_names(rule, target_names=(), source_names=(), subexpressions=
     S = rule.synapses(source, target, **kwargs)
     S.connect()
     rule.set_weights(S, w_start)
-    b2.run(N_STEPS * b2.defaultclock.dt)
-    return rule.get_weights(S)
+    net = b2.Network(source, target, S)
+    net.run(N_STEPS * b2.defaultclock.dt)
+    return lambda: rule.get_weights(S)
+
+
+def run_with_extra_names(rule, target_names=(), source_names=(), subexpressions=False):
+    import brian2 as b2
+    b2.start_scope()
+    return names_network(b2, rule.name, target_names, source_names, subexpressions)()
 
 
 def expected_weights(rule):
@@ -176,54 +187,87 @@ THRESHOLD_KINDS = {
 offset = 3000.0  # the global constant (only the group's namespace defines ``lift``)
 
 
-def _run_int_threshold_network(b2, kind, thresh):
-    model, namespace = THRESHOLD_KINDS[kind]
-    spikes_in, spikes_out, w_start, _, draws = _case(PostPreIntSTDP())
-    source = _replay_group(b2, spikes_in, [])
-    table = b2.TimedArray(spikes_out[0], dt=b2.defaultclock.dt)
-    theta = b2.TimedArray(thresh[0] - (3000.0 if "theta" in model else 0.0),
-                          dt=b2.defaultclock.dt)
-    target = b2.NeuronGroup(N_POST, model, threshold="spike_table(t, i) > 0.5", reset="",
-                            namespace=dict(namespace or {}, spike_table=table, theta_table=theta))
-    target.run_regularly(("theta" if "theta" in model else "thresh") + " = theta_table(t, i)",
-                         when="start")
-    rule = PostPreIntSTDP()
-    S = rule.synapses(source, target, draws=draws_table(draws))
-    S.connect()
-    rule.set_weights(S, w_start)
-    b2.run(N_STEPS * b2.defaultclock.dt)
-    return rule, S
-
-
-@pytest.mark.parametrize("target", ["numpy", "cython"])
-@pytest.mark.parametrize("kind", sorted(THRESHOLD_KINDS))
-def test_the_int_rule_reads_any_kind_of_threshold(kind, target):
-    import brian2 as b2
-    b2.prefs.codegen.target = target
-    b2.defaultclock.dt = 1 * b2.ms
-    _, _, _, thresh, _ = _case(PostPreIntSTDP())
-    rule, S = _run_int_threshold_network(b2, kind, thresh)
-    np.testing.assert_array_equal(rule.get_weights(S), expected_weights(rule))
-
-
-def test_a_linked_threshold_is_read_as_the_linked_variable():
-    import brian2 as b2
+def threshold_network(b2, kind):
+    """PostPreIntSTDP onto a target whose threshold is of ``kind`` (a key of
+    :data:`THRESHOLD_KINDS`, or "linked"); runs it and returns ``read()``, the weights."""
     b2.defaultclock.dt = 1 * b2.ms
     rule = PostPreIntSTDP()
     spikes_in, spikes_out, w_start, thresh, draws = _case(rule)
-    holder = b2.NeuronGroup(N_POST, "th : 1", namespace={
-        "thresh_table": b2.TimedArray(thresh[0], dt=b2.defaultclock.dt)})
-    holder.run_regularly("th = thresh_table(t, i)", when="start")
     source = _replay_group(b2, spikes_in, [])
-    target = b2.NeuronGroup(N_POST, "thresh : 1 (linked)", threshold="spike_table(t, i) > 0.5",
-                            reset="", namespace={"spike_table": b2.TimedArray(
-                                spikes_out[0], dt=b2.defaultclock.dt)})
-    target.thresh = b2.linked_var(holder, "th")
+    spike_table = b2.TimedArray(spikes_out[0], dt=b2.defaultclock.dt)
+    objects = [source]
+    if kind == "linked":
+        holder = b2.NeuronGroup(N_POST, "th : 1", namespace={
+            "thresh_table": b2.TimedArray(thresh[0], dt=b2.defaultclock.dt)})
+        holder.run_regularly("th = thresh_table(t, i)", when="start")
+        target = b2.NeuronGroup(N_POST, "thresh : 1 (linked)",
+                                threshold="spike_table(t, i) > 0.5", reset="",
+                                namespace={"spike_table": spike_table})
+        target.thresh = b2.linked_var(holder, "th")
+        objects.append(holder)
+    else:
+        model, namespace = THRESHOLD_KINDS[kind]
+        stored = "theta" if "theta" in model else "thresh"
+        theta = b2.TimedArray(thresh[0] - (3000.0 if stored == "theta" else 0.0),
+                              dt=b2.defaultclock.dt)
+        target = b2.NeuronGroup(N_POST, model, threshold="spike_table(t, i) > 0.5", reset="",
+                                namespace=dict(namespace or {}, spike_table=spike_table,
+                                               theta_table=theta))
+        target.run_regularly(f"{stored} = theta_table(t, i)", when="start")
     S = rule.synapses(source, target, draws=draws_table(draws))
     S.connect()
     rule.set_weights(S, w_start)
-    b2.run(N_STEPS * b2.defaultclock.dt)
-    np.testing.assert_array_equal(rule.get_weights(S), expected_weights(rule))
+    net = b2.Network(*objects, target, S)
+    net.run(N_STEPS * b2.defaultclock.dt)
+    return lambda: rule.get_weights(S)
+
+
+@pytest.mark.parametrize("target", ["numpy", "cython"])
+@pytest.mark.parametrize("kind", sorted(THRESHOLD_KINDS) + ["linked"])
+def test_the_int_rule_reads_any_kind_of_threshold(kind, target):
+    import brian2 as b2
+    b2.prefs.codegen.target = target
+    weights = threshold_network(b2, kind)()
+    np.testing.assert_array_equal(weights, expected_weights(PostPreIntSTDP()))
+
+
+# ---- the same in cpp_standalone, in the suite's shared build ------------------------------
+STANDALONE_CASES = {
+    **{f"drop-in names {name}": ("tests.test_drop_in:standalone_names_case", {"rule_name": name})
+       for name in sorted(RULES)},
+    **{f"drop-in threshold {kind}": ("tests.test_drop_in:threshold_network", {"kind": kind})
+       for kind in sorted(THRESHOLD_KINDS) + ["linked"]},
+}
+for _case_name, (_builder, _kwargs) in STANDALONE_CASES.items():
+    STANDALONE.add(_case_name, (lambda kwargs=_kwargs: kwargs), builder=_builder)
+
+
+def standalone_names_case(b2, rule_name):
+    """Every allowed rule name on both groups (stored variables), for the standalone batch."""
+    rule = rule_class(rule_name)()
+    names = [name for name in rule_names(rule) if _allowed_on_a_group(name, rule)
+             and not (rule.integer and name == "thresh")]
+    read = names_network(b2, rule_name, names, names)
+    return lambda: {"w": read()}
+
+
+@STANDALONE
+@pytest.mark.parametrize("rule_name", sorted(RULES))
+def test_rule_names_on_the_users_groups_change_nothing_in_standalone(rule_name):
+    weights = STANDALONE.result(f"drop-in names {rule_name}")["w"]
+    rule = rule_class(rule_name)()
+    if rule.integer:
+        np.testing.assert_array_equal(weights, expected_weights(rule))
+    else:
+        np.testing.assert_allclose(weights, expected_weights(rule), rtol=0, atol=1e-9)
+
+
+@STANDALONE
+@pytest.mark.parametrize("kind", sorted(THRESHOLD_KINDS) + ["linked"])
+def test_the_int_rule_reads_any_kind_of_threshold_in_standalone(kind):
+    weights = STANDALONE.result(f"drop-in threshold {kind}")
+    weights = weights["w"] if isinstance(weights, dict) else weights
+    np.testing.assert_array_equal(weights, expected_weights(PostPreIntSTDP()))
 
 
 def test_a_threshold_using_a_name_of_the_rules_constants_is_refused():
