@@ -1,6 +1,5 @@
 import os
 import signal
-import sys
 
 # A shell starts a background job with SIGINT ignored, and Brian2 (imported below, through the
 # tests) wraps whatever handler it finds: ignored, its wrapper calls a non-callable
@@ -9,12 +8,9 @@ import sys
 if signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, signal.SIG_DFL):
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
-import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from openloop import GOLDEN, load_golden  # noqa: E402
+from tests.support.golden import GOLDEN, load_golden  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -35,5 +31,12 @@ def golden():
     return load_golden
 
 
-def random_spikes(rng, n_runs, n_steps, n, rate):
-    return (rng.random((n_runs, n_steps, n)) < rate).astype(float)
+def pytest_collection_modifyitems(config, items):
+    """The ``golden`` marker is explicit, and complete: a test that takes the ``golden``
+    fixture without it is a collection error (``-m "not golden"`` must skip every reader)."""
+    unmarked = [item.nodeid for item in items
+                if "golden" in getattr(item, "fixturenames", ())
+                and item.get_closest_marker("golden") is None]
+    if unmarked:
+        raise pytest.UsageError("tests reading the golden recordings without "
+                                "@pytest.mark.golden:\n  " + "\n  ".join(unmarked))

@@ -1,19 +1,17 @@
 """The benchmarks compare like with like: the other rendering of nearest_online that
 ``benchmarks/bench_rules.py --row-passes`` times computes the same weights as the package's."""
-import os
-import sys
-
 import numpy as np
+import pytest
 
 from brian_stdp import RULES, NearestOnlineSTDP
-from openloop import run_open_loop
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks"))
-import bench_rules  # noqa: E402
+from tests.support.openloop import run_open_loop
+from tests.support.scripts import load_script
 
 
+@pytest.mark.golden
 def test_row_pass_rendering_of_nearest_matches_spaic(golden):
     import brian2 as b2
+    bench_rules = load_script("benchmarks/bench_rules.py")
     data = golden("nearest_online_stdp")
     w_norm = data["params"]["learner"]["w_norm"]
     rule = bench_rules.nearest_with_changed_row_passes(w_norm=w_norm)

@@ -4,14 +4,8 @@ import numpy as np
 import pytest
 
 from brian_stdp import FullOnlineSTDP, NearestOnlineSTDP, reference
-from openloop import spike_generator
-from conftest import random_spikes
-
-
-def _groups(rng, n_pre=6, n_post=3, steps=60):
-    in_spk = random_spikes(rng, 1, steps, n_pre, 0.3)
-    out_spk = random_spikes(rng, 1, steps, n_post, 0.3)
-    return in_spk, out_spk, spike_generator(b2, in_spk), spike_generator(b2, out_spk)
+from tests.support.cases import random_spikes, spike_groups
+from tests.support.openloop import spike_generator
 
 
 def test_quickstart_network_runs_and_learns():
@@ -36,7 +30,7 @@ def test_closed_loop_transmission_sees_the_previous_steps_weights():
     Transmission at step k therefore uses the weights the learner left at step k-1."""
     b2.defaultclock.dt = 1 * b2.ms
     rng = np.random.default_rng(8)
-    in_spk, out_spk, source, target = _groups(rng, n_pre=5, n_post=2, steps=40)
+    in_spk, out_spk, source, target = spike_groups(b2, rng, n_pre=5, n_post=2, steps=40)
     rule = NearestOnlineSTDP(Apost=0.2, Apre=0.05, w_norm=2.0)
     S = rule.synapses(source, target)
     S.connect()
@@ -59,7 +53,7 @@ def test_closed_loop_transmission_sees_the_previous_steps_weights():
 def test_two_rules_with_different_parameters_stay_independent():
     rng = np.random.default_rng(3)
     b2.defaultclock.dt = 1 * b2.ms
-    in_spk, out_spk, source, target = _groups(rng)
+    in_spk, out_spk, source, target = spike_groups(b2, rng)
     w_start = rng.random((3, 6))
     rules = [NearestOnlineSTDP(Apost=0.05, w_norm=2.0), NearestOnlineSTDP(Apost=0.2, w_norm=3.0)]
     synapses = []
@@ -77,7 +71,7 @@ def test_two_rules_with_different_parameters_stay_independent():
 def test_hand_built_synapses_from_templates():
     rng = np.random.default_rng(4)
     b2.defaultclock.dt = 1 * b2.ms
-    in_spk, out_spk, source, target = _groups(rng)
+    in_spk, out_spk, source, target = spike_groups(b2, rng)
     rule = FullOnlineSTDP(w_norm=2.0)
     S = b2.Synapses(source, target, model=rule.model, on_pre=rule.on_pre, on_post=rule.on_post,
                     delay=rule.pathway_delays(), namespace=rule.namespace())
@@ -201,7 +195,7 @@ def test_one_rule_object_for_two_synapses_and_two_rules_on_one_target():
     several rules may learn onto the same target group; each keeps its own state."""
     rng = np.random.default_rng(12)
     b2.defaultclock.dt = 1 * b2.ms
-    in_a, out_spk, source_a, target = _groups(rng)
+    in_a, out_spk, source_a, target = spike_groups(b2, rng)
     in_b = random_spikes(rng, 1, 60, 6, 0.3)
     source_b = spike_generator(b2, in_b)
     shared = NearestOnlineSTDP(w_norm=2.0)

@@ -1,8 +1,4 @@
 """SPAIC's integer Diehl & Cook neuron with PostPreIntSTDP, closed loop against SPAIC itself."""
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
@@ -10,10 +6,9 @@ from brian_stdp import PostPreIntSTDP, reference
 from brian_stdp.neurons import (SPAIC_CONSTANTS, TRANSMIT, diehl_cook_int, run_start,
                                 schedule_transmission)
 from brian_stdp.rules.postpre_int import draws_table
-from openloop import spike_generator
-import int_network
+from tests.support import int_network, standalone
+from tests.support.openloop import spike_generator
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 
 RECORDED = ("V", "thresh", "refrac_count", "Isyn")
 
@@ -100,6 +95,7 @@ def closed_loop_brian(b2, data, float_shift):
     return w.reshape(n_runs, n_steps, n_post, n_pre), out, group
 
 
+@pytest.mark.golden
 @pytest.mark.parametrize("name", ["postpreintstdp", "postpreintstdp_halving"])
 def test_spec_reproduces_spaic_closed_loop(golden, name):
     data = golden(name)
@@ -110,6 +106,7 @@ def test_spec_reproduces_spaic_closed_loop(golden, name):
     np.testing.assert_allclose(out["V"], data["V"][:, :, 0], atol=1e-3, rtol=0)  # float32
 
 
+@pytest.mark.golden
 @pytest.mark.parametrize("name", ["postpreintstdp", "postpreintstdp_halving"])
 def test_brian_float_shift_reproduces_spaic_closed_loop(golden, name):
     import brian2 as b2
@@ -122,6 +119,7 @@ def test_brian_float_shift_reproduces_spaic_closed_loop(golden, name):
     np.testing.assert_allclose(out["V"], data["V"][:, :, 0], atol=1e-3, rtol=0)
 
 
+@pytest.mark.golden
 @pytest.mark.parametrize("name", ["postpreintstdp", "postpreintstdp_halving"])
 def test_brian_integer_neuron_matches_the_integer_spec(golden, name):
     import brian2 as b2
@@ -182,15 +180,17 @@ def test_closed_loop_neuron_state_same_in_numpy_and_cython(float_shift):
     _assert_same_closed_loop(result, expected, "cython", atol=1e-9 if float_shift else 0)
 
 
-def test_closed_loop_neuron_state_same_in_cpp_standalone(tmp_path):
-    out = tmp_path / "cpp_standalone.npz"
-    proc = subprocess.run([sys.executable, os.path.join(HERE, "int_network.py"),
-                           "cpp_standalone", str(out), str(tmp_path / "build")],
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+# cpp_standalone: a case of the float64 batch (one build with the other modules' cases)
+STANDALONE = standalone.batch("float64")
+STANDALONE.add("diehl_cook_int:closed_loop", dict, builder="tests.support.int_network:build")
+
+
+@STANDALONE
+def test_closed_loop_neuron_state_same_in_cpp_standalone():
+    result = STANDALONE.result("diehl_cook_int:closed_loop")
     expected = int_network.run("numpy")
     assert expected["Isyn_used"].max() > 0 and len(expected["spike_i"]) > 0
-    _assert_same_closed_loop(dict(np.load(out)), expected, "cpp_standalone")
+    _assert_same_closed_loop(result, expected, "cpp_standalone")
 
 
 def test_bad_constants():

@@ -10,7 +10,6 @@ none. ``console`` blocks show shell commands: the ``brian-stdp`` ones are run.
 """
 import glob
 import os
-import re
 import shlex
 import subprocess
 import sys
@@ -19,7 +18,10 @@ import time
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.support import ROOT
+from tests.support.blocks import rst_blocks
+from tests.support.scripts import load_script
+
 DOCS = os.path.join(ROOT, "docs")
 RUN_PAGES = ["getting_started.rst", "standalone.rst", "migrating.rst"] + sorted(
     os.path.relpath(p, DOCS) for p in glob.glob(os.path.join(DOCS, "rules", "*.rst")))
@@ -30,31 +32,7 @@ BLOCK_TIMEOUT = 900
 
 def code_blocks(page):
     """``[(language, classes, code, line)]`` of every ``code-block`` in ``page``."""
-    lines = open(os.path.join(DOCS, page)).read().splitlines()
-    blocks = []
-    k = 0
-    while k < len(lines):
-        match = re.match(r"^(\s*)\.\. code-block::\s*(\S+)\s*$", lines[k])
-        if not match:
-            k += 1
-            continue
-        indent, language, start = len(match.group(1)), match.group(2), k + 1
-        k += 1
-        classes = []
-        while k < len(lines) and re.match(r"^\s+:\w[\w-]*:", lines[k]):
-            option = lines[k].strip()
-            if option.startswith(":class:"):
-                classes += option.split(":", 2)[2].split()
-            k += 1
-        body = []
-        while k < len(lines) and (not lines[k].strip()
-                                  or len(lines[k]) - len(lines[k].lstrip()) > indent):
-            body.append(lines[k])
-            k += 1
-        body_indent = min((len(l) - len(l.lstrip()) for l in body if l.strip()), default=0)
-        code = "\n".join(l[body_indent:] for l in body).strip("\n") + "\n"
-        blocks.append((language, classes, code, start))
-    return blocks
+    return rst_blocks(os.path.join(DOCS, page))
 
 
 def python_blocks(page):
@@ -114,13 +92,14 @@ def standalone_cases():
     cases = []
     for page in RUN_PAGES:
         blocks = [(code, line) for code, line in python_blocks(page) if is_standalone(code)]
-        cases += [pytest.param(page, n, id=f"{page}:{line}") for n, (_, line) in enumerate(blocks)]
+        cases += [pytest.param(page, n, id=f"{page}:{line}", marks=pytest.mark.standalone)
+                  for n, (_, line) in enumerate(blocks)]
     return cases
 
 
 @pytest.mark.parametrize("page,ordinal", standalone_cases())
 def test_standalone_block_runs(page, ordinal):
-    code, line = [(c, l) for c, l in python_blocks(page) if is_standalone(c)][ordinal]
+    code, line = [(c, n) for c, n in python_blocks(page) if is_standalone(c)][ordinal]
     # One directory per block, kept between test runs (sharing one between different networks
     # can link stale objects); named by page and ordinal so that editing the page's text does
     # not force a full recompilation.
@@ -132,7 +111,7 @@ def test_standalone_block_runs(page, ordinal):
 
 def test_pages_that_must_run_everything_skip_nothing():
     for page in STRICT_PAGES:
-        for language, classes, code, line in code_blocks(page):
+        for language, classes, _code, line in code_blocks(page):
             assert language in ("python", "console"), f"{page}:{line}: {language} block"
             assert "spaic" not in classes, f"{page}:{line}: a block that is not run"
         assert python_blocks(page), f"{page} has no runnable example"
@@ -167,11 +146,7 @@ def test_every_rule_has_a_page_with_its_window():
     for module in pkgutil.iter_modules(brian_stdp.__path__):
         if not module.name.startswith("_") and module.name != "cli":   # not the command line
             importlib.import_module(f"brian_stdp.{module.name}")
-    sys.path.insert(0, DOCS)
-    try:
-        import learning_window
-    finally:
-        sys.path.remove(DOCS)
+    learning_window = load_script("docs/learning_window.py")
     pages = {p: open(os.path.join(DOCS, p)).read() for p in RUN_PAGES if p.startswith("rules")}
     for name, cls in RULES.items():
         documented = [p for p, text in pages.items() if cls.__name__ in text]
@@ -192,17 +167,14 @@ def test_learning_windows_follow_the_reference():
     """The plotted values are the rules' pairing maths (nearest/full: A_post * decay**dt after,
     -A_pre * decay**|dt| before, A_post - A_pre at 0)."""
     import numpy as np
-    sys.path.insert(0, DOCS)
-    try:
-        import learning_window
-    finally:
-        sys.path.remove(DOCS)
+    learning_window = load_script("docs/learning_window.py")
     decay = np.exp(-1 / 20)
     for name in ("nearest_online_STDP", "full_online_STDP"):
         values = learning_window.window_values(name, [-7, 0, 5])
         np.testing.assert_allclose(values, [-1e-4 * decay ** 7, 1e-2 - 1e-4, 1e-2 * decay ** 5])
 
 
+@pytest.mark.slow
 def test_sphinx_build_has_no_warnings(tmp_path):
     import sphinx  # noqa: F401  (the docs extra; a missing Sphinx is a failure, not a skip)
     result = subprocess.run([sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q",

@@ -5,9 +5,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from brian_stdp import MetaNearestOnlineSTDP, reference
-from conftest import random_spikes
-from openloop import spike_generator
-from targets import TARGETS, simulate
+from tests.support import standalone
+from tests.support.cases import random_case, random_spikes
+from tests.support.golden import load_golden
+from tests.support.openloop import spike_generator
+from tests.support.targets import simulate
 
 TOL = 1e-5        # SPAIC's recording is float32
 REF_TOL = 1e-9    # Brian2 (float64) against the float64 reference
@@ -27,14 +29,28 @@ def _rows(result):
     return {"w_mean": values[..., 0]}
 
 
-@pytest.mark.parametrize("target", TARGETS)
-def test_open_loop_matches_spaic_every_step(golden, target):
-    data = golden("meta_nearest_online_stdp")
+def _golden_job(data):
     learner = data["params"]["learner"]
     rule = MetaNearestOnlineSTDP(**{k: learner[k] for k in
                                     ("Apost", "Apre", "pre_decay", "post_decay", "w_min",
                                      "w_max")})
-    result = simulate(target, _job(rule, data["w_after_build"], data["in_spk"], data["out_spk"]))
+    return _job(rule, data["w_after_build"], data["in_spk"], data["out_spk"])
+
+
+# cpp_standalone: a case of the float64 batch (one build with the other modules' cases)
+STANDALONE = standalone.batch("float64")
+STANDALONE.add("meta:golden", lambda: _golden_job(load_golden("meta_nearest_online_stdp")))
+
+
+@pytest.mark.golden
+@pytest.mark.parametrize("target", ["numpy", "cython",
+                                    pytest.param("cpp_standalone", marks=STANDALONE.marks)])
+def test_open_loop_matches_spaic_every_step(golden, target):
+    data = golden("meta_nearest_online_stdp")
+    if target == "cpp_standalone":
+        result = STANDALONE.result("meta:golden")
+    else:
+        result = simulate(target, _golden_job(data))
     rows = _rows(result)
     assert result["w"].shape == data["weight"].shape
     np.testing.assert_allclose(result["w"], data["weight"], atol=TOL, rtol=0)
@@ -43,6 +59,7 @@ def test_open_loop_matches_spaic_every_step(golden, target):
                                rtol=0)
 
 
+@pytest.mark.golden
 def test_period_makes_each_presentation_a_run(golden):
     """One long run with ``period`` = the run length replaces the explicit resets (the post
     spikes of a period's last step must not reach the next period, as in SPAIC)."""
@@ -53,13 +70,10 @@ def test_period_makes_each_presentation_a_run(golden):
     np.testing.assert_allclose(_rows(result)["w_mean"], data["w_mean"][..., 0], atol=TOL, rtol=0)
 
 
-def _random_case(seed, n_pre, n_post, rate_pre, rate_post, w_min, w_max, zero_rows=0):
-    rng = np.random.default_rng(seed)
-    in_spk = random_spikes(rng, 2, 30, n_pre, rate_pre)
-    out_spk = random_spikes(rng, 2, 30, n_post, rate_post)
-    w_start = w_min + rng.random((n_post, n_pre)) * (w_max - w_min)
-    w_start[:zero_rows] = 0.0
-    return in_spk, out_spk, w_start
+def _random_case(seed, n_pre, n_post, rate_pre, rate_post, w_min, w_max, **kwargs):
+    """Two runs of 30 steps (:func:`tests.support.cases.random_case`)."""
+    return random_case(seed, n_pre, n_post, rate_pre, rate_post, steps=30, w_min=w_min,
+                       w_max=w_max, **kwargs)
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))

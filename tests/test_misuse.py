@@ -14,16 +14,10 @@ import pytest
 from brian_stdp import (FullOnlineSTDP, MetaNearestOnlineSTDP, NearestOnlineSTDP,
                         PostPreIntSTDP, reference)
 from brian_stdp.rules.postpre_int import draws_table
-from conftest import random_spikes
-from openloop import spike_generator
+from tests.support import ROOT, standalone
+from tests.support.cases import random_spikes, spike_groups
+from tests.support.openloop import replay_target, spike_generator
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def _groups(rng, n_pre=6, n_post=3, steps=60):
-    in_spk = random_spikes(rng, 1, steps, n_pre, 0.3)
-    out_spk = random_spikes(rng, 1, steps, n_post, 0.3)
-    return in_spk, out_spk, spike_generator(b2, in_spk), spike_generator(b2, out_spk)
 
 
 def _pair():
@@ -130,15 +124,23 @@ def test_attach_refuses_wrong_delays_in_runtime_mode():
     assert "'learn_pre'" in str(error.value) and "2 time step(s) = 2 ms" in str(error.value)
 
 
-def test_hand_built_with_wrong_delays_in_standalone_gets_the_rules_delays(tmp_path):
+# cpp_standalone: a case of the float64 batch (one build with the other modules' cases)
+STANDALONE = standalone.batch("float64")
+STANDALONE.add("misuse:hand_built", dict,
+               builder="tests.support.misuse_standalone:build_hand_built")
+
+
+def _misuse_standalone(*args):
+    """A refusal case of tests/support/misuse_standalone.py in a fresh process."""
+    return subprocess.run([sys.executable, "-m", "tests.support.misuse_standalone", *args],
+                          cwd=ROOT, capture_output=True, text=True)
+
+
+@STANDALONE
+def test_hand_built_with_wrong_delays_in_standalone_gets_the_rules_delays():
     """Standalone cannot read delays before the run: attach sets them (the run matches the
     reference although the Synapses was built with delays of 0 and 5 steps)."""
-    out = tmp_path / "w.npz"
-    proc = subprocess.run([sys.executable, os.path.join(HERE, "misuse_standalone.py"),
-                           "hand_built", str(tmp_path / "build"), str(out)],
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    data = np.load(out)
+    data = STANDALONE.result("misuse:hand_built")
     expected = reference.simulate("full", data["w_start"], data["in_spk"], data["out_spk"],
                                   FullOnlineSTDP(w_norm=2.0).namespace())
     np.testing.assert_allclose(data["w"], expected[0, -1], atol=1e-9)
@@ -250,7 +252,7 @@ def test_reset_with_another_rule_is_refused():
 def test_network_operation_keeps_working_in_runtime_mode():
     rng = np.random.default_rng(21)
     b2.defaultclock.dt = 1 * b2.ms
-    in_spk, out_spk, source, target = _groups(rng)
+    in_spk, out_spk, source, target = spike_groups(b2, rng)
     rule = NearestOnlineSTDP(Apost=0.1, w_norm=2.0)
     S = rule.synapses(source, target)
     S.connect()
@@ -271,8 +273,7 @@ def test_network_operation_keeps_working_in_runtime_mode():
 
 def test_network_operation_is_refused_in_standalone_before_the_build(tmp_path):
     build = tmp_path / "build"
-    proc = subprocess.run([sys.executable, os.path.join(HERE, "misuse_standalone.py"),
-                           "network_operation", str(build)], capture_output=True, text=True)
+    proc = _misuse_standalone("network_operation", str(build))
     assert proc.returncode == 3, proc.stdout + proc.stderr[-3000:]
     assert "network_operation(s) normalise_from_python" in proc.stdout
     assert "standalone" in proc.stdout
@@ -287,8 +288,7 @@ def test_openmp_threads_are_refused_where_the_pass_over_every_synapse_writes_row
     row sums it adds into (nearest and Meta came out wrong against SPAIC's recordings with two
     threads): refused before anything is built."""
     build = tmp_path / "build"
-    proc = subprocess.run([sys.executable, os.path.join(HERE, "misuse_standalone.py"), "openmp",
-                           rule_name, "2", str(build)], capture_output=True, text=True)
+    proc = _misuse_standalone("openmp", rule_name, "2", str(build))
     assert proc.returncode == 3, proc.stdout + proc.stderr[-3000:]
     assert "ValueError" in proc.stdout and "openmp_threads = 2" in proc.stdout
     assert row_state in proc.stdout and "openmp_threads = 0 or 1" in proc.stdout
@@ -297,9 +297,7 @@ def test_openmp_threads_are_refused_where_the_pass_over_every_synapse_writes_row
 
 @pytest.mark.parametrize("rule_name, threads", [("full", "2"), ("nearest", "1")])
 def test_openmp_threads_pass_where_no_row_is_written_per_synapse(tmp_path, rule_name, threads):
-    proc = subprocess.run([sys.executable, os.path.join(HERE, "misuse_standalone.py"), "openmp",
-                           rule_name, threads, str(tmp_path / "build")],
-                          capture_output=True, text=True)
+    proc = _misuse_standalone("openmp", rule_name, threads, str(tmp_path / "build"))
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
 
 
@@ -309,7 +307,6 @@ def test_two_int_rules_on_one_target_each_match_the_reference():
     left out here), so each learns as alone."""
     rng = np.random.default_rng(22)
     b2.defaultclock.dt = 1 * b2.ms
-    from openloop import replay_target
     out_spk = random_spikes(rng, 1, 80, 3, 0.3)
     thresh = 213 + 66 * np.cumsum(out_spk, axis=1)
     target = replay_target(b2, out_spk, thresh)
@@ -339,12 +336,12 @@ def test_two_int_rules_on_one_target_each_match_the_reference():
 def test_every_test_named_in_the_reliability_page_exists():
     import ast
     import re
-    page = open(os.path.join(HERE, "..", "docs", "reliability.rst")).read()
+    page = open(os.path.join(ROOT, "docs", "reliability.rst")).read()
     named = re.findall(r"``(test_\w+\.py)::(test_\w+)``", page)
     assert len(named) >= 25, "the page names fewer tests than it should"
     defined = {}
     for filename in {f for f, _ in named}:
-        tree = ast.parse(open(os.path.join(HERE, filename)).read())
+        tree = ast.parse(open(os.path.join(ROOT, "tests", filename)).read())
         defined[filename] = {node.name for node in tree.body
                              if isinstance(node, ast.FunctionDef)}
     missing = [f"{f}::{t}" for f, t in named if t not in defined[f]]

@@ -6,7 +6,9 @@ import pytest
 
 from brian_stdp import PostPreIntSTDP, load_rule, reference, rule_class
 from brian_stdp.rules.postpre_int import INT32_MAX, draws_table
-from targets import TARGETS, simulate
+from tests.support import standalone
+from tests.support.golden import int_reference, load_golden
+from tests.support.targets import simulate
 
 
 def _job(data, **parameters):
@@ -16,13 +18,12 @@ def _job(data, **parameters):
             "out_spk": data["out_spk"], "thresh": data["thresh"], "draws": data["rand_draws"]}
 
 
-def _reference(data, **kwargs):
-    return reference.simulate(
-        "int", data["w_after_build"], data["in_spk"], data["out_spk"],
-        {"max_threshold": int(data["params"]["learner"]["max_threshold"])},
-        thresh=data["thresh"][:, :, 0], draws=data["rand_draws"], **kwargs)
+# cpp_standalone: a case of the float64 batch (one build with the other modules' cases)
+STANDALONE = standalone.batch("float64")
+STANDALONE.add("postpre_int:golden", lambda: _job(load_golden("postpreintstdp")))
 
 
+@pytest.mark.golden
 def test_golden_parameters_are_the_defaults(golden):
     learner = golden("postpreintstdp")["params"]["learner"]
     rule = PostPreIntSTDP()
@@ -31,16 +32,22 @@ def test_golden_parameters_are_the_defaults(golden):
         assert getattr(rule, renamed.get(key, key)) == value, key
 
 
-@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.golden
+@pytest.mark.parametrize("target", ["numpy", "cython",
+                                    pytest.param("cpp_standalone", marks=STANDALONE.marks)])
 def test_exact_with_recorded_draws(golden, target):
     data = golden("postpreintstdp")
-    weights = simulate(target, _job(data))["w"]
+    if target == "cpp_standalone":
+        weights = STANDALONE.result("postpre_int:golden")["w"]
+    else:
+        weights = simulate(target, _job(data))["w"]
     assert weights.shape == data["weight"].shape
     # Most steps of each run change some weight, so equality is not vacuous.
     assert np.all(np.any(np.diff(data["weight"], axis=1) != 0, axis=(2, 3)).sum(axis=1) > 50)
     np.testing.assert_array_equal(weights, data["weight"])
 
 
+@pytest.mark.golden
 def test_exact_with_in_simulation_run_boundaries(golden):
     data = golden("postpreintstdp")
     weights = simulate("numpy", dict(_job(data), period=True))["w"]
@@ -53,6 +60,7 @@ def _first_halving(data):
     return int(np.argmax(np.any(flat > max_threshold, axis=1)))
 
 
+@pytest.mark.golden
 def test_halving_floor_versus_spaic_float_shift(golden):
     data = golden("postpreintstdp_halving")
     n_runs, n_steps = data["weight"].shape[:2]
@@ -75,20 +83,22 @@ def test_halving_floor_versus_spaic_float_shift(golden):
     np.testing.assert_array_equal(spaic[first] - weights[first], expected_gap)
     # From there on, brian_stdp is the integer rule exactly (the reference with floor halving),
     # and the recording is the same rule with float halving: the only difference is the floor.
-    integer = _reference(data).reshape(n_runs * n_steps, 5, 20)
-    floated = _reference(data, float_shift=True).reshape(n_runs * n_steps, 5, 20)
+    integer = int_reference(data).reshape(n_runs * n_steps, 5, 20)
+    floated = int_reference(data, float_shift=True).reshape(n_runs * n_steps, 5, 20)
     np.testing.assert_array_equal(weights, integer)
     np.testing.assert_array_equal(floated, spaic)
     assert np.any(weights[first:] != spaic[first:])
     assert np.all(weights == np.round(weights)) and np.any(spaic != np.round(spaic))
 
 
+@pytest.mark.golden
 def test_float_halving_option_matches_the_whole_halving_file(golden):
     data = golden("postpreintstdp_halving")
     weights = simulate("numpy", _job(data, halving="float"))["w"]
     np.testing.assert_array_equal(weights, data["weight"])
 
 
+@pytest.mark.golden
 def test_subtracting_pre_term_is_the_docstring_variant(golden):
     data = golden("postpreintstdp")
     weights = simulate("numpy", _job(data, pre_term="subtract"))["w"]
@@ -100,6 +110,7 @@ def test_subtracting_pre_term_is_the_docstring_variant(golden):
     assert np.any(weights != data["weight"])
 
 
+@pytest.mark.golden
 def test_plastic_false_freezes(golden):
     data = golden("postpreintstdp")
     weights = simulate("numpy", dict(_job(data), plastic=False))["w"]

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from brian_stdp import (FullOnlineSTDP, MetaNearestOnlineSTDP, NearestOnlineSTDP,
                         PostPreIntSTDP, STDPRule, load_rule, reference)
 from brian_stdp.rules.postpre_int import INT32_MAX
-from openloop import run_open_loop
+from tests.support.openloop import run_open_loop
 
 EXAMPLES = int(os.environ.get("BRIAN_STDP_PROPERTY_EXAMPLES", "25"))
 BRIAN_EXAMPLES = max(3, EXAMPLES // 5)

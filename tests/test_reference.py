@@ -3,16 +3,19 @@ import numpy as np
 import pytest
 
 from brian_stdp import reference
+from tests.support.golden import int_reference
 
 TOL = 1e-5  # the recordings are float32
 
 
+@pytest.mark.golden
 def test_nearest_build_pass_matches_spaic(golden):
     data = golden("nearest_online_stdp")
     built = reference.nearest_online_build(data["w_init"], data["params"]["learner"]["w_norm"])
     np.testing.assert_allclose(built, data["w_after_build"], atol=TOL, rtol=0)
 
 
+@pytest.mark.golden
 @pytest.mark.parametrize("name,rule", [("nearest_online_stdp", "nearest"),
                                        ("full_online_stdp", "full")])
 def test_trace_rules_every_step(golden, name, rule):
@@ -23,6 +26,7 @@ def test_trace_rules_every_step(golden, name, rule):
     np.testing.assert_allclose(weights, data["weight"], atol=TOL, rtol=0)
 
 
+@pytest.mark.golden
 def test_meta_every_step(golden):
     data = golden("meta_nearest_online_stdp")
     weights, w_mean = reference.simulate("meta", data["w_after_build"], data["in_spk"],
@@ -31,21 +35,16 @@ def test_meta_every_step(golden):
     np.testing.assert_allclose(w_mean, data["w_mean"][..., 0], atol=TOL, rtol=0)
 
 
-def _int_run(data, **kwargs):
-    return reference.simulate(
-        "int", data["w_after_build"], data["in_spk"], data["out_spk"],
-        {"max_threshold": int(data["params"]["learner"]["max_threshold"])},
-        thresh=data["thresh"][:, :, 0], draws=data["rand_draws"], **kwargs)
-
-
+@pytest.mark.golden
 def test_int_exact(golden):
     data = golden("postpreintstdp")
-    np.testing.assert_array_equal(_int_run(data), data["weight"])
+    np.testing.assert_array_equal(int_reference(data), data["weight"])
 
 
+@pytest.mark.golden
 def test_int_halving_float_shift_exact(golden):
     data = golden("postpreintstdp_halving")
-    np.testing.assert_array_equal(_int_run(data, float_shift=True), data["weight"])
+    np.testing.assert_array_equal(int_reference(data, float_shift=True), data["weight"])
 
 
 def test_stochastic_round_is_shift_and_mask():

@@ -12,25 +12,32 @@ import pytest
 
 from brian_stdp import (FullOnlineSTDP, MetaNearestOnlineSTDP, NearestOnlineSTDP,
                         PostPreIntSTDP, reference)
-from conftest import random_spikes
-from targets import simulate
+from tests.support import ROOT, standalone
+from tests.support.cases import random_spikes
+from tests.support.targets import simulate
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 SOAK_STEPS = int(os.environ.get("BRIAN_STDP_SOAK_STEPS", "10000"))
 RUN_STEPS = 1000
 
 
+# cpp_standalone: a case of the float64 batch (one build with the other modules' cases)
+STANDALONE = standalone.batch("float64")
+STANDALONE.add("reliability:determinism", dict,
+               builder="tests.support.determinism_network:build")
+
+
+@STANDALONE
 def test_same_seed_same_weights_in_every_target(tmp_path):
     """numpy, cython and cpp_standalone: the same seed gives the same weights for all four
     rules in one closed-loop network (the int rule's stochastic rounding included)."""
     results = {}
-    for target in ("numpy", "cython", "cpp_standalone"):
+    for target in ("numpy", "cython"):       # each in a fresh process, as cpp_standalone
         out = tmp_path / f"{target}.npz"
-        proc = subprocess.run([sys.executable, os.path.join(HERE, "determinism_network.py"),
-                               target, str(out), str(tmp_path / "build")],
-                              capture_output=True, text=True)
+        proc = subprocess.run([sys.executable, "-m", "tests.support.determinism_network",
+                               target, str(out)], cwd=ROOT, capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr[-3000:]
         results[target] = dict(np.load(out))
+    results["cpp_standalone"] = STANDALONE.result("reliability:determinism")
     for target in ("cython", "cpp_standalone"):
         for name in ("nearest", "full", "meta"):
             # Same spikes, same operations; only the order of float additions in row sums may

@@ -5,8 +5,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from brian_stdp import FullOnlineSTDP, NearestOnlineSTDP, reference
-from conftest import random_spikes
-from targets import TARGETS, simulate
+from tests.support import standalone
+from tests.support.cases import random_case
+from tests.support.golden import load_golden
+from tests.support.openloop import spike_generator
+from tests.support.targets import simulate
 
 TOL = 1e-5  # SPAIC's recordings are float32
 RULES = {"nearest_online_stdp": NearestOnlineSTDP, "full_online_stdp": FullOnlineSTDP}
@@ -18,15 +21,43 @@ def _golden_job(data, cls, **extra):
                 out_spk=data["out_spk"], **extra)
 
 
-@pytest.mark.parametrize("target", TARGETS)
+def _not_plastic_job(cls, seed):
+    in_spk, out_spk, w_start = random_case(seed, 8, 3, 0.4, 0.4)
+    return dict(rule=cls(w_norm=2.0).to_dict(), w_start=w_start, in_spk=in_spk,
+                out_spk=out_spk, plastic=False)
+
+
+# This module's cpp_standalone jobs: one build for all of them (and for the other modules'
+# jobs of the float64 batch), each test checking its own.
+STANDALONE = standalone.batch("float64")
+for _name in RULES:
+    STANDALONE.add(f"trace_rules:{_name}",
+                   lambda name=_name: _golden_job(load_golden(name), RULES[name]))
+STANDALONE.add("trace_rules:full_online_stdp,period",
+               lambda: _golden_job(load_golden("full_online_stdp"), FullOnlineSTDP, period=True))
+STANDALONE.add("trace_rules:nearest,not_plastic",
+               lambda: _not_plastic_job(NearestOnlineSTDP, 6))
+
+
+def _weights(target, case, job):
+    if target == "cpp_standalone":
+        return STANDALONE.result(case)["w"]
+    return simulate(target, job())["w"]
+
+
+@pytest.mark.golden
+@pytest.mark.parametrize("target", [
+    "numpy", "cython",
+    pytest.param("cpp_standalone", marks=STANDALONE.marks)])
 @pytest.mark.parametrize("name", sorted(RULES))
 def test_open_loop_matches_spaic_every_step(golden, name, target):
     data = golden(name)
-    weights = simulate(target, _golden_job(data, RULES[name]))["w"]
+    weights = _weights(target, f"trace_rules:{name}", lambda: _golden_job(data, RULES[name]))
     assert weights.shape == data["weight"].shape
     np.testing.assert_allclose(weights, data["weight"], atol=TOL, rtol=0)
 
 
+@pytest.mark.golden
 @pytest.mark.parametrize("name", sorted(RULES))
 def test_period_makes_each_presentation_a_run(golden, name):
     """One long run with ``period`` = the run length replaces the explicit resets."""
@@ -35,18 +66,12 @@ def test_period_makes_each_presentation_a_run(golden, name):
     np.testing.assert_allclose(weights, data["weight"], atol=TOL, rtol=0)
 
 
+@pytest.mark.golden
+@STANDALONE
 def test_period_in_standalone(golden):
     data = golden("full_online_stdp")
-    weights = simulate("cpp_standalone", _golden_job(data, FullOnlineSTDP, period=True))["w"]
+    weights = STANDALONE.result("trace_rules:full_online_stdp,period")["w"]
     np.testing.assert_allclose(weights, data["weight"], atol=TOL, rtol=0)
-
-
-def _random_case(seed, n_pre, n_post, rate_pre, rate_post):
-    rng = np.random.default_rng(seed)
-    in_spk = random_spikes(rng, 2, 40, n_pre, rate_pre)
-    out_spk = random_spikes(rng, 2, 40, n_post, rate_post)
-    w_start = rng.random((n_post, n_pre)) * 0.6
-    return in_spk, out_spk, w_start
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
@@ -56,7 +81,7 @@ def _random_case(seed, n_pre, n_post, rate_pre, rate_post):
        w_norm=st.floats(0.1, 5.0), nearest=st.booleans())
 def test_random_trains_match_reference(seed, n_pre, n_post, rate_pre, rate_post, Apost, Apre,
                                        decay, w_norm, nearest):
-    in_spk, out_spk, w_start = _random_case(seed, n_pre, n_post, rate_pre, rate_post)
+    in_spk, out_spk, w_start = random_case(seed, n_pre, n_post, rate_pre, rate_post)
     if nearest:
         rule = NearestOnlineSTDP(Apost=Apost, Apre=Apre, trace_pre=decay, trace_post=decay ** 0.5,
                                  w_norm=w_norm)
@@ -79,19 +104,15 @@ def test_random_trains_match_reference(seed, n_pre, n_post, rate_pre, rate_post,
 
 @pytest.mark.parametrize("cls", [NearestOnlineSTDP, FullOnlineSTDP])
 def test_not_plastic_changes_nothing(cls):
-    in_spk, out_spk, w_start = _random_case(5, 8, 3, 0.4, 0.4)
-    rule = cls(w_norm=2.0)
-    weights = simulate("numpy", dict(rule=rule.to_dict(), w_start=w_start, in_spk=in_spk,
-                                     out_spk=out_spk, plastic=False))["w"]
-    np.testing.assert_array_equal(weights, np.broadcast_to(w_start, weights.shape))
+    job = _not_plastic_job(cls, 5)
+    weights = simulate("numpy", job)["w"]
+    np.testing.assert_array_equal(weights, np.broadcast_to(job["w_start"], weights.shape))
 
 
+@STANDALONE
 def test_not_plastic_in_standalone():
-    in_spk, out_spk, w_start = _random_case(6, 8, 3, 0.4, 0.4)
-    rule = NearestOnlineSTDP(w_norm=2.0)
-    weights = simulate("cpp_standalone", dict(rule=rule.to_dict(), w_start=w_start,
-                                              in_spk=in_spk, out_spk=out_spk,
-                                              plastic=False))["w"]
+    w_start = _not_plastic_job(NearestOnlineSTDP, 6)["w_start"]
+    weights = STANDALONE.result("trace_rules:nearest,not_plastic")["w"]
     np.testing.assert_array_equal(weights, np.broadcast_to(w_start, weights.shape))
 
 
@@ -118,7 +139,6 @@ def test_weights_set_between_run_calls_are_clamped_at_the_next_step():
     import dataclasses
 
     import brian2 as b2
-    from openloop import spike_generator
     b2.start_scope()
     b2.prefs.codegen.target = "numpy"
     b2.defaultclock.dt = 1 * b2.ms

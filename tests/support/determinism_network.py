@@ -1,20 +1,20 @@
 """One closed-loop network with all four rules, for the cross-target determinism test.
 
-Run as a script (``python determinism_network.py TARGET OUT.npz``) so that every target, the
-standalone device included, starts from a fresh Brian2 state.
+numpy and cython: ``python -m tests.support.determinism_network TARGET OUT.npz``, a fresh
+Brian2 state per target; cpp_standalone: :func:`build` as a case of a standalone batch
+(:mod:`.standalone`), also a fresh process.
 """
 import sys
 
 import numpy as np
 
 
-def run(target, build_directory=None):
-    import brian2 as b2
+def build(b2):
+    """Build and run (cpp_standalone: record) the network in the current target; returns
+    ``read()``: ``{rule: final weights}``."""
     from brian_stdp import (FullOnlineSTDP, MetaNearestOnlineSTDP, NearestOnlineSTDP,
                             PostPreIntSTDP)
     from brian_stdp.neurons import TRANSMIT, diehl_cook_int, schedule_transmission
-    from targets import use_target
-    use_target(b2, target)
     b2.defaultclock.dt = 1 * b2.ms
     b2.seed(11)
     inputs = b2.PoissonGroup(30, rates="(5 + 60 * int(i < 10)) * Hz")
@@ -39,11 +39,19 @@ def run(target, build_directory=None):
     synapses["int"] = S
     net = b2.Network(groups, list(synapses.values()))
     net.run(300 * b2.ms)
-    if target == "cpp_standalone":
-        b2.device.build(directory=build_directory, compile=True, run=True, with_output=False)
-    return {name: np.asarray(S.w[:]) for name, S in synapses.items()}
+
+    def read():
+        return {name: np.asarray(S.w[:]) for name, S in synapses.items()}
+
+    read.network = net
+    return read
 
 
 if __name__ == "__main__":
-    result = run(sys.argv[1], sys.argv[3] if len(sys.argv) > 3 else None)
-    np.savez(sys.argv[2], **result)
+    import brian2
+
+    from .targets import use_target
+    if sys.argv[1] == "cpp_standalone":
+        sys.exit("cpp_standalone: build() as a case of a standalone batch")
+    use_target(brian2, sys.argv[1])
+    np.savez(sys.argv[2], **build(brian2)())

@@ -1,17 +1,5 @@
 """Drive a rule open loop with recorded spikes, as shared/golden/README.md describes."""
-import json
-import os
-
 import numpy as np
-
-GOLDEN = os.environ.get("BRIAN_STDP_GOLDEN",
-                        os.path.join(os.path.dirname(__file__), "..", "..", "shared", "golden"))
-
-
-def load_golden(name):
-    data = dict(np.load(os.path.join(GOLDEN, name + ".npz")))
-    data["params"] = json.loads(str(data["params_json"]))
-    return data
 
 
 def spike_generator(b2, spikes):
@@ -26,21 +14,23 @@ def replay_target(b2, out_spk, thresh, name="thresh"):
     """A NeuronGroup spiking as ``out_spk [R, T, N]`` whose variable ``name`` replays
     ``thresh [R, T, N]`` (set at the start of each step, so it holds that step's value)."""
     n_runs, n_steps, n = out_spk.shape
+    # unique names ('*'): several replays may share one standalone program
     spikes = b2.TimedArray(out_spk.reshape(n_runs * n_steps, n).astype(float),
-                           dt=b2.defaultclock.dt, name="replay_spikes")
+                           dt=b2.defaultclock.dt, name="replay_spikes*")
     values = b2.TimedArray(np.asarray(thresh, dtype=float).reshape(n_runs * n_steps, n),
-                           dt=b2.defaultclock.dt, name="replay_thresh")
+                           dt=b2.defaultclock.dt, name="replay_thresh*")
     group = b2.NeuronGroup(n, f"{name} : 1", threshold="replay_spikes(t, i) > 0.5", reset="",
                            namespace={"replay_spikes": spikes, "replay_thresh": values})
     group.run_regularly(f"{name} = replay_thresh(t, i)", when="start")
     return group
 
 
-def run_open_loop(b2, rule, w_start, in_spk, out_spk, period=False, record="w",
-                  target_model=None, build_directory=None, plastic=True, thresh=None,
-                  draws=None):
-    """Run ``rule`` over ``R`` runs of ``T`` steps; returns ``{var: [R, T, ...]}`` recorded at
-    the end of every step. ``b2`` is the ``brian2`` module with the device already chosen.
+def build_open_loop(b2, rule, w_start, in_spk, out_spk, period=False, record="w",
+                    target_model=None, plastic=True, thresh=None, draws=None):
+    """Build and run (in cpp_standalone: record the runs of) ``rule`` over ``R`` runs of ``T``
+    steps, in a ``Network`` of its own. Returns ``read()``, which gives ``{var: [R, T, ...]}``
+    recorded at the end of every step (in cpp_standalone: after ``device.build``).
+    ``b2`` is the ``brian2`` module with the device already chosen.
     ``thresh [R, T, post]``: the target also replays this as the rule's threshold variable;
     ``draws [R, T, 2, post, pre]``: recorded uniform integers replacing Brian's RNG."""
     in_spk = np.asarray(in_spk).reshape(in_spk.shape[0], in_spk.shape[1], -1)
@@ -73,58 +63,69 @@ def run_open_loop(b2, rule, w_start, in_spk, out_spk, period=False, record="w",
     monitor = b2.StateMonitor(S, names, record=np.arange(n_pre * n_post), when="end")
     net = b2.Network(b2.collect())
     net.add(S, source, target, monitor)
-    for run in range(n_runs):
+    for _ in range(n_runs):
         if not period:
             rule.reset(S)
         net.run(n_steps * b2.defaultclock.dt)
+
+    def read():
+        out = {}
+        i, j = np.asarray(S.i[:]), np.asarray(S.j[:])
+        for name in names:
+            values = getattr(monitor, name)  # [synapse, time]
+            matrix = np.zeros((n_runs * n_steps, n_post, n_pre))
+            matrix[:, j, i] = np.asarray(values).T
+            out[name] = matrix.reshape(n_runs, n_steps, n_post, n_pre)
+        return out
+
+    read.network = net      # keeps every object alive until the standalone build
+    return read
+
+
+def run_open_loop(b2, rule, w_start, in_spk, out_spk, build_directory=None, **kwargs):
+    """:func:`build_open_loop`, built (cpp_standalone) and read: ``{var: [R, T, ...]}``."""
+    read = build_open_loop(b2, rule, w_start, in_spk, out_spk, **kwargs)
     if isinstance(b2.get_device(), b2.devices.cpp_standalone.device.CPPStandaloneDevice):
         b2.device.build(directory=build_directory, compile=True, run=True, with_output=False)
-    out = {}
-    i, j = np.asarray(S.i[:]), np.asarray(S.j[:])
-    for name in names:
-        values = getattr(monitor, name)  # [synapse, time]
-        matrix = np.zeros((n_runs * n_steps, n_post, n_pre))
-        matrix[:, j, i] = np.asarray(values).T
-        out[name] = matrix.reshape(n_runs, n_steps, n_post, n_pre)
-    return out
+    return read()
+
+
+def build_job(b2, **job):
+    """:func:`build_open_loop` for one job (a dict: ``rule`` as ``to_dict()``, ``w_start``,
+    ``in_spk``, ``out_spk`` and optional ``period``, ``record``, ``plastic``, ``thresh``,
+    ``draws``, ``seed``, ``float32``, ``openmp_threads``). ``float32`` and ``openmp_threads``
+    are global preferences: the caller sets them (:func:`run_job`, or a standalone batch's
+    settings); here they are only checked."""
+    from brian_stdp import rule_class
+    b2.defaultclock.dt = 1 * b2.ms
+    rule_data = job.pop("rule")
+    rule = rule_class(rule_data["rule"]).from_dict(rule_data)
+    float32 = job.pop("float32", False)
+    if (b2.prefs.core.default_float_dtype == np.float32) != bool(float32):
+        raise ValueError(f"job float32={float32} but prefs.core.default_float_dtype is "
+                         f"{b2.prefs.core.default_float_dtype.__name__}")
+    threads = job.pop("openmp_threads", 0)
+    if b2.prefs.devices.cpp_standalone.openmp_threads != threads:
+        raise ValueError(f"job openmp_threads={threads} but the preference is "
+                         f"{b2.prefs.devices.cpp_standalone.openmp_threads}")
+    seed = job.pop("seed", None)
+    if seed is not None:
+        b2.seed(seed)
+    return build_open_loop(b2, rule, **job)
 
 
 def run_job(job):
-    """Run one open-loop job (a dict: ``rule`` as ``to_dict()``, ``w_start``, ``in_spk``,
-    ``out_spk`` and optional ``period``, ``record``, ``plastic``, ``thresh``, ``draws``,
-    ``seed``, ``float32``, ``openmp_threads``) in the current target."""
+    """Run one job (see :func:`build_job`) in the current runtime target, in this process:
+    ``{var: [R, T, ...]}``. ``float32`` sets Brian2's default float type for the run and puts
+    it back afterwards, for the tests that follow in this process."""
     import brian2 as b2
-    from brian_stdp import rule_class
-    b2.defaultclock.dt = 1 * b2.ms
     job = dict(job)
-    rule_data = job.pop("rule")
-    rule = rule_class(rule_data["rule"]).from_dict(rule_data)
-    if job.get("seed") is not None:
-        b2.seed(job["seed"])
-    job.pop("seed", None)
-    # float32: Brian2's default float type for everything built (a global preference, put back
-    # afterwards for the tests that follow in this process).
-    float_dtype = b2.prefs.core.default_float_dtype
-    if job.pop("float32", False):
-        b2.prefs.core.default_float_dtype = np.float32
     if "openmp_threads" in job:
-        # cpp_standalone's OpenMP threads (only a standalone process, which builds one
-        # program and ends, gets such a job)
-        b2.prefs.devices.cpp_standalone.openmp_threads = job.pop("openmp_threads")
+        raise ValueError("openmp_threads needs cpp_standalone (a standalone batch)")
+    float_dtype = b2.prefs.core.default_float_dtype
+    if job.get("float32"):
+        b2.prefs.core.default_float_dtype = np.float32
     try:
-        return run_open_loop(b2, rule, **job)
+        return build_job(b2, **job)()
     finally:
         b2.prefs.core.default_float_dtype = float_dtype
-
-
-if __name__ == "__main__":
-    import pickle
-    import sys
-    import brian2 as b2
-    with open(sys.argv[1], "rb") as handle:
-        job = pickle.load(handle)
-    from targets import use_target
-    use_target(b2, "cpp_standalone")
-    result = run_job(job)
-    with open(sys.argv[1] + ".out", "wb") as handle:
-        pickle.dump(result, handle)

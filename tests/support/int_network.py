@@ -1,23 +1,18 @@
 """A small closed loop of PostPreIntSTDP and SPAIC's integer neuron, for cross-target checks.
 
-Run as a script (``python int_network.py TARGET OUT.npz [BUILD_DIR] [float_shift]``) so that
-cpp_standalone starts from a fresh Brian2 state; numpy and cython can call :func:`run` in
-process.
+numpy and cython: :func:`run` in this process; cpp_standalone: :func:`build` as a case of a
+standalone batch (:mod:`.standalone`), which starts from a fresh Brian2 state.
 """
-import sys
-
 import numpy as np
 
 STATE = ("V", "Isyn_used", "thresh", "refrac_count")
 
 
-def run(target, build_directory=None, float_shift=False, steps=300):
-    """Neuron state at every step, spikes and final weights of a 30 -> 4 closed loop."""
-    import brian2 as b2
+def build(b2, float_shift=False, steps=300):
+    """Build and run (cpp_standalone: record) the 30 -> 4 closed loop in the current target;
+    returns ``read()``: neuron state at every step, spikes and final weights."""
     from brian_stdp import PostPreIntSTDP
     from brian_stdp.neurons import TRANSMIT, diehl_cook_int, schedule_transmission
-    from targets import use_target
-    use_target(b2, target)
     b2.defaultclock.dt = 1 * b2.ms
     b2.seed(11)
     inputs = b2.PoissonGroup(30, rates="(5 + 60 * int(i < 10)) * Hz")
@@ -31,16 +26,31 @@ def run(target, build_directory=None, float_shift=False, steps=300):
     state = b2.StateMonitor(neurons, list(STATE), record=True, when="end")
     net = b2.Network(inputs, neurons, S, spikes, state)
     net.run(steps * b2.defaultclock.dt)
-    if target == "cpp_standalone":
-        b2.device.build(directory=build_directory, compile=True, run=True, with_output=False)
-    out = {name: np.asarray(getattr(state, name)[:]) for name in STATE}
-    out.update(spike_i=np.asarray(spikes.i[:]),
-               spike_step=np.round(np.asarray(spikes.t[:] / b2.defaultclock.dt)).astype(int),
-               w=np.asarray(S.w[:]))
+
+    def read():
+        out = {name: np.asarray(getattr(state, name)[:]) for name in STATE}
+        out.update(spike_i=np.asarray(spikes.i[:]),
+                   spike_step=np.round(np.asarray(spikes.t[:] / b2.defaultclock.dt)).astype(int),
+                   w=np.asarray(S.w[:]))
+        return out
+
+    read.network = net
+    return read
+
+
+def run(target, float_shift=False, steps=300):
+    """:func:`build` in ``target`` (numpy or cython), in this process, and read. In cython,
+    ``uncompiled`` lists the code objects whose compilation failed."""
+    import brian2 as b2
+
+    from .targets import use_target
+    use_target(b2, target)
+    read = build(b2, float_shift=float_shift, steps=steps)
+    out = read()
     if target == "cython":
         # Brian2 2.9 swallows a Cython compile error and then skips that code block at every
         # step; make such a failure visible instead of a silently frozen object.
-        skipped = [codeobj.name for obj in net.objects for codeobj in _code_objects(obj)
+        skipped = [codeobj.name for obj in read.network.objects for codeobj in _code_objects(obj)
                    for block, compiled in codeobj.compiled_code.items()
                    if compiled is None and getattr(codeobj.code, block, "").strip()
                    and "EMPTY_CODE_BLOCK" not in getattr(codeobj.code, block)]
@@ -53,9 +63,3 @@ def _code_objects(obj):
     for contained in getattr(obj, "contained_objects", []):
         found.extend(_code_objects(contained))
     return found
-
-
-if __name__ == "__main__":
-    result = run(sys.argv[1], sys.argv[3] if len(sys.argv) > 3 else None,
-                 float_shift=len(sys.argv) > 4 and sys.argv[4] == "float_shift")
-    np.savez(sys.argv[2], **result)

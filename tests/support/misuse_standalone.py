@@ -1,15 +1,18 @@
-"""Misuse in cpp_standalone, one case per process (the standalone device is global state).
+"""Misuse in cpp_standalone (the standalone device is global state).
 
-``python misuse_standalone.py network_operation BUILD_DIR``: a rule's Synapses with a Python
-``network_operation`` in the network; ``run()`` must raise before anything is built. Prints the
-error's cause and exits 3 when refused, 0 when the run went through.
+Refusals, one per process (``python -m tests.support.misuse_standalone ...`` from the
+repository root):
 
-``python misuse_standalone.py openmp RULE THREADS BUILD_DIR``: a rule's Synapses (RULE: nearest,
-full, meta) run with ``openmp_threads = THREADS``; prints the refusal and exits 3, or builds
-nothing and exits 0 when the run went through.
+``network_operation BUILD_DIR``: a rule's Synapses with a Python ``network_operation`` in the
+network; ``run()`` must raise before anything is built. Prints the error's cause and exits 3
+when refused, 0 when the run went through.
 
-``python misuse_standalone.py hand_built BUILD_DIR OUT.npz``: a hand-built Synapses with the
-wrong delays on the rule's pathways, attached and run; the weights go to ``OUT.npz``.
+``openmp RULE THREADS BUILD_DIR``: a rule's Synapses (RULE: nearest, full, meta) run with
+``openmp_threads = THREADS``; prints the refusal and exits 3, or builds nothing and exits 0 when
+the run went through.
+
+A run: :func:`build_hand_built`, a case of a standalone batch (:mod:`.standalone`): a hand-built
+Synapses with the wrong delays on the rule's pathways, attached and run.
 """
 import sys
 
@@ -57,13 +60,13 @@ def openmp(rule_name, threads, build_directory):
         sys.exit(3)
 
 
-def hand_built(build_directory, out):
-    import brian2 as b2
+def build_hand_built(b2):
+    """The hand-built Synapses, run for 60 steps; ``read()`` gives the final weights ``w``
+    and the case (``w_start``, ``in_spk``, ``out_spk``)."""
     from brian_stdp import FullOnlineSTDP
-    from openloop import spike_generator
-    from targets import use_target
+
+    from .openloop import spike_generator
     rng = np.random.default_rng(5)
-    use_target(b2, "cpp_standalone")
     b2.defaultclock.dt = 1 * b2.ms
     in_spk = (rng.random((1, 60, 6)) < 0.3).astype(float)
     out_spk = (rng.random((1, 60, 3)) < 0.3).astype(float)
@@ -77,8 +80,12 @@ def hand_built(build_directory, out):
     w_start = rng.random((3, 6))
     rule.set_weights(S, w_start)
     b2.run(60 * b2.ms)       # collects source, target and S from this frame
-    b2.device.build(directory=build_directory, compile=True, run=True, with_output=False)
-    np.savez(out, w=rule.get_weights(S), w_start=w_start, in_spk=in_spk, out_spk=out_spk)
+
+    def read():
+        return dict(w=rule.get_weights(S), w_start=w_start, in_spk=in_spk, out_spk=out_spk)
+
+    read.objects = (source, target, S)
+    return read
 
 
 if __name__ == "__main__":
@@ -87,4 +94,4 @@ if __name__ == "__main__":
     elif sys.argv[1] == "openmp":
         openmp(*sys.argv[2:5])
     else:
-        hand_built(sys.argv[2], sys.argv[3])
+        sys.exit(f"unknown case {sys.argv[1]!r}")

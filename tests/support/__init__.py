@@ -1,0 +1,10 @@
+"""Helpers shared by the tests: golden recordings, random spike trains, open-loop runs, targets,
+one cpp_standalone program for many cases, and the networks the cross-target tests build.
+
+Modules that also run in a fresh process do so as ``python -m tests.support.X`` from the
+repository root (for example :mod:`.standalone`, a batch of cases in one cpp_standalone build).
+No test changes ``sys.path``: ``tests`` is a package, and pytest puts the repository root on it.
+"""
+import os
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
