@@ -49,6 +49,10 @@ COUNT_MATHS = """({
 RAW_TEX = ("\\[", "\\(", "\\begin", "\\leftarrow", "\\frac", "\\operatorname")
 
 
+# the docs build runs the gallery, whose standalone example compiles a program
+pytestmark = [pytest.mark.slow, pytest.mark.standalone]
+
+
 @pytest.fixture(scope="module")
 def site():
     if not chromium_executable():

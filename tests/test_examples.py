@@ -16,6 +16,8 @@ EXPECTED = {
     "minimal_int.py": "thresholds",
     "standalone_build.py": "presentations from one build",
     "load_template.py": "refused: unknown parameter(s) ['Apots']",
+    "learning_windows.py": "four learning windows",
+    "weights_over_time.py": "mean weight from the busy inputs",
 }
 
 

@@ -192,6 +192,7 @@ def small_run(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_small_run_writes_every_output(small_run):
     for name in ("results.json", "weights.npz", "receptive_fields.png", "confusion_matrix.png",
                  "training.png"):
@@ -204,6 +205,7 @@ def test_small_run_writes_every_output(small_run):
     assert weights["assignment"].shape == (16,)
 
 
+@pytest.mark.slow
 def test_small_run_learns_above_chance(small_run):
     results = json.loads((small_run / "results.json").read_text())
     matrix = np.array(results["confusion_matrix"])
@@ -220,6 +222,7 @@ def test_small_run_learns_above_chance(small_run):
     assert results["training_curve"], "no accuracy over training"
 
 
+@pytest.mark.slow
 def test_learning_moved_the_weights_and_freezing_kept_them(small_run):
     weights = np.load(small_run / "weights.npz")["weights"]
     # Start: uniform rows scaled to sum 78.4; the rule keeps every row at w_norm.

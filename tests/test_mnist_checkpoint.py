@@ -1,7 +1,7 @@
 """The MNIST job loses nothing when interrupted: checkpoints, Ctrl-C, SIGTERM, --resume.
 
 Tiny runs (8 neurons, 10 training + 20 evaluation presentations of 30 ms in chunks of 4, numpy
-target); cpp_standalone cases, in fresh processes as in tests/targets.py, share one build. An
+target); cpp_standalone cases, in fresh processes as in tests/support/standalone.py, share one build. An
 interrupted and resumed job must end with exactly the weights, thresholds and spike counts of
 the uninterrupted job; a corrupt or mismatched checkpoint must be refused before anything runs.
 """
@@ -454,6 +454,7 @@ def assert_not_compiled_again(standalone):
         standalone["built"], "compiled again"
 
 
+@pytest.mark.standalone
 def test_standalone_resume_is_exact_and_matches_runtime(uninterrupted, standalone, tmp_path):
     """cpp_standalone: one compiled program re-run per chunk; interrupted during chunk 2 and
     resumed (same --build-dir: the code objects are not compiled again), it ends as its
@@ -474,6 +475,7 @@ def test_standalone_resume_is_exact_and_matches_runtime(uninterrupted, standalon
                                np.load(uninterrupted / "weights.npz")["weights"], atol=1e-12)
 
 
+@pytest.mark.standalone
 def test_standalone_sigterm_stops_the_program_and_the_job_resumes_exactly(standalone, tmp_path):
     """SIGTERM to the job (only to it, as ``kill PID`` sends it) while it waits for the compiled
     program of chunk 4: the program is killed rather than left running, the job writes its
