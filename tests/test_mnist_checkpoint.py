@@ -1,7 +1,7 @@
 """The MNIST job loses nothing when interrupted: checkpoints, Ctrl-C, SIGTERM, --resume.
 
 Tiny runs (8 neurons, 10 training + 20 evaluation presentations of 30 ms in chunks of 4, numpy
-target); cpp_standalone cases, in fresh processes as in tests/support/standalone.py, share one build. An
+target); the cpp_standalone cases run the job in fresh processes and share one build. An
 interrupted and resumed job must end with exactly the weights, thresholds and spike counts of
 the uninterrupted job; a corrupt or mismatched checkpoint must be refused before anything runs.
 """
