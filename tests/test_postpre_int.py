@@ -21,6 +21,8 @@ def _job(data, **parameters):
 # cpp_standalone: a case of the float64 batch (one build with the other modules' cases)
 STANDALONE = standalone.batch("float64")
 STANDALONE.add("postpre_int:golden", lambda: _job(load_golden("postpreintstdp")))
+STANDALONE.add("postpre_int:halving float",
+               lambda: _job(load_golden("postpreintstdp_halving"), halving="float"))
 
 
 @pytest.mark.golden
@@ -92,9 +94,17 @@ def test_halving_floor_versus_spaic_float_shift(golden):
 
 
 @pytest.mark.golden
-def test_float_halving_option_matches_the_whole_halving_file(golden):
+@pytest.mark.parametrize("target", ["numpy", "cython",
+                                    pytest.param("cpp_standalone", marks=STANDALONE.marks)])
+def test_float_halving_option_matches_the_whole_halving_file(golden, target):
+    """Rows halved by thresholds above max_threshold, against SPAIC's recording, in every
+    target."""
     data = golden("postpreintstdp_halving")
-    weights = simulate("numpy", _job(data, halving="float"))["w"]
+    if target == "cpp_standalone":
+        weights = STANDALONE.result("postpre_int:halving float")["w"]
+    else:
+        weights = simulate(target, _job(data, halving="float"))["w"]
+    assert np.any(data["thresh"] > data["params"]["learner"]["max_threshold"])
     np.testing.assert_array_equal(weights, data["weight"])
 
 
