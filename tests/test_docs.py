@@ -176,6 +176,7 @@ def test_learning_windows_follow_the_reference():
 
 @pytest.mark.slow
 @pytest.mark.standalone  # the gallery's standalone example compiles a program
+@pytest.mark.xdist_group("docs-build")  # one build, shared with the browser test
 def test_sphinx_build_has_no_warnings():
     """``sphinx-build -W`` (the gallery's examples shortened): the one build the browser test
     opens too (tests/test_docs_browser.py)."""

@@ -50,7 +50,7 @@ RAW_TEX = ("\\[", "\\(", "\\begin", "\\leftarrow", "\\frac", "\\operatorname")
 
 
 # the docs build runs the gallery, whose standalone example compiles a program
-pytestmark = [pytest.mark.slow, pytest.mark.standalone]
+pytestmark = [pytest.mark.slow, pytest.mark.standalone, pytest.mark.xdist_group("docs-build")]
 
 
 @pytest.fixture(scope="module")

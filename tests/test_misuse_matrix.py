@@ -341,6 +341,7 @@ def run_args_results(tmp_path_factory):
 
 
 @pytest.mark.standalone
+@pytest.mark.xdist_group("misuse-matrix-run-args")  # one build for both
 def test_meta_continues_across_run_args_when_its_row_state_is_passed_back(run_args_results):
     """``device.run(run_args=...)`` starts the program again from its initial state: passing
     back ``S.w`` and the rows' ``w_mean``, ``aw_mean``, ``output_trace``, ``initialised`` and
@@ -359,6 +360,7 @@ def test_meta_continues_across_run_args_when_its_row_state_is_passed_back(run_ar
 
 
 @pytest.mark.standalone
+@pytest.mark.xdist_group("misuse-matrix-run-args")  # one build for both
 def test_run_args_weights_count_in_the_row_sums(run_args_results):
     """Weights passed through ``run_args`` alone start a new Meta (targets taken from them:
     the reference from those weights), and the state without ``row_weight_sum`` continues:

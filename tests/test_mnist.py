@@ -185,6 +185,10 @@ SMALL = ["--device", "runtime", "--target", "numpy", "--neurons", "16", "--train
 MIN_ACCURACY = 0.20  # twice chance
 
 
+# the small run is a module-scoped job its tests share: one worker under --dist loadgroup
+SMALL_RUN = pytest.mark.xdist_group("mnist-small-run")
+
+
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("mnist_small")
@@ -193,6 +197,7 @@ def small_run(tmp_path_factory):
 
 
 @pytest.mark.slow
+@SMALL_RUN
 def test_small_run_writes_every_output(small_run):
     for name in ("results.json", "weights.npz", "receptive_fields.png", "confusion_matrix.png",
                  "training.png"):
@@ -206,6 +211,7 @@ def test_small_run_writes_every_output(small_run):
 
 
 @pytest.mark.slow
+@SMALL_RUN
 def test_small_run_learns_above_chance(small_run):
     results = json.loads((small_run / "results.json").read_text())
     matrix = np.array(results["confusion_matrix"])
@@ -223,6 +229,7 @@ def test_small_run_learns_above_chance(small_run):
 
 
 @pytest.mark.slow
+@SMALL_RUN
 def test_learning_moved_the_weights_and_freezing_kept_them(small_run):
     weights = np.load(small_run / "weights.npz")["weights"]
     # Start: uniform rows scaled to sum 78.4; the rule keeps every row at w_norm.

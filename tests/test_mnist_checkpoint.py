@@ -68,6 +68,10 @@ def assert_same_result(out_a, out_b):
         assert results_a[key] == results_b[key], key
 
 
+# module-scoped jobs (the uninterrupted run, the standalone build) are shared by the tests:
+# under pytest-xdist's --dist loadgroup the module runs in one worker
+pytestmark = pytest.mark.xdist_group("mnist-checkpoint")
+
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
     out = tmp_path_factory.mktemp("uninterrupted")

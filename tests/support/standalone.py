@@ -48,8 +48,9 @@ class Batch:
         self.results = {}
         self.failures = {}       # case -> error text of its run alone
         self.batch_error = None
-        # the marks of a test that reads the batch's results
-        self.marks = [pytest.mark.standalone]
+        # the marks of a test that reads the batch's results: under pytest-xdist's
+        # --dist loadgroup, every test of a batch runs in one worker, which builds it once
+        self.marks = [pytest.mark.standalone, pytest.mark.xdist_group(f"standalone-{name}")]
 
     def __call__(self, test):
         """Decorator: the batch's marks on a test that reads its results."""
