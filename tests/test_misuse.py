@@ -17,6 +17,7 @@ from brian_stdp.rules.postpre_int import draws_table
 from tests.support import ROOT, standalone
 from tests.support.cases import random_spikes, spike_groups
 from tests.support.openloop import replay_target, spike_generator
+from tests.support import causes
 
 
 
@@ -33,13 +34,6 @@ def _hand_built(rule, source, target, **overrides):
     return b2.Synapses(source, target, **kwargs)
 
 
-def _causes(error):
-    """The messages of an exception and of what caused it (Brian wraps errors in layers)."""
-    messages = []
-    while error is not None:
-        messages.append(str(error))
-        error = error.__cause__
-    return "\n".join(messages)
 
 
 def _no_synapses_created():
@@ -152,7 +146,7 @@ def test_unconnected_synapses_are_refused_by_brian():
     NearestOnlineSTDP().synapses(source, target)
     with pytest.raises(b2.core.base.BrianObjectException) as error:
         b2.run(1 * b2.ms)
-    assert "with 'connect'" in _causes(error.value)
+    assert "with 'connect'" in causes(error.value)
 
 
 # ---- the target lacks what the rule needs -----------------------------------------------------
@@ -222,7 +216,7 @@ def test_dt_changed_after_building_is_refused_at_run():
     b2.defaultclock.dt = 0.5 * b2.ms
     with pytest.raises(b2.core.base.BrianObjectException) as error:
         b2.run(10 * b2.ms)
-    message = _causes(error.value)
+    message = causes(error.value)
     assert "dt = 1. ms" in message and "before creating the synapses" in message
 
 

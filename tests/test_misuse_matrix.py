@@ -44,12 +44,6 @@ def _groups(case):
     return source, target
 
 
-def _causes(error):
-    messages = []
-    while error is not None:
-        messages.append(str(error))
-        error = error.__cause__
-    return "\n".join(messages)
 
 
 @pytest.fixture(autouse=True)

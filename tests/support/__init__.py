@@ -8,3 +8,12 @@ No test changes ``sys.path``: ``tests`` is a package, and pytest puts the reposi
 import os
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def causes(error):
+    """The messages of an exception and of what caused it (Brian wraps errors in layers)."""
+    messages = []
+    while error is not None:
+        messages.append(str(error))
+        error = error.__cause__
+    return "\n".join(messages)
