@@ -14,11 +14,9 @@ import pytest
 from brian_stdp import (FullOnlineSTDP, MetaNearestOnlineSTDP, NearestOnlineSTDP,
                         PostPreIntSTDP, reference)
 from brian_stdp.rules.postpre_int import draws_table
-from tests.support import ROOT, standalone
+from tests.support import ROOT, causes, standalone
 from tests.support.cases import random_spikes, spike_groups
 from tests.support.openloop import replay_target, spike_generator
-from tests.support import causes
-
 
 
 def _pair():
@@ -32,8 +30,6 @@ def _hand_built(rule, source, target, **overrides):
                   delay=rule.pathway_delays(), namespace=rule.namespace())
     kwargs.update(overrides)
     return b2.Synapses(source, target, **kwargs)
-
-
 
 
 def _no_synapses_created():
