@@ -40,3 +40,19 @@ def pytest_collection_modifyitems(config, items):
     if unmarked:
         raise pytest.UsageError("tests reading the golden recordings without "
                                 "@pytest.mark.golden:\n  " + "\n  ".join(unmarked))
+
+
+def pytest_runtest_setup(item):
+    """Under ``--dist loadgroup`` each worker appends ``@group`` to the node ids of the tests
+    marked ``xdist_group``, and the controller schedules by that suffix. When it is missing (as
+    with pytest 9.2, whose node ids pytest-xdist 3.8 can no longer change) the groups are
+    silently spread over the workers: each worker repeats the standalone builds and the docs
+    build, two of them racing on one build directory. Such a test fails here, before its work,
+    with the reason (raising at collection would crash the worker without a message)."""
+    config = item.config
+    if (getattr(config, "workerinput", None) is not None and config.getvalue("loadgroup")
+            and item.get_closest_marker("xdist_group") is not None and "@" not in item.nodeid):
+        pytest.fail("pytest-xdist did not group the tests marked xdist_group: this pytest / "
+                    "pytest-xdist pair cannot --dist loadgroup (pytest 9.2 with pytest-xdist "
+                    "3.8 cannot); install the versions the test extra in setup.cfg pins, or "
+                    "run serially with -p no:xdist", pytrace=False)
