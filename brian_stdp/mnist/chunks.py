@@ -61,8 +61,8 @@ import numpy as np
 from . import network
 from ..rendering import attachment_of
 
-__all__ = ["chunk_seed", "plan_chunks", "carried_variables", "spike_counts", "RuntimeRunner",
-           "StandaloneRunner"]
+__all__ = ["chunk_seed", "accepted_periods", "carried_variables", "spike_counts",
+           "RuntimeRunner", "StandaloneRunner"]
 
 
 def chunk_seed(seed, index):
@@ -71,14 +71,26 @@ def chunk_seed(seed, index):
     return int(state[0] % (2**31 - 1))
 
 
-def plan_chunks(n_train, n_eval, chunk):
-    """``[(start, length, learning)]``: training presentations then evaluation ones, each phase
-    cut into pieces of ``chunk`` (the last piece of a phase may be shorter)."""
-    plan = []
-    for first, n, learning in ((0, n_train, True), (n_train, n_eval, False)):
-        for start in range(first, first + n, chunk):
-            plan.append((start, min(chunk, first + n - start), learning))
-    return plan
+def accepted_periods(period_totals, repeat, n_digits, min_spikes, max_repeats):
+    """Diehl & Cook's re-presentation over one chunk, as the simulation's presenter decides it
+    (:data:`brian_stdp.mnist.network.PERIOD_END`), from the excitatory spikes of each period.
+
+    The chunk starts at its first digit with ``repeat`` (a repetition carried over from the
+    previous chunk). A digit's period is accepted when it drew at least ``min_spikes`` spikes
+    or the digit was already shown again ``max_repeats`` times; otherwise the digit is shown
+    again. Returns ``(accepted, repeat, repeats)``: the index of each digit's accepted period,
+    the repetition count the chunk ends with, and how many periods were repetitions.
+    """
+    accepted, digit, repeats = [], 0, 0
+    for period, total in enumerate(period_totals):
+        if digit >= n_digits:
+            break  # idle to the chunk's end
+        if total >= min_spikes or repeat >= max_repeats:
+            accepted.append(period)
+            digit, repeat = digit + 1, 0
+        else:
+            repeat, repeats = repeat + 1, repeats + 1
+    return np.array(accepted, dtype=int), repeat, repeats
 
 
 def spike_counts(spike_i, spike_t, period_s, length, n_neurons):
@@ -133,9 +145,15 @@ class _Runner:
         return ["weights"] + [key for key, _, _ in self.carried]
 
     def _padded_rates(self, rows):
-        padded = np.zeros((self.max_length, rows.shape[1]))
+        # The network's table has one silent row more than a chunk has digits (network.py).
+        padded = np.zeros((self.max_length + 1, rows.shape[1]))
         padded[:len(rows)] = rows
         return padded
+
+    def _presenter_end(self):
+        presenter = self.parts["presenter"]
+        return (int(presenter.variables["digit"].get_value()[0]),
+                int(presenter.variables["repeat"].get_value()[0]))
 
     def _weights_to_synapses(self, weights):
         i, j = self.order
@@ -178,9 +196,11 @@ class RuntimeRunner(_Runner):
         super().__init__(parts, net, max_length)
         net.store("chunk_start")
 
-    def run(self, index, rows, learning, seed, state):
-        """Run chunk ``index`` (presentation ``rows``, from carried ``state``, None for the
-        built state); return ``(state after it, spike indices, spike times)``."""
+    def run(self, index, rows, length, learning, seed, state, repeat):
+        """Run chunk ``index``: ``length`` periods presenting the digits whose base rates are
+        ``rows``, from carried ``state`` (None for the built state), the first digit already
+        shown again ``repeat`` times. Return ``(state after it, spike indices, spike times,
+        (digits done, repeat at the end))``."""
         import brian2
         net = self.net
         net.restore("chunk_start")
@@ -192,15 +212,18 @@ class RuntimeRunner(_Runner):
                 self._weights_to_synapses(state["weights"]))
             for key, group, name in self.carried:
                 group.variables[name].set_value(state[key])
+        presenter = self.parts["presenter"]
+        presenter.repeat = repeat
+        presenter.n_digits = len(rows)
         network.set_learning(self.parts, learning)
-        duration = len(rows) * self.parts["period"]
+        duration = length * self.parts["period"]
         t0 = time.time()
         net.run(duration, namespace={})
         self.timings["simulation_s"] += time.time() - t0
         if abs(float(net.t_) - float(duration)) > 0.5 * float(brian2.defaultclock.dt):
             # Stopped early by Ctrl-C (core.stop_on_keyboard_interrupt): never a complete chunk.
             raise KeyboardInterrupt
-        return self._read_state(float(duration)), *self._spikes()
+        return self._read_state(float(duration)), *self._spikes(), self._presenter_end()
 
 
 class StandaloneRunner(_Runner):
@@ -239,13 +262,16 @@ class StandaloneRunner(_Runner):
         self.device.build(directory=self.project_dir, compile=True, run=False,
                           with_output=with_output)
 
-    def run(self, index, rows, learning, seed, state):
+    def run(self, index, rows, length, learning, seed, state, repeat):
         """As :meth:`RuntimeRunner.run`: one run of the compiled program."""
         from brian2 import Hz, Quantity
         from brian2.units.fundamentalunits import DIMENSIONLESS
-        mode = self.modes[(len(rows), learning)]
+        mode = self.modes[(length, learning)]
+        presenter = self.parts["presenter"]
         run_args = {self.control.chunk_seed: seed, self.control.chunk_mode: mode,
-                    self.rates: self._padded_rates(rows) * Hz}
+                    self.rates: self._padded_rates(rows) * Hz,
+                    presenter.repeat: np.array([repeat]),
+                    presenter.n_digits: np.array([len(rows)])}
         if state is not None:
             S = self.parts["synapses"]
             run_args[S.w] = self._weights_to_synapses(state["weights"])
@@ -263,4 +289,5 @@ class StandaloneRunner(_Runner):
                     if os.path.exists(stale):
                         os.remove(stale)
         self.timings["simulation_s"] += float(self.device.timers["run_binary"])
-        return self._read_state(len(rows) * self.period_s), *self._spikes()
+        return (self._read_state(length * self.period_s), *self._spikes(),
+                self._presenter_end())

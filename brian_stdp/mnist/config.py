@@ -77,13 +77,19 @@ class MnistConfig:
     presentation: float = _flag(250.0, _span(0.0, 10000.0, low_open=True))
     rest: float = _flag(0.0, _span(0.0, 10000.0))       # silent inputs after each presentation
     dt: float = _flag(1.0, _span(0.0, 10.0, low_open=True))  # the rules' constants are per step
-    intensity: float = _flag(1.0, _span(0.0, 100.0, low_open=True))  # rate = pixel / 4 Hz * this
-    theta_plus: float = _flag(0.05, _span(0.0, 100.0))  # mV added to a threshold per spike
+    # None: the tuned value for the rule and size (brian_stdp.mnist.defaults)
+    intensity: Optional[float] = _flag(None, _span(0.0, 100.0, low_open=True))  # x pixel / 4 Hz
+    theta_plus: Optional[float] = _flag(None, _span(0.0, 100.0))  # mV per spike (float network)
+    inhibition: Optional[float] = _flag(None, _span(0.0, 1e6))
+    min_spikes: int = _flag(5, _count(0, 10000))   # fewer: the digit is shown again, brighter
+    max_repeats: int = _flag(10, _count(0, 1000))  # at most this many times
+    intensity_step: float = _flag(0.5, _span(0.0, 100.0))  # added to intensity per repetition
     seed: int = _flag(0, _SEED)
     split_seed: int = _flag(0, _SEED)
     device: str = _flag("cpp_standalone", choice(*DEVICES))
     target: str = _flag("cython", choice(*TARGETS))     # code generation target in runtime mode
     data: Optional[str] = _flag(None)
+    test_data: Optional[str] = _flag(None)      # held-out digits from here instead of a split
     out: str = _flag("mnist_results")
     build_dir: Optional[str] = _flag(None)
     progress: bool = _flag(True)
@@ -99,7 +105,7 @@ class MnistConfig:
             _validate("--rule", _RULE_NAMES, self.rule)
         for field in dataclasses.fields(self):
             constraint = field.metadata["constraint"]
-            if constraint is not None:
+            if constraint is not None and getattr(self, field.name) is not None:
                 _validate(flag_name(field.name), constraint, getattr(self, field.name))
         if self.label is not None:
             _validate("--label", _count(1, self.train), self.label)
@@ -134,10 +140,12 @@ class MnistConfig:
         return rule_class(self.rule)()
 
 
-def run_identity(config: MnistConfig, rule: STDPRule, data_sha256: str) -> dict:
+def run_identity(config: MnistConfig, rule: STDPRule, data_sha256: str,
+                 network_settings: dict) -> dict:
     """Everything the result of a run depends on, as a checkpoint records it (flag names as
     keys, so that a refusal names the flag). ``--out``, ``--build-dir``, ``--quiet``,
-    ``--checkpoint-every`` and the data's path are not part of it."""
+    ``--checkpoint-every`` and the data's path are not part of it. ``network_settings``: the
+    values :func:`brian_stdp.mnist.defaults.resolve` chose (given or tuned)."""
     from importlib.metadata import version
 
     from .. import __version__
@@ -145,8 +153,10 @@ def run_identity(config: MnistConfig, rule: STDPRule, data_sha256: str) -> dict:
         "rule parameters": rule.to_dict(),
         "--neurons": config.neurons, "--train": config.train, "--epochs": config.epochs,
         "--label": config.n_label, "--test": config.test, "--presentation": config.presentation,
-        "--rest": config.rest, "--dt": config.dt, "--intensity": config.intensity,
-        "--theta-plus": config.theta_plus, "--seed": config.seed,
+        "--rest": config.rest, "--dt": config.dt, **{
+            flag_name(name): value for name, value in network_settings.items()},
+        "--min-spikes": config.min_spikes, "--max-repeats": config.max_repeats,
+        "--intensity-step": config.intensity_step, "--seed": config.seed,
         "--split-seed": config.split_seed, "--device": config.device,
         "--target": config.target if config.device == "runtime" else None,
         "--chunk": config.chunk, "data sha256": data_sha256,

@@ -11,7 +11,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-__all__ = ["load_digits", "split_digits", "validate_digits", "cache_dir", "N_PIXELS",
+__all__ = ["load_digits", "load_job_digits", "split_digits", "validate_digits", "cache_dir", "N_PIXELS",
            "N_CLASSES"]
 
 N_PIXELS = 784
@@ -126,6 +126,17 @@ def load_digits(path: Optional[str] = None) -> Tuple[np.ndarray, np.ndarray, dic
                                  f"corrupt ({type(error).__name__}: {error})") from None
         X, y = validate_digits(arrays["X"], arrays["y"])
     return X, y, {"source": os.path.abspath(path), "cache": None}
+
+
+def load_job_digits(data_path: Optional[str] = None, test_path: Optional[str] = None,
+                    split_seed: int = 0):
+    """``(X, y, train_order, held_out_order, description)`` of a job: the digits of ``data_path``
+    (default: the shipped ones) split by :func:`split_digits`."""
+    if test_path is not None:
+        raise NotImplementedError("--test-data")
+    X, y, info = load_digits(data_path)
+    train_order, held_out_order = split_digits(y, seed=split_seed)
+    return X, y, train_order, held_out_order, info
 
 
 def split_digits(y, seed: int = 0) -> Tuple[np.ndarray, np.ndarray]:

@@ -53,45 +53,97 @@ def _namespace(theta_plus_mV):
     return ns
 
 
-def _clock_and_inputs(rates_hz, period_steps, presentation_steps, dt_ms, seed):
-    """Seed Brian's generator and set the clock; return ``(inputs, rates, period)``: the Poisson
-    inputs reading their rates from the table ``rates`` (one row per presentation of a chunk),
-    silent after ``presentation_steps`` of every period."""
-    from brian2 import Hz, PoissonGroup, TimedArray, defaultclock, ms
+#: The presenter: which digit of the chunk's rate table the inputs show, at which intensity.
+PRESENTER_MODEL = """
+digit : integer          # row of the chunk's rate table shown now
+repeat : integer         # times this digit has been shown again (each adds an intensity step)
+period_spikes : integer  # excitatory spikes so far in this period
+n_digits : integer       # rows of the table holding digits; later rows are silent padding
+"""
+#: Diehl & Cook's re-presentation, decided in the last step of every period, inside the
+#: simulation (no Python between presentations, also in cpp_standalone): a digit that drew
+#: fewer than ``min_spikes`` excitatory spikes is shown again, one intensity step higher, at
+#: most ``max_repeats`` times; otherwise the next digit follows at the base intensity. Periods
+#: after the table's last digit are idle (silent inputs, nothing counted).
+#: :func:`brian_stdp.mnist.chunks.accepted_periods` is the same decision in NumPy.
+PERIOD_END = """
+period_ends = int(timestep(t, dt) % period_steps == period_steps - 1)
+shown = period_ends * int(digit < n_digits)
+accepted = int(period_spikes >= min_spikes or repeat >= max_repeats)
+digit += shown * accepted
+repeat = (repeat + shown) * (1 - shown * accepted)
+period_spikes = period_spikes * (1 - period_ends)
+"""
+INPUT_MODEL = """
+rates = input_rates(digit_shown * period, i) * (intensity + intensity_step * repeat_shown) * showing : Hz
+showing = int(timestep(t, dt) % period_steps < presentation_steps) : 1  # 0 while resting
+digit_shown : integer (linked)
+repeat_shown : integer (linked)
+"""  # noqa: E501
+
+
+def _clock_and_inputs(rates_hz, period_steps, presentation_steps, dt_ms, seed, protocol):
+    """Seed Brian's generator and set the clock; return ``(inputs, presenter, rates, period,
+    objects)``: Poisson inputs reading their rates from the table ``rates`` (one row per digit
+    of a chunk; row ``presenter.digit`` is shown), silent after ``presentation_steps`` of every
+    period, and the presenter that moves through the table (:data:`PERIOD_END`)."""
+    from brian2 import Hz, NeuronGroup, TimedArray, defaultclock, linked_var, ms
     from brian2 import seed as brian_seed
     brian_seed(seed)
     defaultclock.dt = dt_ms * ms
     period = period_steps * dt_ms * ms
-    rates = TimedArray(np.asarray(rates_hz, dtype=float) * Hz, dt=period, name="input_rates")
-    input_ns = {"input_rates": rates}
-    rate_expr = "input_rates(t, i)"
-    if presentation_steps < period_steps:
-        input_ns.update(presentation_steps=presentation_steps, period_steps_all=period_steps)
-        rate_expr += " * int((timestep(t, dt) % period_steps_all) < presentation_steps)"
-    inputs = PoissonGroup(rates_hz.shape[1], rates=rate_expr, namespace=input_ns, name="inputs")
-    return inputs, rates, period
+    # One padding row more than the presenter can reach: past the last digit, rates are 0.
+    table = np.zeros((rates_hz.shape[0] + 1, rates_hz.shape[1]))
+    table[:-1] = rates_hz
+    rates = TimedArray(table * Hz, dt=period, name="input_rates")
+    presenter = NeuronGroup(1, PRESENTER_MODEL, name="presenter",
+                            namespace={"period_steps": period_steps,
+                                       "min_spikes": protocol["min_spikes"],
+                                       "max_repeats": protocol["max_repeats"]})
+    end_of_period = presenter.run_regularly(PERIOD_END, when="end", name="presenter_period_end")
+    inputs = NeuronGroup(rates_hz.shape[1], INPUT_MODEL, threshold="rand() < rates * dt",
+                         name="inputs",
+                         namespace={"input_rates": rates, "period": period,
+                                    "intensity": protocol["intensity"],
+                                    "intensity_step": protocol["intensity_step"],
+                                    "period_steps": period_steps,
+                                    "presentation_steps": presentation_steps})
+    index = np.zeros(len(inputs), dtype=int)  # Brian2 wants the platform int
+    inputs.digit_shown = linked_var(presenter, "digit", index=index)
+    inputs.repeat_shown = linked_var(presenter, "repeat", index=index)
+    return inputs, presenter, rates, period, [presenter, end_of_period]
 
 
-def _parts(objects, inputs, exc, inh, learned, period, rates):
+def _spike_counter(exc, presenter):
+    from brian2 import Synapses
+    counter = Synapses(exc, presenter, on_pre="period_spikes_post += 1", name="spike_counter")
+    counter.connect()
+    return counter
+
+
+def _parts(objects, inputs, presenter, exc, inh, learned, period, rates):
     """The network (with a monitor of the excitatory spikes) and its parts, by role."""
     from brian2 import Network, SpikeMonitor
     spikes = SpikeMonitor(exc, name="excitatory_spikes")
-    return {"network": Network(objects + [spikes]), "inputs": inputs, "exc": exc, "inh": inh,
-            "synapses": learned, "spikes": spikes, "period": period, "rates": rates}
+    objects = objects + [_spike_counter(exc, presenter), spikes]
+    return {"network": Network(objects), "inputs": inputs, "presenter": presenter, "exc": exc,
+            "inh": inh, "synapses": learned, "spikes": spikes, "period": period, "rates": rates}
 
 
 def build(rule, n_neurons, rates_hz, period_steps, presentation_steps, dt_ms, initial_weights,
-          theta_plus_mV, seed):
+          protocol, seed):
     """Create the network's objects in the current device; return them in a dict.
 
-    ``rates_hz`` [presentations, 784]: the input rates of one chunk's presentations, in order
-    (the chunk runner rewrites them for each chunk; the shape stays). ``initial_weights``
-    [n_neurons, 784] (SPAIC's [post, pre]).
+    ``rates_hz`` [digits, 784]: the base input rates of one chunk's digits, in order (the chunk
+    runner rewrites them for each chunk; the shape stays). ``initial_weights`` [n_neurons, 784]
+    (SPAIC's [post, pre]). ``protocol``: ``intensity`` and ``intensity_step`` (factors of the
+    base rates), ``min_spikes`` and ``max_repeats`` (:data:`PERIOD_END`), ``theta_plus`` (mV)
+    and ``inhibition`` (the inhibitory -> excitatory weight).
     """
     from brian2 import NeuronGroup, Synapses
-    inputs, rates, period = _clock_and_inputs(rates_hz, period_steps, presentation_steps, dt_ms,
-                                              seed)
-    ns = _namespace(theta_plus_mV)
+    inputs, presenter, rates, period, objects = _clock_and_inputs(
+        rates_hz, period_steps, presentation_steps, dt_ms, seed, protocol)
+    ns = _namespace(protocol["theta_plus"])
     exc = NeuronGroup(n_neurons, EXC_MODEL,
                       threshold="v > theta - theta_offset + v_thresh_e",
                       reset="v = v_reset_e\ntheta += adapting * theta_plus",
@@ -104,7 +156,7 @@ def build(rule, n_neurons, rates_hz, period_steps, presentation_steps, dt_ms, in
     exc.theta = "theta_init"
     exc.adapting = 1
     inh.v = "v_rest_i"
-    objects = [inputs, exc, inh]
+    objects += [inputs, exc, inh]
     if presentation_steps == period_steps:
         # No rest phase: each presentation starts from rest, as after D&C's 150 ms of silence.
         objects.append(exc.run_regularly("v = v_rest_e\nge = 0\ngi = 0", dt=period,
@@ -116,10 +168,11 @@ def build(rule, n_neurons, rates_hz, period_steps, presentation_steps, dt_ms, in
     rule.set_weights(learned, initial_weights)
     exc_inh = Synapses(exc, inh, on_pre=f"ge_post += {W_EXC_INH}", name="exc_to_inh")
     exc_inh.connect(j="i")
-    inh_exc = Synapses(inh, exc, on_pre=f"gi_post += {W_INH_EXC}", name="inh_to_exc")
+    inh_exc = Synapses(inh, exc, on_pre="gi_post += inhibition", name="inh_to_exc",
+                       namespace={"inhibition": protocol["inhibition"]})
     inh_exc.connect(condition="i != j")
     objects += [learned, exc_inh, inh_exc]
-    return _parts(objects, inputs, exc, inh, learned, period, rates)
+    return _parts(objects, inputs, presenter, exc, inh, learned, period, rates)
 
 
 def set_learning(parts, learning):
@@ -129,8 +182,7 @@ def set_learning(parts, learning):
 
     from ..rendering import attachment_of
     parts["synapses"].plastic = bool(learning)
-    if "adapting" in parts["exc"].variables:
-        parts["exc"].adapting = int(bool(learning))
+    parts["exc"].adapting = int(bool(learning))  # both neuron models have the flag
     for obj in attachment_of(parts["synapses"]).objects:
         # The per-step operations (row sums, normalisation, pending changes) only move the
         # weights while plastic; the helper groups hold state the spike code still reads.
@@ -143,35 +195,31 @@ def freeze(parts):
     set_learning(parts, False)
 
 
-#: Lateral inhibition of the integer network: what one excitatory spike removes from every
-#: other excitatory neuron's input sum (SPAIC's neuron turns Isyn into V by 154 / 1024).
-W_INH_INT = 1000
-
-
 def build_int(rule, n_neurons, rates_hz, period_steps, presentation_steps, dt_ms,
-              initial_weights, seed):
+              initial_weights, protocol, seed):
     """The same job with SPAIC's integer Diehl & Cook neuron and an integer rule
     (``rule.integer``, PostPreIntSTDP).
 
     Integer weights in [w_min, w_max] reach the neurons through the ``transmit`` pathway after
-    the rule's halving (SPAIC's order); each excitatory spike subtracts :data:`W_INH_INT` from
+    the rule's halving (SPAIC's order); each excitatory spike subtracts ``inhibition`` from
     the other neurons' next input sum (a direct stand-in for the inhibitory population). Each
     period starts as a SPAIC run: ``V`` and the input cleared, thresholds carried over.
     """
     from brian2 import Synapses
 
     from ..neurons import TRANSMIT, diehl_cook_int, schedule_transmission
-    inputs, rates, period = _clock_and_inputs(rates_hz, period_steps, presentation_steps, dt_ms,
-                                              seed)
+    inputs, presenter, rates, period, objects = _clock_and_inputs(
+        rates_hz, period_steps, presentation_steps, dt_ms, seed, protocol)
     exc = diehl_cook_int(n_neurons, name="excitatory")
-    objects = [inputs, exc, exc.run_regularly("V = 0\nIsyn = 0\nIsyn_used = 0", dt=period,
+    objects += [inputs, exc, exc.run_regularly("V = 0\nIsyn = 0\nIsyn_used = 0", dt=period,
                                               when="start", order=-100,
                                               name="excitatory_reset")]
     learned = rule.synapses(inputs, exc, on_pre=TRANSMIT, period=period, name="input_exc")
     learned.connect(True)
     schedule_transmission(learned)
     rule.set_weights(learned, initial_weights)
-    inhibition = Synapses(exc, exc, on_pre=f"Isyn_post -= {W_INH_INT}", name="lateral_inh")
+    inhibition = Synapses(exc, exc, on_pre="Isyn_post -= inhibition", name="lateral_inh",
+                          namespace={"inhibition": int(protocol["inhibition"])})
     inhibition.connect(condition="i != j")
     objects += [learned, inhibition]
-    return _parts(objects, inputs, exc, None, learned, period, rates)
+    return _parts(objects, inputs, presenter, exc, None, learned, period, rates)

@@ -18,7 +18,7 @@ import brian2
 import numpy as np
 
 from . import checkpoint as ckpt
-from . import chunks, data, network, outputs, scoring, signals
+from . import chunks, data, defaults, network, outputs, scoring, signals
 from .config import MnistConfig, run_identity
 from .device import brian_device
 from .progress import Progress, say
@@ -47,7 +47,9 @@ class _Plan:
     n_train: int                # training presentations (all epochs)
     n_label: int
     n_test: int
-    chunks: list                # chunks.plan_chunks: [(start, length, learning)]
+    train_chunk: int            # periods per training chunk
+    eval_chunk: int             # periods per labelling+testing chunk
+    protocol: dict              # network.build's protocol: intensity, re-presentation, ...
     initial_weights: np.ndarray
     presentation_steps: int
     period_steps: int
@@ -66,12 +68,13 @@ class _Plan:
     def n_total(self):
         return len(self.presentations)
 
-    def done_after(self, n_chunks):
-        """Presentations done after the first ``n_chunks`` chunks."""
-        if n_chunks == 0:
-            return 0
-        start, length, _ = self.chunks[n_chunks - 1]
-        return start + length
+    def next_chunk(self, digits_done):
+        """``(learning, first digit, end of its digits, periods)`` of the chunk that starts
+        after ``digits_done`` digits: a chunk never spans the two phases."""
+        learning = digits_done < self.n_train
+        end = self.n_train if learning else self.n_total
+        periods = self.train_chunk if learning else self.eval_chunk
+        return learning, digits_done, min(digits_done + periods, end), periods
 
 
 class _Completed(NamedTuple):
@@ -79,7 +82,15 @@ class _Completed(NamedTuple):
     Ctrl-C never finds its parts out of step."""
     chunks: int                 # chunks done
     state: Optional[dict]       # the carried state after them (None: the built network's)
-    counts: tuple               # spike counts [presentations, neurons], one array per block
+    counts: tuple               # spike counts [digits, neurons] of each digit's accepted period
+    digits: int = 0             # digits done (accepted), training then labelling+testing
+    repeat: int = 0             # times the next digit has already been shown (a repetition
+    #                             that continues into the next chunk)
+    repeats: tuple = (0, 0)     # periods that were repetitions: (training, labelling+testing)
+
+    def presenter_arrays(self):
+        return {"presenter.repeat": np.array(self.repeat),
+                "presenter.repeats": np.array(self.repeats)}
 
 
 def run_mnist(config: MnistConfig) -> dict:
@@ -105,8 +116,8 @@ def _run_mnist(config):
     t_start = time.time()
     config.check()
     rule = config.make_rule()
-    X, y, data_info = data.load_digits(config.data)
-    train_order, held_out_order = data.split_digits(y, seed=config.split_seed)
+    X, y, train_order, held_out_order, data_info = data.load_job_digits(
+        config.data, config.test_data, config.split_seed)
     config.check(len(train_order), len(held_out_order))
     plan = _plan(config, rule, X, y, train_order, held_out_order)
     start, resumed_from = _starting_point(config, plan)
@@ -142,7 +153,12 @@ def _run_mnist(config):
                  "label_presentations": int(plan.n_label),
                  "test_presentations": int(plan.n_test)},
         "checkpoint": {"directory": os.path.abspath(checkpoints.directory),
-                       "chunks": len(plan.chunks), "resumed_from": resumed_from},
+                       "chunks": completed.chunks, "resumed_from": resumed_from},
+        "protocol": {**plan.protocol,
+                     "repeats": {"training": completed.repeats[0],
+                                 "labelling+testing": completed.repeats[1]},
+                     "periods": {"training": plan.n_train + completed.repeats[0],
+                                 "labelling+testing": plan.n_eval + completed.repeats[1]}},
         "timings": timings,
         "versions": outputs.versions(),
     }
@@ -164,17 +180,21 @@ def _plan(config, rule, X, y, train_order, held_out_order):
     # Epoch 1 in the split's (shuffled) order, later epochs reshuffled.
     epochs = [train_idx] + [rng.permutation(train_idx) for _ in range(config.epochs - 1)]
     n_train = config.train * config.epochs
+    n_eval = config.n_label + config.test
     n_inputs = X.shape[1]
+    settings = defaults.resolve(config, rule)
+    protocol = dict(settings, min_spikes=config.min_spikes, max_repeats=config.max_repeats,
+                    intensity_step=config.intensity_step)
     presentation_steps = int(round(config.presentation / config.dt))
     period_steps = presentation_steps + int(round(config.rest / config.dt))
     weights = (_initial_int_weights(rule, config.neurons, n_inputs, rng) if rule.integer
                else _initial_weights(rule, config.neurons, n_inputs, rng))
     return _Plan(presentations=np.concatenate(epochs + [label_idx, test_idx]),
                  n_train=n_train, n_label=config.n_label, n_test=config.test,
-                 chunks=chunks.plan_chunks(n_train, config.n_label + config.test, config.chunk),
-                 initial_weights=weights, presentation_steps=presentation_steps,
+                 train_chunk=min(config.chunk, n_train), eval_chunk=min(config.chunk, n_eval),
+                 protocol=protocol, initial_weights=weights, presentation_steps=presentation_steps,
                  period_steps=period_steps, period_s=period_steps * config.dt / 1000.0,
-                 identity=run_identity(config, rule, ckpt.data_fingerprint(X, y)))
+                 identity=run_identity(config, rule, ckpt.data_fingerprint(X, y), settings))
 
 
 def _initial_weights(rule, n_neurons, n_inputs, rng):
@@ -198,10 +218,12 @@ def _starting_point(config, plan):
         return _Completed(0, None, ()), None
     directory, manifest, arrays = ckpt.load(config.resume)
     ckpt.check_identity(manifest, plan.identity, directory)
-    n_chunks, done = ckpt.check_arrays(arrays, manifest, plan.chunks, config.neurons,
+    n_chunks, done = ckpt.check_arrays(arrays, manifest, plan.n_total, config.neurons,
                                        plan.n_inputs, directory)
     counts = np.asarray(arrays.pop("counts"), dtype=np.int32)
-    return (_Completed(n_chunks, arrays, (counts,)),
+    repeat = int(arrays.pop("presenter.repeat"))
+    repeats = tuple(int(n) for n in arrays.pop("presenter.repeats"))
+    return (_Completed(n_chunks, arrays, (counts,), done, repeat, repeats),
             {"checkpoint": os.path.abspath(directory), "presentations_done": done})
 
 
@@ -222,21 +244,21 @@ class _Checkpoints:
     def after_chunk(self, completed):
         """Write a checkpoint if one is due: at the end of training, at the end, or
         ``--checkpoint-every`` presentations after the last one."""
-        done = self.plan.done_after(completed.chunks)
+        done = completed.digits
         if (done in (self.plan.n_total, self.plan.n_train)
                 or (self.every > 0 and done - self.written_presentations >= self.every)):
             self.write(completed)
 
     def write(self, completed):
         plan = self.plan
-        done = plan.done_after(completed.chunks)
-        arrays = dict(completed.state)
+        done = completed.digits
+        arrays = dict(completed.state, **completed.presenter_arrays())
         arrays["counts"] = np.concatenate(completed.counts)
         # A signal during the write is taken once the write and its record here are done.
         with signals.deferred():
             ckpt.write(self.directory, plan.identity, {
-                "chunks_done": completed.chunks, "chunks_total": len(plan.chunks),
-                "presentations_done": done, "presentations_total": plan.n_total,
+                "chunks_done": completed.chunks, "presentations_done": done,
+                "presentations_total": plan.n_total,
                 "training_presentations": plan.n_train, "training_done": done >= plan.n_train},
                 arrays)
             self.written_chunks, self.written_presentations = completed.chunks, done
@@ -259,7 +281,7 @@ class _Checkpoints:
 def _run_chunks(config, rule, X, plan, start, checkpoints, timings):
     """Run the chunks after ``start``; return the completed work. Whatever stops the job, the
     completed chunks are kept; Ctrl-C and SIGTERM are raised as :class:`TrainingInterrupted`."""
-    if start.chunks == len(plan.chunks):
+    if start.digits == plan.n_total:
         return start
     completed = start
     progress = Progress(config)
@@ -269,13 +291,13 @@ def _run_chunks(config, rule, X, plan, start, checkpoints, timings):
             import resource  # POSIX: CPU time of the compiler and the standalone program
             cpu0 = time.process_time()
             children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-            for index in range(start.chunks, len(plan.chunks)):
-                begin, length, learning = plan.chunks[index]
+            while completed.digits < plan.n_total:
+                learning = completed.digits < plan.n_train
                 phase, first, total = (("training", 0, plan.n_train) if learning else
                                        ("labelling+testing", plan.n_train, plan.n_eval))
-                progress(phase, begin - first, total)
-                completed = _run_chunk(config, X, plan, runner, index, completed, timings)
-                progress(phase, begin + length - first, total)
+                progress(phase, completed.digits - first, total)
+                completed = _run_chunk(config, X, plan, runner, completed, timings)
+                progress(phase, completed.digits - first, total)
                 checkpoints.after_chunk(completed)
             children1 = resource.getrusage(resource.RUSAGE_CHILDREN)
             timings["simulation_s"] = runner.timings["simulation_s"]
@@ -303,15 +325,15 @@ def _runner(config, rule, plan, project, start, timings):
     if rule.integer:
         parts = network.build_int(rule, config.neurons, template, plan.period_steps,
                                   plan.presentation_steps, config.dt, plan.initial_weights,
-                                  config.seed)
+                                  plan.protocol, config.seed)
     else:
         parts = network.build(rule, config.neurons, template, plan.period_steps,
                               plan.presentation_steps, config.dt, plan.initial_weights,
-                              config.theta_plus, config.seed)
+                              plan.protocol, config.seed)
     if project is not None:
         # Every kind of chunk of the whole job, also when resuming: the same program, so a
         # resumed job in the same --build-dir compiles nothing again.
-        kinds = {(length, learning) for _, length, learning in plan.chunks}
+        kinds = {(plan.train_chunk, True), (plan.eval_chunk, False)}
         runner = chunks.StandaloneRunner(parts, parts["network"], config.chunk, kinds, project)
         say(config, "compiling the standalone program (once) ...")
         runner.build(with_output=config.progress)
@@ -327,22 +349,34 @@ def _runner(config, rule, plan, project, start, timings):
     return runner
 
 
-def _run_chunk(config, X, plan, runner, index, completed, timings):
-    """Simulate chunk ``index`` from the completed work; return the work including it."""
-    begin, length, learning = plan.chunks[index]
-    rows = X[plan.presentations[begin:begin + length]] / 4.0 * config.intensity
+def _run_chunk(config, X, plan, runner, completed, timings):
+    """Simulate the next chunk after the completed work; return the work including it."""
+    index = completed.chunks
+    learning, first, end, periods = plan.next_chunk(completed.digits)
+    rows = X[plan.presentations[first:end]] / 4.0  # base rates, Hz; the network scales them
     t0 = time.time()
-    state, spike_i, spike_t = runner.run(index, rows, learning,
-                                         chunks.chunk_seed(config.seed, index), completed.state)
+    state, spike_i, spike_t, presenter_end = runner.run(
+        index, rows, periods, learning, chunks.chunk_seed(config.seed, index), completed.state,
+        completed.repeat)
     timings["training_s" if learning else "evaluation_s"] += time.time() - t0
-    counts = chunks.spike_counts(spike_i, spike_t, plan.period_s, length, config.neurons)
-    return _Completed(index + 1, state, completed.counts + (counts,))
+    by_period = chunks.spike_counts(spike_i, spike_t, plan.period_s, periods, config.neurons)
+    accepted, repeat, repeats = chunks.accepted_periods(
+        by_period.sum(axis=1), completed.repeat, end - first, config.min_spikes,
+        config.max_repeats)
+    if (len(accepted), repeat) != presenter_end:
+        raise RuntimeError(f"chunk {index}: the simulation's presenter ended at digit "
+                           f"{presenter_end[0]} (repeat {presenter_end[1]}), its spikes say "
+                           f"{len(accepted)} (repeat {repeat})")
+    phase_repeats = list(completed.repeats)
+    phase_repeats[0 if learning else 1] += repeats
+    return _Completed(index + 1, state, completed.counts + (by_period[accepted],),
+                      first + len(accepted), repeat, tuple(phase_repeats))
 
 
 def _interruption(plan, completed, saved, signum):
     """The :class:`TrainingInterrupted` telling how to continue a job stopped by ``signum``
     (SIGINT, i.e. Ctrl-C, or SIGTERM)."""
-    done = plan.done_after(completed.chunks)
+    done = completed.digits
     how = "interrupted" if signum == signal.SIGINT else f"stopped by {signum.name}"
     if saved:
         message = (f"{how} after {done} of {plan.n_total} presentations "
