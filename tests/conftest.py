@@ -55,4 +55,4 @@ def pytest_runtest_setup(item):
         pytest.fail("pytest-xdist did not group the tests marked xdist_group: this pytest / "
                     "pytest-xdist pair cannot --dist loadgroup (pytest 9.2 with pytest-xdist "
                     "3.8 cannot); install the versions the test extra in setup.cfg pins, or "
-                    "run serially with -p no:xdist", pytrace=False)
+                    "run serially with -n 0", pytrace=False)
