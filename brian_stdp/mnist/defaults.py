@@ -22,7 +22,7 @@ TUNED = {
         400: {"intensity": 1.0, "theta_plus": 0.05, "inhibition": 17.0},
     },
     "int": {
-        100: {"intensity": 1.0, "theta_plus": None, "inhibition": 1000},
+        100: {"intensity": 1.0, "theta_plus": None, "inhibition": 8000},
         400: {"intensity": 1.0, "theta_plus": None, "inhibition": 1000},
     },
 }

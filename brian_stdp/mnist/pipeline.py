@@ -174,7 +174,7 @@ def _run_mnist(config):
 # ---- plan ----------------------------------------------------------------------------------
 def _plan(config, rule, X, y, train_order, held_out_order):
     train_idx = train_order[:config.train]
-    label_idx = train_idx[:config.n_label]
+    label_idx = train_order[:config.n_label]  # the first training digits (any, if --train 0)
     test_idx = held_out_order[:config.test]
     rng = np.random.default_rng(config.seed)
     # Epoch 1 in the split's (shuffled) order, later epochs reshuffled.
@@ -333,7 +333,7 @@ def _runner(config, rule, plan, project, start, timings):
     if project is not None:
         # Every kind of chunk of the whole job, also when resuming: the same program, so a
         # resumed job in the same --build-dir compiles nothing again.
-        kinds = {(plan.train_chunk, True), (plan.eval_chunk, False)}
+        kinds = {(plan.eval_chunk, False)} | ({(plan.train_chunk, True)} if plan.n_train else set())
         runner = chunks.StandaloneRunner(parts, parts["network"], config.chunk, kinds, project)
         say(config, "compiling the standalone program (once) ...")
         runner.build(with_output=config.progress)
