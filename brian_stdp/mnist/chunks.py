@@ -17,8 +17,12 @@ way, in an uninterrupted job and after ``--resume`` alike:
 * the chunk's presentation rates are written into the input ``TimedArray`` (one row per
   presentation of the chunk).
 
-After the chunk the carried state is read back; it is all a checkpoint needs besides the spike
-counts. An uninterrupted job and a job resumed from the checkpoint of chunk ``k`` feed chunk
+A chunk is a fixed number of presentation periods; how many digits it gets through depends on
+how many it shows again (Diehl & Cook's re-presentation), so the job runs chunks until its
+digits are done, and a repetition still going at a chunk's end continues in the next one (the
+presenter's ``repeat`` is carried). A phase's last chunk idles (silent inputs) after its last
+digit. After the chunk the carried state is read back; it is all a checkpoint needs besides the
+spike counts. An uninterrupted job and a job resumed from the checkpoint of chunk ``k`` feed chunk
 ``k + 1`` the same arrays, so they compute the same bits. The chunk length (``--chunk``) is part
 of the result (it decides where the random streams restart), how often checkpoints are written
 (``--checkpoint-every``) is not.

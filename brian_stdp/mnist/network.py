@@ -1,21 +1,24 @@
 """The Diehl & Cook (2015) network, trained and tested with any brian_stdp rule.
 
-784 Poisson inputs (rate = pixel / 4 Hz, times ``intensity``) -> N excitatory conductance-based
-LIF neurons with adaptive thresholds -> N inhibitory neurons (one-to-one), which inhibit every
-excitatory neuron but their own partner. The input weights learn with the chosen rule.
+784 Poisson inputs (rate = pixel / 4 Hz, times ``intensity``, plus ``intensity_step`` per
+repetition) -> N excitatory conductance-based LIF neurons with adaptive thresholds -> N
+inhibitory neurons (one-to-one), which inhibit every excitatory neuron but their own partner.
+The input weights learn with the chosen rule.
 
 The network runs in chunks of presentations (see :mod:`brian_stdp.mnist.chunks`), in two phases:
 
 1. training: every digit is shown for ``presentation`` (then ``rest`` of silence); the rule is
    attached with ``period = presentation + rest``, so each presentation is one SPAIC run (per-run
-   state cleared inside the simulation);
+   state cleared inside the simulation). A digit that draws too few excitatory spikes is shown
+   again, brighter (Diehl & Cook's re-presentation, :data:`PERIOD_END`);
 2. evaluation, learning frozen (``plastic = False``, thresholds fixed): the labelling digits
    (training digits) and then the held-out digits. The learning machinery's per-step operations
    are switched off for this phase: with frozen weights they would compute nothing, and they are
    most of the cost of a step.
 
-The rates of a chunk's presentations are one 2-D ``TimedArray`` (``parts["rates"]``) indexed by
-presentation and pixel; the chunk runner replaces its rows for every chunk.
+The base rates of a chunk's digits are one 2-D ``TimedArray`` (``parts["rates"]``) indexed by
+digit and pixel; the presenter says which row is shown and how much brighter; the chunk runner
+replaces the rows for every chunk.
 """
 import numpy as np
 
