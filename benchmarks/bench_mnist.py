@@ -10,8 +10,9 @@ and the wall and CPU time of the whole command.
     python benchmarks/bench_mnist.py --rules nearest full meta int --neurons 100 400 \\
         --write-docs --write-readme
 
-Rows are kept in ``OUT/rows.json`` (default ``benchmarks/mnist_runs``); a rerun replaces the
-rows it runs and keeps the others, so one rule can be re-measured alone. ``--write-docs``
+Rows are kept in ``OUT/rows.json`` (default ``benchmarks/mnist_runs``), one per command; a
+rerun replaces the rows it runs and keeps the others, so one rule can be re-measured alone
+(``--train 1500`` gives the plain default command, ``brian-stdp mnist``). ``--write-docs``
 writes ``docs/benchmarks_mnist.inc``; ``--write-readme`` replaces the table between the
 ``bench_mnist`` markers in ``README.md``.
 """
@@ -52,7 +53,7 @@ def plateau(curve, tolerance=0.02):
 
 
 def run(rule, neurons, args, out):
-    directory = os.path.join(out, f"{rule}_{neurons}")
+    directory = os.path.join(out, f"{rule}_{neurons}_{args.train}")
     shown = command_of(rule, neurons, args.train, args.test, args.extra)
     command = [sys.executable, "-m", "brian_stdp", *shown[1:], "--out", directory,
                "--build-dir", os.path.join(directory, "build"), "--quiet"]
@@ -91,21 +92,24 @@ def main():
     parser.add_argument("--out", default=os.path.join(HERE, "mnist_runs"))
     parser.add_argument("--write-docs", action="store_true")
     parser.add_argument("--write-readme", action="store_true")
+    parser.add_argument("--publish-only", action="store_true",
+                        help="run nothing: write the tables from the rows kept in OUT")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     store = os.path.join(args.out, "rows.json")
     rows = {}
     if os.path.exists(store):
         with open(store) as handle:
-            rows = {(r["rule"], r["neurons"]): r for r in json.load(handle)}
-    for neurons in args.neurons:
+            rows = {r["command"]: r for r in json.load(handle)}
+    for neurons in [] if args.publish_only else args.neurons:
         for rule in args.rules:
             row = run(rule, neurons, args, args.out)
-            rows[(rule, neurons)] = row
+            rows[row["command"]] = row
             with open(store, "w") as handle:
                 json.dump(list(rows.values()), handle, indent=1)
             print({k: v for k, v in row.items() if k != "curve"}, flush=True)
-    ordered = sorted(rows.values(), key=lambda r: (r["neurons"], RULE_ORDER.get(r["rule"], 9)))
+    ordered = sorted(rows.values(), key=lambda r: (r["neurons"], r.get("train", 0),
+                                                   RULE_ORDER.get(r["rule"], 9)))
     publish(docs_table(ordered), args.write_docs, "benchmarks_mnist.inc")
     table = readme_table(ordered)
     print(table)
