@@ -268,3 +268,29 @@ def _initial_weights_of(results):
     from brian_stdp.mnist.pipeline import _initial_weights
     rng = np.random.default_rng(results["seeds"]["network"])
     return _initial_weights(rule_class("nearest")(), results["config"]["neurons"], 784, rng)
+
+
+# Every rule learns, not only nearest: the same tiny network in cpp_standalone (the simulation is
+# then milliseconds; the build dominates, and the untrained run reuses the trained run's build
+# directory, so make recompiles only what changed). The untrained run, whose runs all have
+# learning off, is also the regression case of a Brian2 standalone quirk: a program in which no
+# run has the learning pathway active did not compile (see StandaloneRunner).
+SMALL_STANDALONE = ["--device", "cpp_standalone", "--neurons", "16", "--train", "200",
+                    "--label", "200", "--test", "100", "--presentation", "150",
+                    "--intensity", "2", "--quiet"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rule", ["full", "meta", "int"])
+def test_every_rule_learns_above_chance_and_beats_its_untrained_network(rule, tmp_path):
+    build = str(tmp_path / "build")
+    accuracy = {}
+    for name, train in (("trained", "200"), ("untrained", "0")):
+        out = tmp_path / name
+        assert main(["mnist", *SMALL_STANDALONE, "--rule", rule, "--train", train,
+                     "--build-dir", build, "--out", str(out)]) == 0
+        results = json.loads((out / "results.json").read_text())
+        assert results["data"]["train_presentations"] == int(train)
+        accuracy[name] = results["accuracy"]
+    assert accuracy["trained"] >= MIN_ACCURACY, accuracy
+    assert accuracy["trained"] - accuracy["untrained"] >= MIN_GAIN_OVER_UNTRAINED, accuracy

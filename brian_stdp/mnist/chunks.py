@@ -251,6 +251,15 @@ class StandaloneRunner(_Runner):
         device.insert_code("main", f"for (int _i=0; _i<{threads}; _i++)\n"
                                    f"    brian::_random_generators[_i].seed("
                                    f"(unsigned long)brian::{seed_array}[0] + _i);")
+        if not any(learning for _, learning in kinds):
+            # Brian2 declares a synaptic pathway in the standalone program only if some run
+            # has it active, yet writes its spike-queue set-up into every run: a program whose
+            # runs are all frozen (``--train 0``) does not compile. A learning run that never
+            # executes declares them.
+            device.insert_code("main", "if (false) {")
+            net.t_ = 0.0
+            net.run(0 * parts["period"], namespace={})
+            device.insert_code("main", "}")
         # Training kinds first: their run() calls come before the freezing ones.
         self.modes = {}
         for mode, (length, learning) in enumerate(sorted(set(kinds), key=lambda k: not k[1])):
