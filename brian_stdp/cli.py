@@ -88,6 +88,11 @@ def build_parser():
     mnist.add_argument("--test-data", metavar="FILE",
                        help="held-out digits from this file (same formats as --data) instead "
                             "of a split of --data, e.g. the official test set")
+    mnist.add_argument("--mean-pixel", type=float, metavar="M",
+                       help="scale every image (training and held-out) so that its mean pixel "
+                            "is M, pixels capped at 255; for data with more or less ink than "
+                            "MNIST (mean pixel 33.5) such as Fashion-MNIST (73) (default: the "
+                            "images as given)")
     mnist.add_argument("--out", default=defaults.out, metavar="DIR",
                        help="where results.json, weights.npz and the figures go "
                             "(default: %(default)s)")
@@ -132,7 +137,8 @@ def _mnist(args):
                          max_repeats=args.max_repeats, intensity_step=args.intensity_step,
                          seed=args.seed,
                          split_seed=args.split_seed, device=args.device, target=args.target,
-                         data=args.data, test_data=args.test_data, out=args.out,
+                         data=args.data, test_data=args.test_data, mean_pixel=args.mean_pixel,
+                         out=args.out,
                          build_dir=args.build_dir,
                          progress=not args.quiet, chunk=args.chunk,
                          checkpoint_every=args.checkpoint_every, resume=args.resume)

@@ -154,6 +154,8 @@ def test_missing_arrays_and_missing_file(tmp_path):
     ("presentation", 350.25, "whole number of --dt steps"),
     ("device", "gpu", "--device must be one of"),
     ("intensity", -1.0, "--intensity"),
+    ("mean_pixel", 0.0, "--mean-pixel must be in (0.0, 255.0]"),
+    ("mean_pixel", 300.0, "--mean-pixel must be in (0.0, 255.0]"),
 ])
 def test_bad_settings_are_refused_before_anything_runs(tmp_path, flag, value, words):
     out = tmp_path / "out"
@@ -171,6 +173,27 @@ def test_more_digits_than_available_is_refused(tmp_path):
         run_mnist(MnistConfig(test=1001, out=str(tmp_path / "o"), progress=False))
     with pytest.raises(ValueError, match="--label must be at most 4000"):
         run_mnist(MnistConfig(train=0, label=4001, out=str(tmp_path / "o"), progress=False))
+
+
+def test_scale_to_mean_pixel_sets_each_images_mean_and_keeps_pixels_in_range():
+    rng = np.random.default_rng(3)
+    X = rng.integers(0, 120, size=(50, 784)).astype(np.uint8)  # dim images: scaled up
+    X[:25] = np.minimum(X[:25].astype(int) * 2, 255)            # brighter ones: scaled down
+    X[7] = 0                                                    # a blank image
+    scaled = mnist_data.scale_to_mean_pixel(X, 33.5)
+    assert scaled.shape == X.shape and scaled.min() >= 0 and scaled.max() <= 255
+    means = scaled.mean(axis=1)
+    not_capped = (scaled < 255).all(axis=1) & (X.max(axis=1) > 0)
+    assert not_capped.sum() >= 40
+    np.testing.assert_allclose(means[not_capped], 33.5, rtol=1e-12)
+    assert (scaled[7] == 0).all()
+    # each image is scaled by one factor: the picture is unchanged up to brightness
+    ratio = scaled[0][X[0] > 0] / X[0][X[0] > 0]
+    np.testing.assert_allclose(ratio, ratio[0], rtol=1e-12)
+    # an image whose brightest pixels reach the cap ends at or below the requested mean
+    bright = np.full((1, 784), 10.0)
+    bright[0, :3] = 255.0
+    assert mnist_data.scale_to_mean_pixel(bright, 60.0).mean() < 60.0
 
 
 def test_labelling_and_prediction_rules():
@@ -281,6 +304,7 @@ SMALL_STANDALONE = ["--device", "cpp_standalone", "--neurons", "16", "--train", 
 
 
 @pytest.mark.slow
+@pytest.mark.standalone
 @pytest.mark.parametrize("rule", ["full", "meta", "int"])
 def test_every_rule_learns_above_chance_and_beats_its_untrained_network(rule, tmp_path):
     build = str(tmp_path / "build")
@@ -294,3 +318,24 @@ def test_every_rule_learns_above_chance_and_beats_its_untrained_network(rule, tm
         accuracy[name] = results["accuracy"]
     assert accuracy["trained"] >= MIN_ACCURACY, accuracy
     assert accuracy["trained"] - accuracy["untrained"] >= MIN_GAIN_OVER_UNTRAINED, accuracy
+
+
+def test_the_job_scales_training_and_held_out_digits_before_it_plans(tmp_path, monkeypatch):
+    from brian_stdp.mnist import pipeline
+
+    class Planned(Exception):
+        pass
+    seen = {}
+
+    def plan_stops_here(config, rule, X, y, *args, **kwargs):
+        seen["X"] = X
+        raise Planned
+    monkeypatch.setattr(pipeline, "_plan", plan_stops_here)
+    for mean_pixel in (None, 60.0):
+        with pytest.raises(Planned):
+            run_mnist(MnistConfig(train=10, test=10, mean_pixel=mean_pixel,
+                                  out=str(tmp_path / "o"), progress=False))
+        seen[mean_pixel] = seen.pop("X")
+    X, _, _ = mnist_data.load_digits()
+    np.testing.assert_array_equal(seen[None], X)  # every digit, training and held-out
+    np.testing.assert_array_equal(seen[60.0], mnist_data.scale_to_mean_pixel(X, 60.0))

@@ -90,6 +90,7 @@ class MnistConfig:
     target: str = _flag("cython", choice(*TARGETS))     # code generation target in runtime mode
     data: Optional[str] = _flag(None)
     test_data: Optional[str] = _flag(None)      # held-out digits from here instead of a split
+    mean_pixel: Optional[float] = _flag(None, _span(0.0, 255.0, low_open=True))  # None: as given
     out: str = _flag("mnist_results")
     build_dir: Optional[str] = _flag(None)
     progress: bool = _flag(True)
@@ -164,7 +165,7 @@ def run_identity(config: MnistConfig, rule: STDPRule, data_sha256: str,
         "--intensity-step": config.intensity_step, "--seed": config.seed,
         "--split-seed": config.split_seed, "--device": config.device,
         "--target": config.target if config.device == "runtime" else None,
-        "--chunk": config.chunk, "data sha256": data_sha256,
+        "--chunk": config.chunk, "--mean-pixel": config.mean_pixel, "data sha256": data_sha256,
         "brian_stdp version": __version__, "brian2 version": version("brian2"),
     }
     return json.loads(json.dumps(identity))  # as it reads back from JSON

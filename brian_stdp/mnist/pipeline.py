@@ -119,6 +119,8 @@ def _run_mnist(config):
     X, y, train_order, held_out_order, data_info = data.load_job_digits(
         config.data, config.test_data, config.split_seed)
     config.check(len(train_order), len(held_out_order))
+    if config.mean_pixel is not None:
+        X = data.scale_to_mean_pixel(X, config.mean_pixel)
     plan = _plan(config, rule, X, y, train_order, held_out_order)
     start, resumed_from = _starting_point(config, plan)
     checkpoints = _Checkpoints(config, plan, start, resumed_from)
