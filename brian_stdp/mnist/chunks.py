@@ -53,7 +53,9 @@ cpp_standalone
 The program is compiled once with one ``run()`` per kind of chunk (training / evaluation, full
 length / the shorter last chunk of a phase), each wrapped in ``if (chunk_mode == m)`` by
 ``device.insert_code``; the chunk's seed, mode, rates and carried state are passed with
-``device.run(run_args=...)``, which re-runs the binary without recompiling. A one-neuron group
+``device.run(run_args=...)``, which re-runs the binary without recompiling (and so are the
+protocol settings of a network built with ``settings_at_run_time``, as ``brian-stdp tune``
+builds it, :func:`brian_stdp.mnist.network.run_time_settings`). A one-neuron group
 ``chunk_control`` holds the seed and the mode; code inserted after the run arguments are
 applied seeds the generator from it, as Brian's own ``seed()`` would (``seed + thread``).
 """
@@ -198,6 +200,8 @@ class RuntimeRunner(_Runner):
 
     def __init__(self, parts, net, max_length):
         super().__init__(parts, net, max_length)
+        for group, name, value in network.run_time_settings(parts):
+            setattr(group, name, value)  # stored with the built state, restored every chunk
         net.store("chunk_start")
 
     def run(self, index, rows, length, learning, seed, state, repeat):
@@ -285,6 +289,10 @@ class StandaloneRunner(_Runner):
                     self.rates: self._padded_rates(rows) * Hz,
                     presenter.repeat: np.array([repeat]),
                     presenter.n_digits: np.array([len(rows)])}
+        # Settings as run-time variables (network.run_time_settings): set for every run, so
+        # that one compiled program serves every value of them.
+        for group, name, value in network.run_time_settings(self.parts):
+            run_args[getattr(group, name)] = value
         if state is not None:
             S = self.parts["synapses"]
             run_args[S.w] = self._weights_to_synapses(state["weights"])

@@ -22,7 +22,14 @@ replaces the rows for every chunk.
 """
 import numpy as np
 
-__all__ = ["build", "build_int", "freeze", "set_learning", "EXC", "INH"]
+__all__ = ["build", "build_int", "freeze", "set_learning", "run_time_settings",
+           "RUN_TIME_SETTINGS", "EXC", "INH"]
+
+#: The protocol settings that ``settings_at_run_time=True`` turns from compiled constants into
+#: shared variables, set before every run (:func:`run_time_settings`): a cpp_standalone program
+#: compiled once then serves every value of them (``brian-stdp tune``).
+RUN_TIME_SETTINGS = ("intensity", "intensity_step", "min_spikes", "max_repeats", "theta_plus",
+                     "inhibition")
 
 # Diehl & Cook 2015's constants (their code, ``Diehl&Cook_spiking_MNIST.py``).
 EXC = dict(v_rest_e=-65.0, v_reset_e=-65.0, v_thresh_e=-52.0, tau_e=100.0, E_exc_e=0.0,
@@ -85,11 +92,14 @@ repeat_shown : integer (linked)
 """  # noqa: E501
 
 
-def _clock_and_inputs(rates_hz, period_steps, presentation_steps, dt_ms, seed, protocol):
+def _clock_and_inputs(rates_hz, period_steps, presentation_steps, dt_ms, seed, protocol,
+                      at_run_time=False):
     """Seed Brian's generator and set the clock; return ``(inputs, presenter, rates, period,
     objects)``: Poisson inputs reading their rates from the table ``rates`` (one row per digit
     of a chunk; row ``presenter.digit`` is shown), silent after ``presentation_steps`` of every
-    period, and the presenter that moves through the table (:data:`PERIOD_END`)."""
+    period, and the presenter that moves through the table (:data:`PERIOD_END`).
+    ``at_run_time``: the protocol's intensities and re-presentation limits are shared variables
+    of these groups instead of namespace constants."""
     from brian2 import Hz, NeuronGroup, TimedArray, defaultclock, linked_var, ms
     from brian2 import seed as brian_seed
     brian_seed(seed)
@@ -99,18 +109,23 @@ def _clock_and_inputs(rates_hz, period_steps, presentation_steps, dt_ms, seed, p
     table = np.zeros((rates_hz.shape[0] + 1, rates_hz.shape[1]))
     table[:-1] = rates_hz
     rates = TimedArray(table * Hz, dt=period, name="input_rates")
-    presenter = NeuronGroup(1, PRESENTER_MODEL, name="presenter",
-                            namespace={"period_steps": period_steps,
-                                       "min_spikes": protocol["min_spikes"],
-                                       "max_repeats": protocol["max_repeats"]})
+    presenter_ns = {"period_steps": period_steps, "min_spikes": protocol["min_spikes"],
+                    "max_repeats": protocol["max_repeats"]}
+    input_ns = {"input_rates": rates, "period": period, "intensity": protocol["intensity"],
+                "intensity_step": protocol["intensity_step"], "period_steps": period_steps,
+                "presentation_steps": presentation_steps}
+    presenter_model, input_model = PRESENTER_MODEL, INPUT_MODEL
+    if at_run_time:
+        presenter_model += "min_spikes : integer (shared)\nmax_repeats : integer (shared)\n"
+        input_model += "intensity : 1 (shared)\nintensity_step : 1 (shared)\n"
+        for name in ("min_spikes", "max_repeats"):
+            del presenter_ns[name]
+        for name in ("intensity", "intensity_step"):
+            del input_ns[name]
+    presenter = NeuronGroup(1, presenter_model, name="presenter", namespace=presenter_ns)
     end_of_period = presenter.run_regularly(PERIOD_END, when="end", name="presenter_period_end")
-    inputs = NeuronGroup(rates_hz.shape[1], INPUT_MODEL, threshold="rand() < rates * dt",
-                         name="inputs",
-                         namespace={"input_rates": rates, "period": period,
-                                    "intensity": protocol["intensity"],
-                                    "intensity_step": protocol["intensity_step"],
-                                    "period_steps": period_steps,
-                                    "presentation_steps": presentation_steps})
+    inputs = NeuronGroup(rates_hz.shape[1], input_model, threshold="rand() < rates * dt",
+                         name="inputs", namespace=input_ns)
     index = np.zeros(len(inputs), dtype=int)  # Brian2 wants the platform int
     inputs.digit_shown = linked_var(presenter, "digit", index=index)
     inputs.repeat_shown = linked_var(presenter, "repeat", index=index)
@@ -124,30 +139,62 @@ def _spike_counter(exc, presenter):
     return counter
 
 
-def _parts(objects, inputs, presenter, exc, inh, learned, period, rates):
-    """The network (with a monitor of the excitatory spikes) and its parts, by role."""
+def _parts(objects, inputs, presenter, exc, inh, learned, period, rates, settings=None):
+    """The network (with a monitor of the excitatory spikes) and its parts, by role;
+    ``settings``: the run-time settings (:func:`run_time_settings`), if any."""
     from brian2 import Network, SpikeMonitor
     spikes = SpikeMonitor(exc, name="excitatory_spikes")
     objects = objects + [_spike_counter(exc, presenter), spikes]
     return {"network": Network(objects), "inputs": inputs, "presenter": presenter, "exc": exc,
-            "inh": inh, "synapses": learned, "spikes": spikes, "period": period, "rates": rates}
+            "inh": inh, "synapses": learned, "spikes": spikes, "period": period, "rates": rates,
+            "run_time_settings": settings or []}
+
+
+def run_time_settings(parts):
+    """``[(group, variable name, value)]``: the settings a network built with
+    ``settings_at_run_time=True`` reads from shared variables, with the values to set before
+    every run (values with their units); empty for a network with compiled-in settings."""
+    return parts["run_time_settings"]
+
+
+def _settings(protocol, inputs, presenter, exc, inhibition_synapses, float_network):
+    """The values of :data:`RUN_TIME_SETTINGS` for the groups holding them."""
+    from brian2 import mV
+    settings = [(inputs, "intensity", float(protocol["intensity"])),
+                (inputs, "intensity_step", float(protocol["intensity_step"])),
+                (presenter, "min_spikes", int(protocol["min_spikes"])),
+                (presenter, "max_repeats", int(protocol["max_repeats"]))]
+    if float_network:
+        settings.append((exc, "theta_plus", float(protocol["theta_plus"]) * mV))
+        settings.append((inhibition_synapses, "inhibition", float(protocol["inhibition"])))
+    else:
+        settings.append((inhibition_synapses, "inhibition", int(protocol["inhibition"])))
+    return settings
 
 
 def build(rule, n_neurons, rates_hz, period_steps, presentation_steps, dt_ms, initial_weights,
-          protocol, seed):
+          protocol, seed, settings_at_run_time=False):
     """Create the network's objects in the current device; return them in a dict.
 
     ``rates_hz`` [digits, 784]: the base input rates of one chunk's digits, in order (the chunk
     runner rewrites them for each chunk; the shape stays). ``initial_weights`` [n_neurons, 784]
     (SPAIC's [post, pre]). ``protocol``: ``intensity`` and ``intensity_step`` (factors of the
     base rates), ``min_spikes`` and ``max_repeats`` (:data:`PERIOD_END`), ``theta_plus`` (mV)
-    and ``inhibition`` (the inhibitory -> excitatory weight).
+    and ``inhibition`` (the inhibitory -> excitatory weight). ``settings_at_run_time``: those
+    six settings are shared variables (:data:`RUN_TIME_SETTINGS`), set before every run from
+    ``parts["run_time_settings"]``, instead of constants compiled into the code; the job's own
+    network keeps them constants.
     """
     from brian2 import NeuronGroup, Synapses
     inputs, presenter, rates, period, objects = _clock_and_inputs(
-        rates_hz, period_steps, presentation_steps, dt_ms, seed, protocol)
+        rates_hz, period_steps, presentation_steps, dt_ms, seed, protocol, settings_at_run_time)
     ns = _namespace(protocol["theta_plus"])
-    exc = NeuronGroup(n_neurons, EXC_MODEL,
+    exc_model, inh_exc_model, inh_exc_ns = EXC_MODEL, "", {"inhibition": protocol["inhibition"]}
+    if settings_at_run_time:
+        del ns["theta_plus"]
+        exc_model += "theta_plus : volt (shared)\n"
+        inh_exc_model, inh_exc_ns = "inhibition : 1 (shared)", {}
+    exc = NeuronGroup(n_neurons, exc_model,
                       threshold="v > theta - theta_offset + v_thresh_e",
                       reset="v = v_reset_e\ntheta += adapting * theta_plus",
                       refractory="refractory_e", method="exponential_euler", namespace=ns,
@@ -171,11 +218,13 @@ def build(rule, n_neurons, rates_hz, period_steps, presentation_steps, dt_ms, in
     rule.set_weights(learned, initial_weights)
     exc_inh = Synapses(exc, inh, on_pre=f"ge_post += {W_EXC_INH}", name="exc_to_inh")
     exc_inh.connect(j="i")
-    inh_exc = Synapses(inh, exc, on_pre="gi_post += inhibition", name="inh_to_exc",
-                       namespace={"inhibition": protocol["inhibition"]})
+    inh_exc = Synapses(inh, exc, inh_exc_model, on_pre="gi_post += inhibition",
+                       name="inh_to_exc", namespace=inh_exc_ns)
     inh_exc.connect(condition="i != j")
     objects += [learned, exc_inh, inh_exc]
-    return _parts(objects, inputs, presenter, exc, inh, learned, period, rates)
+    settings = (_settings(protocol, inputs, presenter, exc, inh_exc, float_network=True)
+                if settings_at_run_time else None)
+    return _parts(objects, inputs, presenter, exc, inh, learned, period, rates, settings)
 
 
 def set_learning(parts, learning):
@@ -199,7 +248,7 @@ def freeze(parts):
 
 
 def build_int(rule, n_neurons, rates_hz, period_steps, presentation_steps, dt_ms,
-              initial_weights, protocol, seed):
+              initial_weights, protocol, seed, settings_at_run_time=False):
     """The same job with SPAIC's integer Diehl & Cook neuron and an integer rule
     (``rule.integer``, PostPreIntSTDP).
 
@@ -207,12 +256,13 @@ def build_int(rule, n_neurons, rates_hz, period_steps, presentation_steps, dt_ms
     the rule's halving (SPAIC's order); each excitatory spike subtracts ``inhibition`` from
     the other neurons' next input sum (a direct stand-in for the inhibitory population). Each
     period starts as a SPAIC run: ``V`` and the input cleared, thresholds carried over.
+    ``settings_at_run_time`` as for :func:`build` (``theta_plus`` has no role here).
     """
     from brian2 import Synapses
 
     from ..neurons import TRANSMIT, diehl_cook_int, schedule_transmission
     inputs, presenter, rates, period, objects = _clock_and_inputs(
-        rates_hz, period_steps, presentation_steps, dt_ms, seed, protocol)
+        rates_hz, period_steps, presentation_steps, dt_ms, seed, protocol, settings_at_run_time)
     exc = diehl_cook_int(n_neurons, name="excitatory")
     objects += [inputs, exc, exc.run_regularly("V = 0\nIsyn = 0\nIsyn_used = 0", dt=period,
                                               when="start", order=-100,
@@ -221,8 +271,14 @@ def build_int(rule, n_neurons, rates_hz, period_steps, presentation_steps, dt_ms
     learned.connect(True)
     schedule_transmission(learned)
     rule.set_weights(learned, initial_weights)
-    inhibition = Synapses(exc, exc, on_pre="Isyn_post -= inhibition", name="lateral_inh",
-                          namespace={"inhibition": int(protocol["inhibition"])})
+    if settings_at_run_time:
+        inhibition = Synapses(exc, exc, "inhibition : integer (shared)",
+                              on_pre="Isyn_post -= inhibition", name="lateral_inh")
+    else:
+        inhibition = Synapses(exc, exc, on_pre="Isyn_post -= inhibition", name="lateral_inh",
+                              namespace={"inhibition": int(protocol["inhibition"])})
     inhibition.connect(condition="i != j")
     objects += [learned, inhibition]
-    return _parts(objects, inputs, presenter, exc, None, learned, period, rates)
+    settings = (_settings(protocol, inputs, presenter, exc, inhibition, float_network=False)
+                if settings_at_run_time else None)
+    return _parts(objects, inputs, presenter, exc, None, learned, period, rates, settings)

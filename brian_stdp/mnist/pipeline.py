@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 import time
-from typing import NamedTuple, Optional
+from typing import Callable, NamedTuple, Optional
 
 import brian2
 import numpy as np
@@ -23,7 +23,7 @@ from .config import MnistConfig, run_identity
 from .device import brian_device
 from .progress import Progress, say
 
-__all__ = ["run_mnist", "TrainingInterrupted"]
+__all__ = ["run_mnist", "TrainingInterrupted", "ChunkReport"]
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -93,8 +93,26 @@ class _Completed(NamedTuple):
                 "presenter.repeats": np.array(self.repeats)}
 
 
-def run_mnist(config: MnistConfig) -> dict:
+class ChunkReport(NamedTuple):
+    """What :func:`run_mnist` tells its ``on_chunk`` callback after every chunk."""
+    chunks: int                 # chunks done
+    learning: bool              # the chunk just done was a training chunk
+    training_done: int          # training presentations done (accepted digits)
+    n_train: int                # training presentations of the whole job
+    counts: np.ndarray          # [training_done, neurons]: spike counts of each accepted digit
+    labels: np.ndarray          # [training_done]: their classes
+
+
+def run_mnist(config: MnistConfig, on_chunk: Optional[Callable[[ChunkReport], None]] = None,
+              settings_at_run_time: bool = False) -> dict:
     """Run the whole job; return the results dict (also written to ``config.out``).
+
+    ``on_chunk`` (optional) is called with a :class:`ChunkReport` after every chunk (after its
+    checkpoint, if one was due); an exception it raises stops the job like any failure (the
+    completed chunks are kept). ``settings_at_run_time``: intensity, intensity step,
+    re-presentation limits, theta_plus and inhibition are shared variables set before every
+    run rather than compiled-in constants, so that a cpp_standalone program serves every value
+    of them (``brian-stdp tune``); the job itself keeps them constants.
 
     The presentations (training, then labelling and held-out testing with learning frozen) run
     in chunks of ``config.chunk`` (see :mod:`brian_stdp.mnist.chunks` for why a chunk depends
@@ -109,10 +127,10 @@ def run_mnist(config: MnistConfig) -> dict:
     before is put back when the job ends.
     """
     with signals.sigterm_interrupts():
-        return _run_mnist(config)
+        return _run_mnist(config, on_chunk, settings_at_run_time)
 
 
-def _run_mnist(config):
+def _run_mnist(config, on_chunk=None, settings_at_run_time=False):
     t_start = time.time()
     config.check()
     rule = config.make_rule()
@@ -132,7 +150,9 @@ def _run_mnist(config):
                    f"presentations" if resumed_from else ""))
 
     timings = {"build_s": 0.0, "simulation_s": 0.0, "training_s": 0.0, "evaluation_s": 0.0}
-    completed = _run_chunks(config, rule, X, plan, start, checkpoints, timings)
+    report = None if on_chunk is None else _reporter(on_chunk, plan, y)
+    completed = _run_chunks(config, rule, X, plan, start, checkpoints, timings, report,
+                            settings_at_run_time)
 
     counts = np.concatenate(completed.counts)
     assignment, scores = scoring.score(counts, y[plan.presentations], plan.n_train,
@@ -280,7 +300,8 @@ class _Checkpoints:
 
 
 # ---- chunks --------------------------------------------------------------------------------
-def _run_chunks(config, rule, X, plan, start, checkpoints, timings):
+def _run_chunks(config, rule, X, plan, start, checkpoints, timings, report=None,
+                settings_at_run_time=False):
     """Run the chunks after ``start``; return the completed work. Whatever stops the job, the
     completed chunks are kept; Ctrl-C and SIGTERM are raised as :class:`TrainingInterrupted`."""
     if start.digits == plan.n_total:
@@ -289,7 +310,8 @@ def _run_chunks(config, rule, X, plan, start, checkpoints, timings):
     progress = Progress(config)
     try:
         with brian_device(config.device, config.target, config.build_dir) as project:
-            runner = _runner(config, rule, plan, project, start, timings)
+            runner = _runner(config, rule, plan, project, start, timings,
+                             settings_at_run_time)
             import resource  # POSIX: CPU time of the compiler and the standalone program
             cpu0 = time.process_time()
             children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -301,6 +323,8 @@ def _run_chunks(config, rule, X, plan, start, checkpoints, timings):
                 completed = _run_chunk(config, X, plan, runner, completed, timings)
                 progress(phase, completed.digits - first, total)
                 checkpoints.after_chunk(completed)
+                if report is not None:
+                    report(completed, learning)
             children1 = resource.getrusage(resource.RUSAGE_CHILDREN)
             timings["simulation_s"] = runner.timings["simulation_s"]
             if project is not None:
@@ -320,18 +344,24 @@ def _run_chunks(config, rule, X, plan, start, checkpoints, timings):
     return completed
 
 
-def _runner(config, rule, plan, project, start, timings):
+def _reporter(on_chunk, plan, y):
+    """The callback of the chunk loop: ``on_chunk`` called with the training so far."""
+    def report(completed, learning):
+        training_done = min(completed.digits, plan.n_train)
+        counts = np.concatenate(completed.counts)[:training_done]
+        on_chunk(ChunkReport(completed.chunks, learning, training_done, plan.n_train, counts,
+                             y[plan.presentations[:training_done]]))
+    return report
+
+
+def _runner(config, rule, plan, project, start, timings, settings_at_run_time=False):
     """Build the network and its chunk runner (compiling the standalone program)."""
     t_setup = time.time()
     template = np.zeros((config.chunk, plan.n_inputs))
-    if rule.integer:
-        parts = network.build_int(rule, config.neurons, template, plan.period_steps,
-                                  plan.presentation_steps, config.dt, plan.initial_weights,
-                                  plan.protocol, config.seed)
-    else:
-        parts = network.build(rule, config.neurons, template, plan.period_steps,
-                              plan.presentation_steps, config.dt, plan.initial_weights,
-                              plan.protocol, config.seed)
+    build = network.build_int if rule.integer else network.build
+    parts = build(rule, config.neurons, template, plan.period_steps, plan.presentation_steps,
+                  config.dt, plan.initial_weights, plan.protocol, config.seed,
+                  settings_at_run_time=settings_at_run_time)
     if project is not None:
         # Every kind of chunk of the whole job, also when resuming: the same program, so a
         # resumed job in the same --build-dir compiles nothing again.

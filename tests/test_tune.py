@@ -1,0 +1,343 @@
+"""``brian-stdp tune``: search spaces, bad input, a tiny study, and workers sharing one study in
+a real PostgreSQL server and in the default SQLite file (one worker killed mid-trial).
+
+The studies are tiny (10 neurons, tens of digits, 100 ms presentations, runtime numpy): what is
+tested is the study's machinery, not what it finds.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+
+from brian_stdp.cli import main
+from brian_stdp.mnist.config import MnistConfig
+from brian_stdp.rules import FullOnlineSTDP, NearestOnlineSTDP, PostPreIntSTDP
+from brian_stdp.tune import SearchSpace, TuneConfig, load_space, prepare, run_study
+
+optuna = pytest.importorskip("optuna")
+
+#: The tiny job of every study here (runtime numpy: no compiler; no re-presentation, which
+#: would show a dark digit up to 11 times).
+TINY = dict(neurons=10, train=60, label=30, presentation=100.0, chunk=20, min_spikes=0,
+            device="runtime", target="numpy")
+TINY_FLAGS = ["--neurons", "10", "--train", "60", "--label", "30", "--presentation", "100",
+              "--chunk", "20", "--min-spikes", "0", "--device", "runtime", "--target", "numpy",
+              "--validation", "30"]
+SPACE = {"intensity": {"low": 0.05, "high": 2.0, "log": True},
+         "theta_plus": {"low": 0.01, "high": 0.2, "log": True}}
+#: Inputs at 5% of the job's rate: hardly a spike, so hardly an answer.
+BAD_START = {"intensity": 0.05, "theta_plus": 0.05}
+
+
+# ---- search space and bad input ------------------------------------------------------------
+def test_space_parses_job_settings_and_rule_parameters(tmp_path):
+    space = SearchSpace.parse({"intensity": [0.5, 2.0], "Apost": {"low": 1e-3, "high": 1e-1,
+                                                                    "log": True},
+                               "min_spikes": [0, 10]}, NearestOnlineSTDP())
+    by_name = {r.name: r for r in space.ranges}
+    assert (by_name["intensity"].target, by_name["intensity"].kind) == ("job", "real")
+    assert (by_name["Apost"].target, by_name["Apost"].log) == ("rule", True)
+    assert by_name["min_spikes"].kind == "integer"
+    yaml_file = tmp_path / "space.yaml"
+    yaml_file.write_text("nu1: {low: 40, high: 400, log: true}\n"
+                         "pre_term: {choices: [add, subtract]}\n")
+    space = load_space(str(yaml_file), PostPreIntSTDP())
+    assert [(r.name, r.kind) for r in space.ranges] == [("nu1", "integer"), ("pre_term", "choice")]
+    assert SearchSpace.parse(space.to_dict(), PostPreIntSTDP()) == space
+    for rule in (NearestOnlineSTDP(), PostPreIntSTDP()):
+        assert load_space(None, rule).ranges  # every rule has a default space
+
+
+@pytest.mark.parametrize("spec, words", [
+    ({"Apots": [0.001, 0.1]}, ["unknown parameter 'Apots'", "Apost"]),
+    ({"intensity": [1.0, 1.0]}, ["'intensity'", "empty"]),
+    ({"theta_plus": [0.2, 0.01]}, ["'theta_plus'", "inverted"]),
+    ({"Apre": {"low": 0.0, "high": 1e-3, "log": True}}, ["'Apre'", "log", "low > 0"]),
+    ({"intensity": [0.5, 500.0]}, ["'intensity'", "high end", "(0.0, 100.0]"]),
+    ({"min_spikes": [0.5, 4]}, ["'min_spikes'", "integer"]),
+    ({"test": [10, 100]}, ["unknown parameter 'test'"]),
+    ({"intensity": {"low": 0.5, "hi": 2.0}}, ["'hi'", "'intensity'"]),
+    ({}, ["empty"]),
+])
+def test_bad_spaces_are_refused_naming_the_parameter(spec, words):
+    with pytest.raises((ValueError, TypeError)) as error:
+        SearchSpace.parse(spec, NearestOnlineSTDP())
+    for word in words:
+        assert word in str(error.value)
+
+
+def test_theta_plus_is_not_a_parameter_of_the_integer_network():
+    with pytest.raises(ValueError, match="unknown parameter 'theta_plus'"):
+        SearchSpace.parse({"theta_plus": [0.01, 0.1]}, PostPreIntSTDP())
+
+
+def _cli(argv, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    return exit_.value.code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("space, words", [
+    ({"Apots": [0.001, 0.1]}, "unknown parameter 'Apots'"),
+    ({"intensity": [2.0, 0.5]}, "range of 'intensity' is inverted"),
+    ({"intensity": [1.0, 1.0]}, "range of 'intensity' is empty"),
+])
+def test_cli_refuses_a_bad_space_with_status_2_before_any_trial(space, words, tmp_path, capsys):
+    path = tmp_path / "space.json"
+    path.write_text(json.dumps(space))
+    out = tmp_path / "study"
+    status, err = _cli(["tune", "--space", str(path), "--out", str(out), *TINY_FLAGS], capsys)
+    assert status == 2 and words in err
+    assert not (out / "study.db").exists() and not (out / "trials").exists()
+
+
+def test_unreachable_database_is_a_clear_error_before_any_trial(tmp_path, capsys):
+    port = _free_port()  # nothing listens there
+    url = f"postgresql+psycopg2://nobody:secret@127.0.0.1:{port}/nothing"
+    with pytest.raises(ValueError, match="cannot open the study database") as error:
+        prepare(TuneConfig(base=MnistConfig(**TINY), space=SPACE, storage=url,
+                           out=str(tmp_path / "a")))
+    assert "secret" not in str(error.value)  # the password is not shown
+    status, err = _cli(["tune", "--storage", url, "--out", str(tmp_path / "b"), *TINY_FLAGS],
+                       capsys)
+    assert status == 2 and "--storage" in err and "cannot open the study database" in err
+    assert not (tmp_path / "b" / "trials").exists()
+
+
+def test_a_study_made_for_another_rule_is_refused(tmp_path, capsys):
+    out = str(tmp_path / "study")
+    space = {"intensity": [0.5, 2.0], "Apost": {"low": 1e-3, "high": 5e-2, "log": True}}
+    prepare(TuneConfig(base=MnistConfig(rule="nearest", **TINY), space=space, study="s",
+                       out=out))
+    with pytest.raises(ValueError, match="created for the rule nearest_online_STDP, not "
+                                         "full_online_STDP"):
+        prepare(TuneConfig(base=MnistConfig(rule="full", **TINY), space=space, study="s",
+                           out=out))
+    status, err = _cli(["tune", "--study", "s", "--out", out, "--rule", "full", "--resume",
+                        *TINY_FLAGS], capsys)
+    assert status == 2 and "created for the rule nearest_online_STDP" in err
+    with pytest.raises(ValueError, match="--resume: no study 'other'"):
+        prepare(TuneConfig(study="other", resume=True, out=out))
+    with pytest.raises(ValueError, match="other settings: --neurons 10"):
+        prepare(TuneConfig(base=MnistConfig(rule="nearest", **dict(TINY, neurons=12)),
+                           space=space, study="s", out=out))
+    assert FullOnlineSTDP.name == "full_online_STDP"
+    assert not os.path.exists(os.path.join(out, "trials"))
+
+
+def test_validation_digits_are_carved_from_the_training_digits(tmp_path):
+    """The trials' digits (training and validation) are the job's training digits only."""
+    import numpy as np
+
+    from brian_stdp.mnist import data
+    prepared = prepare(TuneConfig(base=MnistConfig(**TINY), space=SPACE, validation=30,
+                                  out=str(tmp_path / "s")))
+    X, y, train_order, held_out_order, _ = data.load_job_digits(None, None, 0)
+    with np.load(prepared.base.data) as archive:
+        carved = archive["X"].astype(float)
+    assert len(carved) == len(train_order)
+    held_out = {X[i].tobytes() for i in held_out_order}
+    assert not any(row.tobytes() in held_out for row in carved[:2000])
+    assert prepared.base.test == 30 and prepared.base.test_data is None
+
+
+# ---- a tiny study --------------------------------------------------------------------------
+@pytest.mark.slow
+def test_tiny_study_beats_a_bad_start_and_prunes(tmp_path, capsys):
+    out = str(tmp_path / "study")
+    # Trial 0 is the bad start; trial 2 repeats it once two trials have finished, so that the
+    # median pruner has something to compare it with.
+    summary = run_study(TuneConfig(
+        base=MnistConfig(**TINY), space=SPACE, trials=6, out=out, validation=30, seed=3,
+        enqueue=[BAD_START, {"intensity": 1.0, "theta_plus": 0.05}, BAD_START]))
+    printed = capsys.readouterr().out
+    study = optuna.load_study(study_name=summary["study"], storage=f"sqlite:///{out}/study.db")
+    trials = study.get_trials()
+    states = [t.state.name for t in trials]
+    assert len(trials) == 6 and "FAIL" not in states, states
+    bad = trials[0]
+    assert bad.params == BAD_START and bad.state.name == "COMPLETE"
+    assert summary["best"]["accuracy"] > bad.value + 0.1, (bad.value, summary["best"])
+    pruned = [t for t in trials if t.state.name == "PRUNED"]
+    assert pruned, states
+    assert all(t.user_attrs["pruned_after"] < TINY["train"] for t in pruned)
+    assert summary["compiles"] == 0  # runtime mode compiles no program
+    # The outputs: the table, the plots, the best settings as the job's templates.
+    for name in ("trials.csv", "history.png", "importance.png", "best_rule.json",
+                 "best_settings.json", "best_command.txt", "summary.json"):
+        assert os.path.getsize(os.path.join(out, name)) > 0, name
+    from brian_stdp import load_rule
+    assert load_rule(os.path.join(out, "best_rule.json")).name == "nearest_online_STDP"
+    command = open(os.path.join(out, "best_command.txt")).read().split()
+    from brian_stdp.cli import build_parser
+    args = build_parser().parse_args(command[1:])
+    assert args.intensity == summary["best"]["params"]["intensity"]
+    assert "trial 0: accuracy" in printed and "pruned after" in printed
+    assert "programs compiled: 0" in printed
+
+
+@pytest.mark.slow
+@pytest.mark.standalone
+def test_a_standalone_study_compiles_its_program_once(tmp_path):
+    """Trials that differ in run-time settings only run the program the first one compiled:
+    nothing, or main.cpp alone, is compiled again (Brian2 may order a run's clock resets in
+    main.cpp differently from process to process), and the values really reach the program."""
+    base = MnistConfig(**dict(TINY, train=40, label=20, device="cpp_standalone"))
+    start = {"intensity": 1.0, "theta_plus": 0.05}
+    summary = run_study(TuneConfig(
+        base=base, space=SPACE, trials=3, out=str(tmp_path / "study"), validation=20,
+        pruner="none", enqueue=[start, {"intensity": 0.05, "theta_plus": 0.05}, start]))
+    study = optuna.load_study(study_name=summary["study"],
+                              storage=f"sqlite:///{tmp_path}/study/study.db")
+    first, dark, again = study.get_trials()
+    assert len(first.user_attrs["compiled_files"]) > 10  # the whole program
+    for trial in (dark, again):
+        assert trial.user_attrs["compiled_files"] in ([], ["main.o"]), trial.user_attrs
+    assert summary["compiles"] == 1
+    # 5% of the input rate reaches the compiled program as a run argument ...
+    assert (dark.user_attrs["mean_spikes_per_digit"]
+            < 0.3 * first.user_attrs["mean_spikes_per_digit"])
+    # ... and the same settings again give the same result.
+    assert again.value == first.value
+    assert (again.user_attrs["mean_spikes_per_digit"]
+            == first.user_attrs["mean_spikes_per_digit"])
+
+
+# ---- workers sharing a study ---------------------------------------------------------------
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _pg_bin():
+    for version in ("17", "16", "15", "14", "13"):
+        directory = f"/usr/lib/postgresql/{version}/bin"
+        if os.path.exists(os.path.join(directory, "initdb")):
+            return directory
+    found = shutil.which("initdb")
+    if found:
+        return os.path.dirname(found)
+    pytest.fail("PostgreSQL's server binaries (initdb, pg_ctl) are not installed: "
+                "apt-get install postgresql (as .ci/run does)")
+
+
+@pytest.fixture
+def postgres_url():
+    """A throwaway PostgreSQL cluster in a temporary directory, on a free local port; its URL.
+
+    initdb refuses to run as root: as root the cluster belongs to the ``postgres`` user
+    (``runuser``), in a directory of its own outside pytest's root-only temporary tree."""
+    bin_dir = _pg_bin()
+    as_user = []
+    directory = tempfile.mkdtemp(prefix="brian_stdp_pg_")
+    if os.geteuid() == 0:
+        import pwd
+        user = pwd.getpwnam("postgres")
+        os.chown(directory, user.pw_uid, user.pw_gid)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data_dir = os.path.join(directory, "data")
+    port = _free_port()
+    run = lambda *args: subprocess.run([*as_user, *args], check=True,  # noqa: E731
+                                       capture_output=True, text=True)
+    run(f"{bin_dir}/initdb", "-D", data_dir, "--auth=trust", "-U", "postgres", "--no-sync",
+        "-E", "UTF8")
+    run(f"{bin_dir}/pg_ctl", "-D", data_dir, "-l", os.path.join(directory, "log"), "-w",
+        "-o", f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+    try:
+        run(f"{bin_dir}/createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "tune")
+        yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/tune"
+    finally:
+        subprocess.run([*as_user, f"{bin_dir}/pg_ctl", "-D", data_dir, "-m", "immediate",
+                        "stop"], capture_output=True)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _worker(url, out, log, trials, workers=1):
+    """A ``brian-stdp tune`` process joining the study (``url`` None: the default SQLite file
+    in ``out``) with ``workers`` worker processes."""
+    command = [sys.executable, "-m", "brian_stdp", "tune", *(["--storage", url] if url else []),
+               "--study", "shared", "--trials", str(trials), "--heartbeat", "1", "--out", out,
+               "--workers", str(workers),
+               "--space", os.path.join(out, "..", "space.json"), "--pruner", "none",
+               *TINY_FLAGS]
+    return subprocess.Popen(command, stdout=open(log, "w"), stderr=subprocess.STDOUT,
+                            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _two_workers_one_killed(url, tmp_path, b_workers=1):
+    """Start two workers on one study (the second with ``b_workers`` local worker processes);
+    kill the first one (SIGKILL: no goodbye) once it has finished a trial and started the
+    next; the other must finish the study."""
+    # Enough trials that every worker process starts a second one (A is killed in it).
+    trials = 3 + 2 * b_workers
+    (tmp_path / "space.json").write_text(json.dumps(SPACE))
+    out = str(tmp_path / "study")
+    # The study is created first, as the first of N machines would, so the workers only join.
+    prepare(TuneConfig(base=MnistConfig(**TINY), space=str(tmp_path / "space.json"),
+                       storage=url, study="shared", validation=30, trials=trials, out=out,
+                       heartbeat=1))
+    a = _worker(url, out, tmp_path / "a.log", trials)
+    b = _worker(url, out, tmp_path / "b.log", trials, b_workers)
+    study = optuna.load_study(study_name="shared", storage=url or f"sqlite:///{out}/study.db")
+    pid_a = f"{socket.gethostname()}:{a.pid}"
+    deadline = time.time() + 240
+    killed_trial = None
+    while time.time() < deadline and killed_trial is None:
+        time.sleep(0.5)
+        mine = [t for t in study.get_trials() if t.user_attrs.get("worker") == pid_a]
+        finished = [t for t in mine if t.state.is_finished()]
+        running = [t for t in mine if t.state.name == "RUNNING"]
+        if finished and running:
+            a.send_signal(signal.SIGKILL)
+            a.wait()
+            killed_trial = running[0].number
+        assert a.poll() is None or killed_trial is not None, open(tmp_path / "a.log").read()
+    assert killed_trial is not None, "worker a never started a second trial"
+    assert b.wait(timeout=300) == 0, open(tmp_path / "b.log").read()
+    trials_now = study.get_trials()
+    by_state = {}
+    for t in trials_now:
+        by_state.setdefault(t.state.name, []).append(t.number)
+    # The killed worker's trial: failed through the heartbeat, replaced by another.
+    assert by_state.get("FAIL") == [killed_trial], by_state
+    assert len(by_state.get("COMPLETE", [])) + len(by_state.get("PRUNED", [])) == trials
+    assert "RUNNING" not in by_state and "WAITING" not in by_state
+    numbers = sorted(t.number for t in trials_now)
+    assert numbers == list(range(len(numbers)))  # none lost, none twice
+    workers = {t.user_attrs["worker"] for t in trials_now if t.state.name == "COMPLETE"}
+    assert pid_a in workers
+    if b_workers == 1:
+        assert workers == {pid_a, f"{socket.gethostname()}:{b.pid}"}
+    else:  # --workers N: N processes of its own, each of which ran trials
+        assert len(workers - {pid_a}) == b_workers, workers
+    # Every trial each worker announced is in the study, in the state it announced.
+    for log in ("a.log", "b.log"):
+        for line in open(tmp_path / log):
+            if "] trial " in line and ": accuracy " in line:
+                number = int(line.split("] trial ")[1].split(":")[0])
+                assert number in by_state["COMPLETE"], (log, line)
+    # The study remains usable: resumed for one more trial, then summarised.
+    summary = run_study(TuneConfig(study="shared", storage=url, resume=True, trials=trials + 1,
+                                   out=out, heartbeat=1, pruner="none", progress=False))
+    assert summary["states"]["complete"] == trials + 1
+    assert summary["states"]["fail"] == 1
+
+
+@pytest.mark.slow
+def test_two_workers_share_a_postgresql_study_and_survive_a_killed_worker(postgres_url,
+                                                                           tmp_path):
+    _two_workers_one_killed(postgres_url, tmp_path)
+
+
+@pytest.mark.slow
+def test_workers_share_the_default_sqlite_study_and_survive_a_killed_worker(tmp_path):
+    """As with PostgreSQL; the second command runs two local workers (``--workers 2``)."""
+    _two_workers_one_killed(None, tmp_path, b_workers=2)
