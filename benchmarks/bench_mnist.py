@@ -12,7 +12,7 @@ and the wall and CPU time of the whole command.
 
 Rows are kept in ``OUT/rows.json`` (default ``benchmarks/mnist_runs``), one per command; a
 rerun replaces the rows it runs and keeps the others, so one rule can be re-measured alone
-(``--train 1500`` gives the plain default command, ``brian-stdp mnist``). ``--write-docs``
+(``--train 4000``, the default, gives the plain command ``brian-stdp mnist``). ``--write-docs``
 writes ``docs/benchmarks_mnist.inc``; ``--write-readme`` replaces the table between the
 ``bench_mnist`` markers in ``README.md``.
 """
@@ -29,6 +29,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 from bench_rules import list_table, publish  # noqa: E402
 
+DEFAULT_TRAIN = 4000  # brian-stdp mnist's default --train (brian_stdp.mnist.MnistConfig)
 README_START = "<!-- bench_mnist table: written by benchmarks/bench_mnist.py -->"
 README_END = "<!-- end of bench_mnist table -->"
 
@@ -36,7 +37,7 @@ README_END = "<!-- end of bench_mnist table -->"
 def command_of(rule, neurons, train, test, extra):
     return (["brian-stdp", "mnist"] + (["--rule", rule] if rule != "nearest" else [])
             + (["--neurons", str(neurons)] if neurons != 100 else [])
-            + (["--train", str(train)] if train != 1500 else [])
+            + (["--train", str(train)] if train != DEFAULT_TRAIN else [])
             + (["--test", str(test)] if test != 1000 else []) + list(extra))
 
 

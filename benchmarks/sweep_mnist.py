@@ -104,8 +104,8 @@ def main():
 def format_table(rows, args):
     caption = (f"``brian-stdp mnist --rule {args.rule} --neurons {args.neurons} --train "
                f"{args.train} --test {args.test} --seed {args.seed} --split-seed "
-               f"{args.split_seed}`` with the settings of each row "
-               f"{' '.join(args.extra)}, best first, produced by "
+               f"{args.split_seed}{''.join(' ' + e for e in args.extra)}`` with the settings "
+               "of each row, best first, produced by "
                "``python benchmarks/sweep_mnist.py``.")
     rows = sorted(rows, key=lambda r: -r.get("accuracy", -1))
     names = sorted({name for row in rows for name in row["point"]})

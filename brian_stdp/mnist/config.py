@@ -70,7 +70,7 @@ class MnistConfig:
     rule: str = _flag("nearest")
     rule_file: Optional[str] = _flag(None)
     neurons: int = _flag(100, _count(1, 10000))
-    train: int = _flag(1500, _count(0))          # 0: the untrained network, as a baseline
+    train: int = _flag(4000, _count(0))          # 0: the untrained network, as a baseline
     epochs: int = _flag(1, _count(1, 1000))
     label: Optional[int] = _flag(None)          # in 1..train (1.. with --train 0)
     test: int = _flag(1000, _count(1))
