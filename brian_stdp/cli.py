@@ -7,10 +7,11 @@
 ``brian-stdp mnist --rule-file FILE`` (or ``brian_stdp.load_rule``) reads back.
 """
 import argparse
+import dataclasses
 import json
 import sys
 
-from .mnist.config import DEVICES, TARGETS, MnistConfig
+from .mnist.config import DEVICES, TARGETS, MnistConfig, flag_name
 from .rules import SHORT_NAMES, rule_class
 
 __all__ = ["main", "build_parser"]
@@ -194,38 +195,31 @@ def build_parser():
     return parser
 
 
+def _job_fields(skip=()):
+    """The :class:`MnistConfig` fields set by the job's flags (:func:`_job_arguments`), less
+    those whose flag is in ``skip``."""
+    return [field.name for field in dataclasses.fields(MnistConfig)
+            if field.name != "progress" and flag_name(field.name) not in skip]
+
+
+def _job_config(args, fields):
+    return MnistConfig(**{name: getattr(args, name) for name in fields},
+                       progress=not args.quiet)
+
+
 def _mnist(args):
     from .mnist.pipeline import run_mnist
-    config = MnistConfig(rule=args.rule, rule_file=args.rule_file, neurons=args.neurons,
-                         train=args.train, epochs=args.epochs, label=args.label, test=args.test,
-                         presentation=args.presentation, rest=args.rest, dt=args.dt,
-                         intensity=args.intensity, theta_plus=args.theta_plus,
-                         inhibition=args.inhibition, min_spikes=args.min_spikes,
-                         max_repeats=args.max_repeats, intensity_step=args.intensity_step,
-                         seed=args.seed,
-                         split_seed=args.split_seed, device=args.device, target=args.target,
-                         data=args.data, test_data=args.test_data, mean_pixel=args.mean_pixel,
-                         out=args.out,
-                         build_dir=args.build_dir,
-                         progress=not args.quiet, chunk=args.chunk,
-                         checkpoint_every=args.checkpoint_every, resume=args.resume)
-    results = run_mnist(config)
+    results = run_mnist(_job_config(args, _job_fields()))
     print(f"accuracy {results['accuracy'] * 100:.1f}%")
     return 0
 
 
 def _tune(args, argv):
     from .tune import TuneConfig, run_study
-    job_fields = [f for f in ("rule", "rule_file", "neurons", "train", "epochs", "label",
-                              "presentation", "rest", "dt", "intensity", "theta_plus",
-                              "inhibition", "min_spikes", "max_repeats", "intensity_step",
-                              "seed", "split_seed", "device", "target", "data", "mean_pixel",
-                              "chunk")]
+    job_fields = _job_fields(skip=_NOT_TUNE_FLAGS)
     given = {f for f in job_fields
-             if any(a == "--" + f.replace("_", "-") or a.startswith("--" + f.replace("_", "-")
-                                                                    + "=") for a in argv)}
-    base = MnistConfig(**{f: getattr(args, f) for f in job_fields},
-                       progress=not args.quiet)
+             if any(a == flag_name(f) or a.startswith(flag_name(f) + "=") for a in argv)}
+    base = _job_config(args, job_fields)
     if args.resume and not given & {"rule", "rule_file"}:
         base = None  # the study's own rule and settings
     study = args.study or f"mnist-{args.rule}-{args.neurons}"

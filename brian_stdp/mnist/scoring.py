@@ -9,7 +9,8 @@ import numpy as np
 
 from .data import N_CLASSES
 
-__all__ = ["assign_labels", "predict", "accuracy", "confusion", "training_curve", "score"]
+__all__ = ["assign_labels", "predict", "accuracy", "confusion", "training_curve", "block_size",
+           "score"]
 
 
 def assign_labels(counts, labels, n_classes=N_CLASSES):
@@ -70,6 +71,11 @@ def training_curve(counts, labels, block):
     return points
 
 
+def block_size(n_train):
+    """Digits per block of the training curve: 20 blocks over the training, 10..500 digits."""
+    return max(10, min(500, n_train // 20))
+
+
 def score(counts, labels, n_train, n_label):
     """``(assignment, scores)`` of a job whose presentations were ``n_train`` training ones,
     then ``n_label`` labelling ones, then the held-out ones.
@@ -83,7 +89,6 @@ def score(counts, labels, n_train, n_label):
     truth = labels[n_train + n_label:]
     assignment = assign_labels(label_counts, labels[n_train:n_train + n_label])
     prediction = predict(test_counts, assignment)
-    block = max(10, min(500, n_train // 20))
     scores = {
         "accuracy": accuracy(prediction, truth),
         "chance": 1.0 / N_CLASSES,
@@ -96,6 +101,6 @@ def score(counts, labels, n_train, n_label):
         "silent_neurons": int(np.sum(assignment < 0)),
         "mean_spikes_per_test_digit": float(test_counts.sum(axis=1).mean()),
         "test_digits_without_spikes": int(np.sum(test_counts.sum(axis=1) == 0)),
-        "training_curve": training_curve(train_counts, labels[:n_train], block),
+        "training_curve": training_curve(train_counts, labels[:n_train], block_size(n_train)),
     }
     return assignment, scores

@@ -166,9 +166,7 @@ class _BlockAccuracy:
     the judge says so."""
 
     def __init__(self, config, judge):
-        n_train = config.train * config.epochs
-        # The job's own block size (scoring.score): 20 blocks over the training, 10..500 digits.
-        self.block = max(10, min(500, n_train // 20))
+        self.block = scoring.block_size(config.train * config.epochs)
         self.judge, self.reported = judge, 0
 
     def __call__(self, report):
