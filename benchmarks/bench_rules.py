@@ -5,8 +5,10 @@ Poisson post spikes (``--p-out``), all-to-all learning synapses, dt = 1 ms, a "s
 steps. Compared, in ONE run of this script:
 
 - ``spaic``: a dense per-step implementation of the rule exactly as SPAIC executes it (every
-  matrix op of SPAIC's learner, PyTorch CPU, one thread, batch 1). Needs ``torch``
-  (``pip install torch==2.13.0``); without it the row says so.
+  matrix op of SPAIC's learner, PyTorch CPU, float32, one thread, batch 1): ``spaic_dense_run``,
+  which tests/test_benchmarks.py checks against SPAIC's recordings step by step. Needs ``torch``
+  (``torch==2.13.0``, installed by the ``test`` extra: ``pip install -e '.[test]'``); without it
+  the column says n/a.
 - ``standalone`` / ``cython``: brian_stdp in cpp_standalone (compiled once, timed by the
   binary's own run clock) and in runtime cython (timed after a warm-up run that compiles).
 - ``hand``: the same network with the rule typed by hand in the usual Brian2 idiom (event-driven
@@ -38,74 +40,186 @@ RULE_NAMES = {"nearest": "nearest_online_STDP", "full": "full_online_STDP",
 
 # ------------------------------------------------------------------------------------------
 # SPAIC's way: dense tensors, every step
+#: SPAIC's default learner constants (per step), by rule; ``spaic_dense_run`` takes any of them
+#: as a keyword. The trace decays are time constants of 20, 30 and 200 steps.
+SPAIC_DEFAULTS = {
+    "nearest": {"Apost": 1e-2, "Apre": 1e-4, "trace_pre": float(np.exp(-1 / 20)),
+                "trace_post": float(np.exp(-1 / 20)), "w_norm": 78.4},
+    "full": {"Apost": 1e-2, "Apre": 1e-4, "trace_decay": float(np.exp(-1 / 20)),
+             "w_norm": 78.4},
+    "meta": {"Apost": 1e-2, "Apre": 1e-4, "pre_decay": float(np.exp(-1 / 30)),
+             "post_decay": float(np.exp(-1 / 200)), "w_min": 0.0, "w_max": 1.0},
+    "int": {"trace_decay": 31169, "shift_spike_trace": 15, "trace_scale": 127,
+            "max_threshold": 4915, "shift": 14, "nu0": 14, "nu1": 141, "w_min": 0, "w_max": 109},
+}
+#: the threshold of SPAIC's integer Diehl & Cook neuron before any spike (the int rule reads it)
+INT_START_THRESHOLD = 213
+
+
+def spaic_build(rule, w_init, w_norm=78.4, w_min=0, w_max=109):
+    """SPAIC's build pass on the weights given: nearest normalises each post row to ``w_norm``
+    and clamps to [0, 1], full clamps to [0, 1], the int rule clamps to [w_min, w_max], Meta
+    keeps them."""
+    if rule == "nearest":
+        return (w_norm * (w_init / w_init.abs().sum(1, keepdim=True))).clamp(0.0, 1.0)
+    if rule == "full":
+        return w_init.clamp(0.0, 1.0)
+    if rule == "int":
+        return w_init.clamp(w_min, w_max)
+    return w_init.clone()
+
+
+def spaic_dense_run(rule, pre, post, w_start, steps_per_sample, thresh=None, draws=None,
+                    generator=None, record=False, **parameters):
+    """The rule as SPAIC executes it, every step one dense op per op of SPAIC's learner
+    (batch 1), over the runs ("samples") of ``steps_per_sample`` steps in ``pre``/``post``.
+
+    ``pre [total_steps, n_pre]``, ``post [total_steps, n_post]``: the spikes emitted at each
+    step (0/1); ``w_start [n_post, n_pre]``: the weights after SPAIC's build pass (its float
+    dtype is the computation's; SPAIC's is float32). ``parameters``: the rule's constants, SPAIC's
+    defaults (``SPAIC_DEFAULTS``) for those not given. At each run start SPAIC's resets: the
+    traces and nearest/full's stored change are cleared; Meta's output trace and homeostatic
+    targets carry over (the targets are taken from ``w_start`` at the first step).
+    Timing: nearest, full and Meta learn at step k from the spikes of step k-1 (none at a run's
+    first step), and nearest and full apply each change one step later still; the int rule learns
+    from step k's spikes at step k.
+
+    For ``"int"``: ``thresh [runs, steps, n_post]`` is the post neurons' threshold at each step
+    (default: SPAIC's starting threshold 213 throughout, so no row is halved); ``draws [runs,
+    steps, 2, n_post, n_pre]`` the uniform integers in [0, 2**shift) of the stochastic rounding,
+    ``[..., 0, :, :]`` for the pre-synaptic term and ``[..., 1, :, :]`` for the post-synaptic term
+    (default: drawn with ``torch.randint`` from ``generator``, as SPAIC draws them). A row whose
+    threshold exceeds ``max_threshold`` is halved as SPAIC's ``weight >>= 1`` on float weights
+    (PyTorch before the float shift was removed): ``w / 2``, fractions kept. (SPAIC shifts the
+    whole matrix every step, by 0 or 1; here only the halved rows are divided, on the steps
+    that halve any: the one op where this baseline does less work than SPAIC.)
+
+    Returns the final weights; with ``record=True`` also the weights after every step,
+    ``[runs, steps_per_sample, n_post, n_pre]``.
+    """
+    import torch
+    unknown = set(parameters) - set(SPAIC_DEFAULTS[rule])
+    if unknown:
+        raise TypeError(f"{rule}: unknown parameters {sorted(unknown)}")
+    c = {**SPAIC_DEFAULTS[rule], **parameters}
+    W = torch.as_tensor(w_start).clone()
+    if not W.is_floating_point():
+        W = W.float()
+    n_post, n_pre = W.shape
+    pre = torch.as_tensor(pre).reshape(-1, n_pre)
+    post = torch.as_tensor(post).reshape(-1, n_post)
+    n_steps = pre.shape[0]
+    assert post.shape[0] == n_steps and n_steps % steps_per_sample == 0
+    n_runs = n_steps // steps_per_sample
+    frames = []
+    if rule == "int":
+        pre, post = pre.bool(), post.bool()
+        if thresh is None:
+            thresh = torch.full((n_steps, n_post), INT_START_THRESHOLD)
+        halve = torch.as_tensor(thresh).reshape(n_steps, n_post) > c["max_threshold"]
+        halving = halve.any(1).tolist()
+        if draws is not None:
+            draws = torch.as_tensor(draws).reshape(n_steps, 2, n_post, n_pre)
+        shift, low_bits = c["shift"], (1 << c["shift"]) - 1
+        decay, shift_trace = c["trace_decay"], c["shift_spike_trace"]
+        spike_value = c["trace_scale"] if shift_trace > 0 else 1
+        nu0, nu1, w_min, w_max = c["nu0"], c["nu1"], c["w_min"], c["w_max"]
+        for sample in range(n_runs):
+            xi = torch.zeros(n_pre, dtype=torch.int32)
+            xo = torch.zeros(n_post, dtype=torch.int32)
+            for k in range(steps_per_sample):
+                step = sample * steps_per_sample + k   # this step's spikes
+                p, q = pre[step], post[step]
+                xi = (decay * xi) >> shift_trace
+                xo = (decay * xo) >> shift_trace
+                xi[p] = spike_value
+                xo[q] = spike_value
+                pre_x = (xo.unsqueeze(1) * nu0).repeat(1, n_pre)
+                post_x = (xi.unsqueeze(0) * nu1).repeat(n_post, 1)
+                if draws is None:
+                    pre_draw = torch.randint(0, 1 << shift, pre_x.shape, generator=generator)
+                    post_draw = torch.randint(0, 1 << shift, post_x.shape, generator=generator)
+                else:
+                    pre_draw, post_draw = draws[step, 0], draws[step, 1]
+                # stochastic rounding of x / 2**shift: up iff the draw < the remainder
+                W += ((pre_x >> shift) + (pre_draw < (pre_x & low_bits)).int()) * p.unsqueeze(0)
+                W += ((post_x >> shift) + (post_draw < (post_x & low_bits)).int()) * q.unsqueeze(1)
+                if halving[step]:
+                    W[halve[step]] /= 2
+                W.clamp_(w_min, w_max)
+                if record:
+                    frames.append(W.clone())
+    else:
+        pre, post = pre.to(W.dtype), post.to(W.dtype)
+        no_pre, no_post = torch.zeros(n_pre, dtype=W.dtype), torch.zeros(n_post, dtype=W.dtype)
+        Apost, Apre = c["Apost"], c["Apre"]
+        w_norm = c.get("w_norm")
+        if rule == "meta":
+            pre_decay, post_decay, w_min, w_max = (c["pre_decay"], c["post_decay"], c["w_min"],
+                                                   c["w_max"])
+            xo = torch.zeros(n_post, dtype=W.dtype)   # [stay]: carried over the runs
+            w_mean = W.mean(1, keepdim=True)
+            aw_mean = w_mean.mean()
+        elif rule == "nearest":
+            trace_pre, trace_post = c["trace_pre"], c["trace_post"]
+        else:
+            decay = c["trace_decay"]
+        for sample in range(n_runs):
+            xi = torch.zeros(n_pre, dtype=W.dtype)
+            if rule != "meta":
+                xo = torch.zeros(n_post, dtype=W.dtype)
+                dw = torch.zeros(n_post, n_pre, dtype=W.dtype)
+            for k in range(steps_per_sample):
+                step = sample * steps_per_sample + k   # the previous step's spikes
+                p, q = (pre[step - 1], post[step - 1]) if k else (no_pre, no_post)
+                if rule == "nearest":
+                    xi = (1 - p) * (trace_pre * xi) + p
+                    xo = (1 - q) * (trace_post * xo) + q
+                    dw_new = Apost * torch.outer(q, xi) - Apre * torch.outer(xo, p)
+                    W.add_(dw)
+                    W = w_norm * torch.div(W, W.abs().sum(1, keepdim=True))
+                    W.clamp_(0.0, 1.0)
+                    dw = dw_new
+                elif rule == "full":
+                    xi = p + decay * xi
+                    xo = q + decay * xo
+                    dw_new = Apost * torch.outer(q, xi) - Apre * torch.outer(xo, p)
+                    W.add_(dw)
+                    if k == steps_per_sample - 1:
+                        W = w_norm * torch.div(W, W.abs().sum(1, keepdim=True))
+                    W.clamp_(0.0, 1.0)
+                    dw = dw_new
+                else:  # meta: no delay, no clamp, homeostasis of the row means
+                    xi = pre_decay * xi * (p <= 0) + p
+                    xo = post_decay * xo * (q <= 0) + q
+                    dwm = Apost * torch.outer(q, xi) - Apre * torch.outer(xo, p)
+                    w_mean = w_mean - 0.1 * Apre * (xo - xo.mean()).unsqueeze(1)
+                    w_mean = w_mean * aw_mean / w_mean.mean()
+                    soft = ((dwm < 0) * torch.exp(-0.2 / torch.clamp_min(W - w_min, 1e-4))
+                            + (dwm > 0) * torch.exp(-0.2 / torch.clamp_min(w_max - W, 1e-4)))
+                    W = W * w_mean / torch.clamp_min(W.mean(1, keepdim=True), 1e-6) + dwm * soft
+                if record:
+                    frames.append(W.clone())
+    if record:
+        return W, torch.stack(frames).reshape(n_runs, steps_per_sample, n_post, n_pre)
+    return W
+
+
 def spaic_dense(rule, n_post, n_samples, p_in, p_out, seed=0):
+    """Time per sample of ``spaic_dense_run`` on 784 -> ``n_post`` (float32, one thread, Poisson
+    spikes, weights ``rand * 0.3``, for the int rule ``int(rand * 60)``, after SPAIC's build pass);
+    times the step loop only."""
     import torch
     torch.set_num_threads(1)
     gen = torch.Generator().manual_seed(seed)
     steps = n_samples * STEPS_PER_SAMPLE
     pre = (torch.rand(steps, N_PRE, generator=gen) < p_in).float()
     post = (torch.rand(steps, n_post, generator=gen) < p_out).float()
-    W = torch.rand(n_post, N_PRE, generator=gen) * 0.3
-    decay = float(np.exp(-1 / 20))
+    W = torch.rand(n_post, N_PRE, generator=gen)
+    W = (W * 60).floor() if rule == "int" else W * 0.3
+    W = spaic_build(rule, W)
     start = time.perf_counter()
-    for sample in range(n_samples):
-        xi = torch.zeros(N_PRE)
-        xo = torch.zeros(n_post)
-        dw = torch.zeros(n_post, N_PRE)
-        if rule == "int":
-            W = W.round()
-            xi = torch.zeros(N_PRE, dtype=torch.int32)
-            xo = torch.zeros(n_post, dtype=torch.int32)
-            thresh = torch.full((n_post,), 213)
-        if rule == "meta" and sample == 0:
-            w_mean = W.mean(1, keepdim=True)
-            aw_mean = w_mean.mean()
-            xo_meta = torch.zeros(n_post)
-        for k in range(STEPS_PER_SAMPLE):
-            step = sample * STEPS_PER_SAMPLE + k
-            p, q = pre[step - 1] if k else pre[0] * 0, post[step - 1] if k else post[0] * 0
-            if rule == "nearest":
-                xi = (1 - p) * (decay * xi) + p
-                xo = (1 - q) * (decay * xo) + q
-                dw_new = 0.01 * torch.outer(q, xi) - 1e-4 * torch.outer(xo, p)
-                W.add_(dw)
-                W = 78.4 * W / W.abs().sum(1, keepdim=True)
-                W.clamp_(0, 1)
-                dw = dw_new
-            elif rule == "full":
-                xi = p + decay * xi
-                xo = q + decay * xo
-                dw_new = 0.01 * torch.outer(q, xi) - 1e-4 * torch.outer(xo, p)
-                W.add_(dw)
-                if k == STEPS_PER_SAMPLE - 1:
-                    W = 78.4 * W / W.abs().sum(1, keepdim=True)
-                W.clamp_(0, 1)
-                dw = dw_new
-            elif rule == "meta":
-                xi = np.exp(-1 / 30) * xi * (p <= 0) + p
-                xo_meta = np.exp(-1 / 200) * xo_meta * (q <= 0) + q
-                dwm = 0.01 * torch.outer(q, xi) - 1e-4 * torch.outer(xo_meta, p)
-                w_mean = w_mean - 0.1 * 1e-4 * (xo_meta - xo_meta.mean()).unsqueeze(1)
-                w_mean = w_mean * aw_mean / w_mean.mean()
-                soft = ((dwm < 0) * torch.exp(-0.2 / torch.clamp_min(W, 1e-4))
-                        + (dwm > 0) * torch.exp(-0.2 / torch.clamp_min(1 - W, 1e-4)))
-                W = W * w_mean / torch.clamp_min(W.mean(1, keepdim=True), 1e-6) + dwm * soft
-            else:  # int, this step's spikes
-                p, q = pre[step].bool(), post[step].bool()
-                xi = (31169 * xi) >> 15
-                xo = (31169 * xo) >> 15
-                xi[p] = 127
-                xo[q] = 127
-
-                def sround(x):
-                    return (x >> 14) + (torch.randint(0, 1 << 14, x.shape, generator=gen)
-                                        < (x & 16383)).int()
-                pre_term = sround((xo.unsqueeze(1) * 14).repeat(1, N_PRE))
-                W += pre_term * p.unsqueeze(0)
-                post_term = sround((xi.unsqueeze(0) * 141).repeat(n_post, 1))
-                W += post_term * q.unsqueeze(1)
-                W[thresh > 4915] = torch.div(W[thresh > 4915], 2, rounding_mode="floor")
-                W.clamp_(0, 109)
+    spaic_dense_run(rule, pre, post, W, STEPS_PER_SAMPLE, generator=gen)
     return (time.perf_counter() - start) / n_samples
 
 
