@@ -439,16 +439,10 @@ def variants(args):
     n_post = args.sizes[0]
     kinds = [("double, 1 thread", {}), ("float32, 1 thread", {"float32": True}),
              ("double, 2 OpenMP threads", {"openmp_threads": 2})]
-    from brian_stdp import checks, rule_class
     body = []
     for rule_name in args.rules:
-        # brian_stdp refuses OpenMP threads for a rule whose pass over every synapse adds into
-        # row sums (Brian2's OpenMP loop would race on them)
-        refused = checks.row_writes_per_synapse(rule_class(RULE_NAMES[rule_name])())
-        results = [{"refused": refused} if options.get("openmp_threads", 0) > 1 and refused
-                   else in_subprocess("standalone", rule_name, n_post, args.samples,
-                                      args.repeats, args.p_in, args.p_out, options)
-                   for _, options in kinds]
+        results = [in_subprocess("standalone", rule_name, n_post, args.samples, args.repeats,
+                                 args.p_in, args.p_out, options) for _, options in kinds]
         print(rule_name, results, flush=True)
         base = results[0].get("per_sample")
         cells = [_variant_cell(result, None if result is results[0] else base)
@@ -462,8 +456,6 @@ def variants(args):
 
 
 def _variant_cell(result, base):
-    if "refused" in result:
-        return f"refused (races on {', '.join(result['refused'])})"
     if "error" in result:
         return f"failed: {result['error']}"
     time = result["per_sample"]

@@ -13,7 +13,7 @@ from brian2.synapses.synapses import SummedVariableUpdater
 __all__ = ["summed_variable_updater", "run_now", "last_step_of_run",
            "declare_contained_synapses", "share_connectivity_transposed",
            "add_pathway_after_build", "network_being_prepared", "network_operations_in",
-           "drop_post_aliases", "apply_run_args_before_this_run"]
+           "drop_post_aliases", "apply_run_args_before_this_run", "standalone_array"]
 
 
 def summed_variable_updater(expression, row_variable, synapses, row_group):
@@ -145,3 +145,22 @@ def apply_run_args_before_this_run(device):
     """
     if hasattr(device, "apply_run_args") and not getattr(device, "run_args_applied", True):
         device.apply_run_args()
+
+
+def standalone_array(variable, data=True):
+    """The C++ expression, in a cpp_standalone code object, of ``variable``'s array: a pointer
+    to its data, or (``data=False``, a synaptic variable) the ``std::vector`` holding it.
+
+    Brian2 hands a code object's arrays only to the code it generates; a ``Function``'s C++
+    implementation reads them as the globals every code object includes (``objects.h``,
+    namespace ``brian``), named by the device.
+    """
+    from brian2 import get_device
+    from brian2.core.variables import DynamicArrayVariable
+    device = get_device()
+    if isinstance(variable, DynamicArrayVariable):
+        vector = f"brian::{device.get_array_name(variable, access_data=False)}"
+        return f"&{vector}[0]" if data else vector
+    if not data:
+        raise TypeError("only a synaptic (dynamic) array is held in a std::vector")
+    return f"brian::{device.get_array_name(variable)}"

@@ -6,18 +6,16 @@ the misuse would otherwise give a silently wrong result or an error deep inside 
 docs/reliability.rst lists them with the tests that show them.
 """
 
-from brian2 import Equations, Synapses, defaultclock, prefs
+from brian2 import Equations, Synapses, defaultclock
 from brian2.devices.device import RuntimeDevice, get_device
 from brian2.groups.subgroup import Subgroup
 
 from .brian2_private import network_being_prepared, network_operations_in
 from .names import assigned_names, local_names
 from .run_state import RUN_STATE_NAMES
-from .schedule import step_operation_fields
 
 __all__ = ["rule_owned_names", "check_user_code", "check_hand_built", "check_delays",
-           "synapse_clocks", "check_clocks", "refuse_network_operations", "row_writes_per_synapse",
-           "refuse_racing_openmp", "check_subgroups"]
+           "synapse_clocks", "check_clocks", "refuse_network_operations", "check_subgroups"]
 
 
 def rule_owned_names(rule):
@@ -177,38 +175,6 @@ def refuse_network_operations(name):
                            "standalone device (cpp_standalone) silently drops: they would "
                            "never be called. Remove them (write the operation as Brian2 code, "
                            "e.g. G.run_regularly(...)), or use runtime mode")
-
-
-def row_writes_per_synapse(rule):
-    """The row and column variables that the rule's operations over every synapse write (as
-    nearest_online's pass adds each weight into ``row_sum``)."""
-    neuron_state = (set(Equations(rule.post_model).names)
-                    | set(Equations(rule.pre_model).names))
-    written = set()
-    for operation in rule.step_operations:
-        group, code = step_operation_fields(operation)[:2]
-        if group == "synapses":
-            written.update(assigned_names(code))
-    return sorted(written & neuron_state)
-
-
-def refuse_racing_openmp(name, rule):
-    """In cpp_standalone with OpenMP threads, refuse a rule whose operation over every synapse
-    writes row state: Brian2 2.9.0 splits such a ``run_regularly`` loop over the threads
-    without protecting writes that several synapses make to one row, so the row sums, and with
-    them the weights, would come out wrong."""
-    threads = prefs.devices.cpp_standalone.openmp_threads
-    if isinstance(get_device(), RuntimeDevice) or threads <= 1:
-        return
-    written = row_writes_per_synapse(rule)
-    if not written:
-        return
-    raise ValueError(f"prefs.devices.cpp_standalone.openmp_threads = {threads}, but "
-                     f"{rule.name}'s pass over every synapse of {name!r} adds into per-row "
-                     f"state ({', '.join(written)}), which Brian2's OpenMP code for a "
-                     "run_regularly does not protect: several threads would write one row at "
-                     "once and the weights would come out wrong. Use openmp_threads = 0 or 1 "
-                     "for this rule")
 
 
 def check_subgroups(source, target):

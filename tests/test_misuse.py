@@ -270,27 +270,6 @@ def test_network_operation_is_refused_in_standalone_before_the_build(tmp_path):
     assert not (build / "main").exists()        # refused before anything was compiled
 
 
-@pytest.mark.parametrize("rule_name, row_state", [("nearest", "row_sum"),
-                                                  ("meta", "row_weight_sum")])
-def test_openmp_threads_are_refused_where_the_pass_over_every_synapse_writes_rows(
-        tmp_path, rule_name, row_state):
-    """Brian2's OpenMP run_regularly splits the pass over the threads without protecting the
-    row sums it adds into (nearest and Meta came out wrong against SPAIC's recordings with two
-    threads): refused before anything is built."""
-    build = tmp_path / "build"
-    proc = _misuse_standalone("openmp", rule_name, "2", str(build))
-    assert proc.returncode == 3, proc.stdout + proc.stderr[-3000:]
-    assert "ValueError" in proc.stdout and "openmp_threads = 2" in proc.stdout
-    assert row_state in proc.stdout and "openmp_threads = 0 or 1" in proc.stdout
-    assert not (build / "main").exists()
-
-
-@pytest.mark.parametrize("rule_name, threads", [("full", "2"), ("nearest", "1")])
-def test_openmp_threads_pass_where_no_row_is_written_per_synapse(tmp_path, rule_name, threads):
-    proc = _misuse_standalone("openmp", rule_name, threads, str(tmp_path / "build"))
-    assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
-
-
 # ---- two PostPreIntSTDP Synapses onto one neuron group ------------------------------------------
 def test_two_int_rules_on_one_target_each_match_the_reference():
     """Both read the target's threshold; neither writes to the target (beyond transmission,

@@ -17,6 +17,7 @@ from ..names import row_pass_code_names, synapse_code_names
 from ..run_state import MARK_RUN_STARTS, RUN_STATE_MODEL, RUN_STATE_NAMES
 from ..schedule import Order, step_operation_fields
 from .. import brian2_private
+from .compiled_pass import compiled_synapse_pass, compiles_synapse_passes
 from .run_boundary import RunBoundary
 
 __all__ = ["Attachment", "attachment_of", "attach_objects"]
@@ -68,9 +69,13 @@ def attach_objects(rule, templates, S, period_steps, set_delays=False):
     for operation in templates.step_operations:
         group_name, code, when, order = step_operation_fields(operation)
         suffix = "" if when == "start" else "_" + when
+        order = _STEP_ORDER[group_name] if order is None else order
+        if group_name == "synapses" and compiles_synapse_passes():
+            objects.extend(compiled_synapse_pass(S, code, when=when, order=order,
+                                                 name=f"{S.name}_synapses_step{suffix}"))
+            continue
         objects.append(_run_regularly(
-            S, groups[group_name], code, when=when,
-            order=_STEP_ORDER[group_name] if order is None else order,
+            S, groups[group_name], code, when=when, order=order,
             name=f"{S.name}_{group_name}_step{suffix}"))
     for pathway, order in templates.pathway_orders.items():
         getattr(S, pathway).order = order

@@ -20,8 +20,7 @@ class RunBoundary(BrianObject):
 
     Being the one object of an attachment whose ``before_run`` Brian calls in every device and
     for every run, it is also where the run-time misuse is refused: a dt changed since the rule
-    was attached, and (standalone) a ``network_operation`` in the network or OpenMP threads for
-    a rule whose pass over every synapse writes row state.
+    was attached, and (standalone) a ``network_operation`` in the network.
     """
     add_to_magic_network = True
 
@@ -41,7 +40,6 @@ class RunBoundary(BrianObject):
     def before_run(self, run_namespace):
         checks.check_clocks(self.clocks, self.synapses_name, self.dt)
         checks.refuse_network_operations(self.synapses_name)
-        checks.refuse_racing_openmp(self.synapses_name, self.rule)
         # before the pathways' own before_run ('synapses' slot) reads the delays
         for pathway, delay in self.pathway_delays.items():
             pathway.delay = delay

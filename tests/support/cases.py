@@ -26,3 +26,29 @@ def spike_groups(b2, rng, n_pre=6, n_post=3, steps=60):
     in_spk = random_spikes(rng, 1, steps, n_pre, 0.3)
     out_spk = random_spikes(rng, 1, steps, n_post, 0.3)
     return in_spk, out_spk, spike_generator(b2, in_spk), spike_generator(b2, out_spk)
+
+
+# A case of the compiled pass (brian_stdp/rendering/compiled_pass.py): rows longer than the
+# recordings', on a given connectivity.
+N_PRE, N_POST = 30, 7
+
+
+def connectivity(kind, seed=3):
+    """``None`` (``S.connect()``) or the ``{"i", "j"}`` of the synapses, in their order."""
+    pre, post = np.meshgrid(np.arange(N_PRE), np.arange(N_POST), indexing="ij")
+    if kind == "all-to-all":
+        return None
+    if kind == "all-to-all, post-major":      # every pair, in another order
+        return {"i": pre.T.ravel(), "j": post.T.ravel()}
+    keep = np.random.default_rng(seed).random(pre.size) < 0.6
+    return {"i": pre.ravel()[keep], "j": post.ravel()[keep]}
+
+
+def compiled_pass_job(rule_name, kind, seed=11, **extra):
+    """An open-loop job of nearest_online or Meta on ``connectivity(kind)``."""
+    from brian_stdp import MetaNearestOnlineSTDP, NearestOnlineSTDP
+    rule = {"nearest": NearestOnlineSTDP(w_norm=0.1 * N_PRE),
+            "meta": MetaNearestOnlineSTDP()}[rule_name]
+    in_spk, out_spk, w_start = random_case(seed, N_PRE, N_POST, 0.3, 0.2)
+    return dict(rule=rule.to_dict(), w_start=w_start, in_spk=in_spk,
+                out_spk=out_spk, connect=connectivity(kind), **extra)

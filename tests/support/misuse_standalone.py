@@ -7,10 +7,6 @@ repository root):
 network; ``run()`` must raise before anything is built. Prints the error's cause and exits 3
 when refused, 0 when the run went through.
 
-``openmp RULE THREADS BUILD_DIR``: a rule's Synapses (RULE: nearest, full, meta) run with
-``openmp_threads = THREADS``; prints the refusal and exits 3, or builds nothing and exits 0 when
-the run went through.
-
 A run: :func:`build_hand_built`, a case of a standalone batch (:mod:`.standalone`): a hand-built
 Synapses with the wrong delays on the rule's pathways, attached and run.
 """
@@ -34,25 +30,6 @@ def network_operation(build_directory):
         S.w = S.w[:] / 2
 
     net = b2.Network(source, target, S, normalise_from_python)
-    try:
-        net.run(10 * b2.ms)
-    except Exception as error:       # Brian wraps what an object's before_run raises
-        print(f"{type(error.__cause__).__name__}: {error.__cause__}")
-        sys.exit(3)
-
-
-def openmp(rule_name, threads, build_directory):
-    import brian2 as b2
-    from brian_stdp import FullOnlineSTDP, MetaNearestOnlineSTDP, NearestOnlineSTDP
-    rule = {"nearest": NearestOnlineSTDP, "full": FullOnlineSTDP,
-            "meta": MetaNearestOnlineSTDP}[rule_name]()
-    b2.set_device("cpp_standalone", directory=build_directory, build_on_run=False)
-    b2.prefs.devices.cpp_standalone.openmp_threads = int(threads)
-    source = b2.PoissonGroup(5, rates=50 * b2.Hz)
-    target = b2.NeuronGroup(2, "v : 1", threshold="v > 1", reset="v = 0")
-    S = rule.synapses(source, target)
-    S.connect()
-    net = b2.Network(source, target, S)
     try:
         net.run(10 * b2.ms)
     except Exception as error:       # Brian wraps what an object's before_run raises
@@ -91,7 +68,5 @@ def build_hand_built(b2):
 if __name__ == "__main__":
     if sys.argv[1] == "network_operation":
         network_operation(sys.argv[2])
-    elif sys.argv[1] == "openmp":
-        openmp(*sys.argv[2:5])
     else:
         sys.exit(f"unknown case {sys.argv[1]!r}")

@@ -26,13 +26,16 @@ def replay_target(b2, out_spk, thresh, name="thresh"):
 
 
 def build_open_loop(b2, rule, w_start, in_spk, out_spk, period=False, record="w",
-                    target_model=None, plastic=True, thresh=None, draws=None):
+                    target_model=None, plastic=True, thresh=None, draws=None, connect=None):
     """Build and run (in cpp_standalone: record the runs of) ``rule`` over ``R`` runs of ``T``
     steps, in a ``Network`` of its own. Returns ``read()``, which gives ``{var: [R, T, ...]}``
     recorded at the end of every step (in cpp_standalone: after ``device.build``).
     ``b2`` is the ``brian2`` module with the device already chosen.
     ``thresh [R, T, post]``: the target also replays this as the rule's threshold variable;
-    ``draws [R, T, 2, post, pre]``: recorded uniform integers replacing Brian's RNG."""
+    ``draws [R, T, 2, post, pre]``: recorded uniform integers replacing Brian's RNG;
+    ``connect``: ``{"i": pre indices, "j": post indices}`` of the synapses, in their order
+    (default: all-to-all, ``S.connect()``). In cpp_standalone ``read()`` also gives
+    ``dense_passes``: the steps whose compiled pass took the dense loop."""
     in_spk = np.asarray(in_spk).reshape(in_spk.shape[0], in_spk.shape[1], -1)
     out_spk = np.asarray(out_spk).reshape(out_spk.shape[0], out_spk.shape[1], -1)
     n_runs, n_steps, n_pre = in_spk.shape
@@ -52,7 +55,10 @@ def build_open_loop(b2, rule, w_start, in_spk, out_spk, period=False, record="w"
         from brian_stdp.rules.postpre_int import draws_table
         kwargs["draws"] = draws_table(draws)
     S = rule.synapses(source, target, **kwargs)
-    S.connect()
+    if connect is None:
+        S.connect()
+    else:
+        S.connect(i=np.asarray(connect["i"]), j=np.asarray(connect["j"]))
     rule.set_weights(S, w_start)
     # Brian resolves names in this frame too: keep a local called 'plastic' out of it.
     frozen = not plastic
@@ -60,7 +66,8 @@ def build_open_loop(b2, rule, w_start, in_spk, out_spk, period=False, record="w"
     if frozen:
         S.plastic = False
     names = record if isinstance(record, (list, tuple)) else [record]
-    monitor = b2.StateMonitor(S, names, record=np.arange(n_pre * n_post), when="end")
+    n_synapses = n_pre * n_post if connect is None else len(connect["i"])
+    monitor = b2.StateMonitor(S, names, record=np.arange(n_synapses), when="end")
     net = b2.Network(b2.collect())
     net.add(S, source, target, monitor)
     for _ in range(n_runs):
@@ -76,6 +83,11 @@ def build_open_loop(b2, rule, w_start, in_spk, out_spk, period=False, record="w"
             matrix = np.zeros((n_runs * n_steps, n_post, n_pre))
             matrix[:, j, i] = np.asarray(values).T
             out[name] = matrix.reshape(n_runs, n_steps, n_post, n_pre)
+        counters = [obj for obj in S._brian_stdp.objects
+                    if "dense_passes" in getattr(obj, "variables", {})]
+        if counters:
+            out["dense_passes"] = sum(np.asarray(counter.dense_passes[:]).item()
+                                      for counter in counters)
         return out
 
     read.network = net      # keeps every object alive until the standalone build
