@@ -13,7 +13,8 @@ from brian2.synapses.synapses import SummedVariableUpdater
 __all__ = ["summed_variable_updater", "run_now", "last_step_of_run",
            "declare_contained_synapses", "share_connectivity_transposed",
            "add_pathway_after_build", "network_being_prepared", "network_operations_in",
-           "drop_post_aliases", "apply_run_args_before_this_run", "standalone_array"]
+           "drop_post_aliases", "apply_run_args_before_this_run", "standalone_array",
+           "canonical_clock_order"]
 
 
 def summed_variable_updater(expression, row_variable, synapses, row_group):
@@ -164,3 +165,53 @@ def standalone_array(variable, data=True):
     if not data:
         raise TypeError("only a synaptic (dynamic) array is held in a std::vector")
     return f"brian::{device.get_array_name(variable)}"
+
+
+def canonical_clock_order(device):
+    """In cpp_standalone, put what Brian2 writes into ``main.cpp`` in the order of a set of
+    clocks into the order of the clocks' names; call it before ``device.build``.
+
+    ``CPPStandaloneDevice.network_run`` (2.9.0) collects a run's clocks in a set, whose order
+    follows the clocks' addresses and so can differ from process to process, and in that order
+    queues each clock's ``timestep`` and ``t`` reset before the run and a
+    ``network.add(&clock, NULL)`` for a clock without code. Neither order has an effect (the
+    resets assign constants to distinct variables; the C++ network keeps its clocks in a
+    ``std::set`` and skips entries without code), but the text of ``main.cpp`` depends on it:
+    the same network built in another process would rewrite ``main.cpp`` and recompile it.
+    The device's queue (``main_queue``, not public) is reordered in place; returns how many of
+    its entries or lines moved.
+    """
+    queue = getattr(device, "main_queue", None)
+    if queue is None:
+        return 0
+    resets = {}
+    for clock in getattr(device, "clocks", ()):
+        for rank, name in enumerate(("timestep", "t")):
+            array = device.get_array_name(clock.variables[name], access_data=False)
+            resets[array] = (clock.name, rank)
+
+    def is_reset(entry):
+        return entry[0] == "set_by_single_value" and entry[1][0] in resets
+
+    moved, k = 0, 0
+    while k < len(queue):
+        if is_reset(queue[k]):
+            end = k
+            while end < len(queue) and is_reset(queue[end]):
+                end += 1
+            # A stable sort: two resets of one variable keep their order.
+            ordered = sorted(queue[k:end], key=lambda entry: resets[entry[1][0]])
+            moved += sum(a is not b for a, b in zip(ordered, queue[k:end]))
+            queue[k:end] = ordered
+            k = end
+            continue
+        if queue[k][0] == "run_network":
+            net, lines = queue[k][1]
+            prefix = f"{net.name}.add(&"
+            spots = [n for n, line in enumerate(lines)
+                     if line.startswith(prefix) and line.endswith(", NULL);")]
+            for n, line in zip(spots, sorted(lines[n] for n in spots)):
+                moved += lines[n] != line
+                lines[n] = line
+        k += 1
+    return moved

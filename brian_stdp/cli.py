@@ -170,6 +170,13 @@ def build_parser():
     tune.add_argument("--pruner", default="median", choices=["median", "halving", "none"],
                       help="stops hopeless trials on their training-block accuracy "
                            "(default: %(default)s)")
+    tune.add_argument("--prune-after", type=int, metavar="DIGITS",
+                      help="training digits a trial sees before the pruner may stop it, 0 .. "
+                           "its training digits - 1 (default: a third of them, where a "
+                           "100-neuron network starts to separate the classes)")
+    tune.add_argument("--startup-trials", type=int, metavar="N",
+                      help="completed trials before any trial is pruned, 0 .. --trials - 1 "
+                           "(default: 5)")
     tune.add_argument("--validation", type=int, metavar="N",
                       help="validation digits (default: all that the split keeps aside, "
                            "20%% of the training digits)")
@@ -226,6 +233,7 @@ def _tune(args, argv):
     summary = run_study(TuneConfig(
         base=base, space=args.space, trials=args.trials, storage=args.storage, study=study,
         resume=args.resume, workers=args.workers, pruner=args.pruner,
+        prune_after=args.prune_after, startup_trials=args.startup_trials,
         validation=args.validation, out=args.out, heartbeat=args.heartbeat,
         seed=args.sampler_seed, progress=not args.quiet))
     if summary["best"] is None:

@@ -462,8 +462,9 @@ def standalone(tmp_path_factory):
     build, full = root / "build", root / "full"
     result = run_standalone(build, full)
     assert result.returncode == 0, result.stderr
-    # The code objects are compiled once. (main.cpp itself can differ between processes: Brian
-    # writes the clocks' resets in the order of a set of Clock objects.)
+    # The code objects are compiled once. (main.cpp too: the runner puts what Brian writes in
+    # the order of a set of Clock objects in the order of their names,
+    # brian2_private.canonical_clock_order.)
     objects = sorted((build / "code_objects").glob("*.o"))
     assert objects
     return {"build": build, "full": full,

@@ -153,9 +153,12 @@ def test_validation_digits_are_carved_from_the_training_digits(tmp_path):
 def test_tiny_study_beats_a_bad_start_and_prunes(tmp_path, capsys):
     out = str(tmp_path / "study")
     # Trial 0 is the bad start; trial 2 repeats it once two trials have finished, so that the
-    # median pruner has something to compare it with.
+    # median pruner has something to compare it with (--startup-trials 2: the default 5 would
+    # leave a 6-trial study next to nothing to prune). The default warm-up, a third of the 60
+    # training digits, is the first report (20 digits).
     summary = run_study(TuneConfig(
         base=MnistConfig(**TINY), space=SPACE, trials=6, out=out, validation=30, seed=3,
+        startup_trials=2,
         enqueue=[BAD_START, {"intensity": 1.0, "theta_plus": 0.05}, BAD_START]))
     printed = capsys.readouterr().out
     study = optuna.load_study(study_name=summary["study"], storage=f"sqlite:///{out}/study.db")
@@ -187,8 +190,9 @@ def test_tiny_study_beats_a_bad_start_and_prunes(tmp_path, capsys):
 @pytest.mark.standalone
 def test_a_standalone_study_compiles_its_program_once(tmp_path):
     """Trials that differ in run-time settings only run the program the first one compiled:
-    nothing, or main.cpp alone, is compiled again (Brian2 may order a run's clock resets in
-    main.cpp differently from process to process), and the values really reach the program."""
+    nothing is compiled or linked again, not even main.cpp (which Brian2 would write in another
+    order in another process, brian2_private.canonical_clock_order), and the values really
+    reach the program."""
     base = MnistConfig(**dict(TINY, train=40, label=20, device="cpp_standalone"))
     start = {"intensity": 1.0, "theta_plus": 0.05}
     summary = run_study(TuneConfig(
@@ -198,9 +202,13 @@ def test_a_standalone_study_compiles_its_program_once(tmp_path):
                               storage=f"sqlite:///{tmp_path}/study/study.db")
     first, dark, again = study.get_trials()
     assert len(first.user_attrs["compiled_files"]) > 10  # the whole program
+    assert first.user_attrs["linked"]
+    # Each trial runs in a fresh process: no object file and not the program was rewritten
+    # (their modification times), so main.cpp came out the same.
     for trial in (dark, again):
-        assert trial.user_attrs["compiled_files"] in ([], ["main.o"]), trial.user_attrs
-    assert summary["compiles"] == 1
+        assert trial.user_attrs["compiled_files"] == [], trial.user_attrs
+        assert not trial.user_attrs["linked"] and not trial.user_attrs["compiled"]
+    assert summary["compiles"] == 1 and summary["main_only_compiles"] == 0
     # 5% of the input rate reaches the compiled program as a run argument ...
     assert (dark.user_attrs["mean_spikes_per_digit"]
             < 0.3 * first.user_attrs["mean_spikes_per_digit"])
@@ -208,6 +216,133 @@ def test_a_standalone_study_compiles_its_program_once(tmp_path):
     assert again.value == first.value
     assert (again.user_attrs["mean_spikes_per_digit"]
             == first.user_attrs["mean_spikes_per_digit"])
+
+
+# ---- pruning's warm-up ---------------------------------------------------------------------
+#: A synthetic study (no network): trial k trains on TRAINS[k] digits and reports, every 50
+#: digits, quality x digits seen / training digits; bad trials (0.1) below good ones (0.9) at
+#: every step, so that a pruner without warm-up would stop a bad one at its first report.
+QUALITIES = [0.1, 0.9, 0.1, 0.9, 0.1, 0.1]
+TRAINS = [600, 600, 300, 600, 300, 600]
+
+
+def _synthetic_study(pruner):
+    study = optuna.create_study(direction="maximize", pruner=pruner)
+    for quality, train in zip(QUALITIES, TRAINS):
+        study.enqueue_trial({"quality": quality, "train": train})
+
+    def objective(trial):
+        quality = trial.suggest_float("quality", 0.0, 1.0)
+        train = trial.suggest_int("train", 300, 600)
+        for seen in range(50, train + 1, 50):
+            trial.report(quality * seen / train, step=seen)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        return quality
+
+    study.optimize(objective, n_trials=len(QUALITIES))
+    return study.get_trials()
+
+
+def _pruned_at(trial):
+    return max(trial.intermediate_values) if trial.state.name == "PRUNED" else None
+
+
+@pytest.mark.parametrize("prune_after, pruned_at", [
+    (None, {4: 100, 5: 200}),  # a third of each trial's own training digits (300 or 600)
+    (250, {4: 250, 5: 250}),
+])
+def test_no_trial_is_pruned_before_the_warm_up(prune_after, pruned_at):
+    from brian_stdp.tune.pruning import make_pruner, training_digits, warm_up_digits
+    base = MnistConfig(**TINY)
+    trials = _synthetic_study(make_pruner("median", base, prune_after, startup_trials=3))
+    assert {t.number: _pruned_at(t) for t in trials if _pruned_at(t)} == pruned_at
+    for t in trials:
+        warm_up = warm_up_digits(training_digits(base, t.params), prune_after)
+        assert min(t.intermediate_values) < warm_up  # it reported before its warm-up ...
+        if t.state.name == "PRUNED":  # ... and was stopped only after it
+            assert _pruned_at(t) >= warm_up, (t.number, t.intermediate_values)
+    # Trial 2 is as bad as trials 4 and 5, but only two trials had completed before it.
+    assert trials[2].state.name == "COMPLETE"
+    # Without warm-up or startup trials, the same study stops the bad trials at their first
+    # report: the warm-up is what held them.
+    eager = _synthetic_study(make_pruner("median", base, prune_after=0, startup_trials=0))
+    assert {t.number: _pruned_at(t) for t in eager if _pruned_at(t)} == {2: 50, 4: 50, 5: 50}
+
+
+def test_successive_halving_keeps_the_warm_up_too():
+    from brian_stdp.tune.pruning import make_pruner, training_digits, warm_up_digits
+    base = MnistConfig(**dict(TINY, train=600))
+    trials = _synthetic_study(make_pruner("halving", base, startup_trials=3))
+    assert [t.state.name for t in trials[:3]] == ["COMPLETE"] * 3
+    for t in trials:
+        if t.state.name == "PRUNED":
+            assert _pruned_at(t) >= warm_up_digits(training_digits(base, t.params))
+
+
+@pytest.mark.parametrize("settings, error, words", [
+    (dict(prune_after=-1), ValueError, ["--prune-after must be >= 0"]),
+    (dict(prune_after=2.5), TypeError, ["--prune-after must be an integer >= 0", "2.5"]),
+    (dict(prune_after=True), TypeError, ["--prune-after must be an integer"]),
+    (dict(prune_after=60), ValueError, ["--prune-after must be between 0 and 59", "60 training "
+                                        "digits", "--train 60 x --epochs 1"]),
+    (dict(startup_trials=-2), ValueError, ["--startup-trials must be >= 0"]),
+    (dict(startup_trials=6), ValueError, ["--startup-trials must be between 0 and 5", "6"]),
+    (dict(startup_trials=1.0), TypeError, ["--startup-trials must be an integer"]),
+    (dict(prune_after=10, pruner="none"), ValueError, ["--prune-after", "--pruner none"]),
+    (dict(startup_trials=2, pruner="none"), ValueError, ["--startup-trials", "--pruner none"]),
+])
+def test_bad_pruning_settings_are_refused_before_any_trial(settings, error, words, tmp_path):
+    out = tmp_path / "study"
+    with pytest.raises(error) as raised:
+        prepare(TuneConfig(base=MnistConfig(**TINY), space=SPACE, trials=6, out=str(out),
+                           **settings))
+    for word in words:
+        assert word in str(raised.value), str(raised.value)
+    assert not (out / "study.db").exists() and not (out / "trials").exists()
+
+
+def test_prune_after_is_checked_against_the_most_training_a_space_allows(tmp_path):
+    space = dict(SPACE, train=[40, 80], epochs={"choices": [1, 2]})
+    prepare(TuneConfig(base=MnistConfig(**TINY), space=space, out=str(tmp_path / "a"),
+                       prune_after=159))
+    with pytest.raises(ValueError, match=r"between 0 and 159 .*--train 80 x --epochs 2, the "
+                                         "most the space allows"):
+        prepare(TuneConfig(base=MnistConfig(**TINY), space=space, out=str(tmp_path / "b"),
+                           prune_after=160))
+
+
+@pytest.mark.parametrize("flags, words", [
+    (["--prune-after", "many"], "argument --prune-after: invalid int value: 'many'"),
+    (["--startup-trials", "1.5"], "argument --startup-trials: invalid int value: '1.5'"),
+    (["--prune-after", "60"], "--prune-after must be between 0 and 59"),
+    (["--prune-after", "-5"], "--prune-after must be >= 0"),
+    (["--startup-trials", "20"], "--startup-trials must be between 0 and 19"),
+    (["--startup-trials", "2", "--pruner", "none"], "--pruner none stops none"),
+])
+def test_cli_refuses_bad_pruning_settings_with_status_2(flags, words, tmp_path, capsys):
+    out = tmp_path / "study"
+    status, err = _cli(["tune", "--out", str(out), *TINY_FLAGS, *flags], capsys)
+    assert status == 2 and words in err, err
+    assert not (out / "study.db").exists() and not (out / "trials").exists()
+
+
+def test_cli_passes_the_warm_up_to_the_study(monkeypatch, tmp_path, capsys):
+    import brian_stdp.tune
+    from brian_stdp.tune.pruning import STARTUP_TRIALS
+    given = []
+    monkeypatch.setattr(brian_stdp.tune, "run_study",
+                        lambda config: given.append(config) or {"best": {}})
+    assert main(["tune", "--out", str(tmp_path), *TINY_FLAGS, "--prune-after", "30",
+                 "--startup-trials", "2"]) == 0
+    assert (given[0].prune_after, given[0].startup_trials) == (30, 2)
+    assert main(["tune", "--out", str(tmp_path), *TINY_FLAGS]) == 0
+    assert (given[1].prune_after, given[1].startup_trials) == (None, None)  # the defaults
+    with pytest.raises(SystemExit):
+        main(["tune", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"--startup-trials N completed trials before any trial is pruned, 0 .. --trials - 1 " \
+           f"(default: {STARTUP_TRIALS})" in text
 
 
 # ---- workers sharing a study ---------------------------------------------------------------

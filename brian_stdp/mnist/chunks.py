@@ -65,6 +65,7 @@ import time
 import numpy as np
 
 from . import network
+from .. import brian2_private
 from ..rendering import attachment_of
 
 __all__ = ["chunk_seed", "accepted_periods", "carried_variables", "spike_counts",
@@ -276,6 +277,10 @@ class StandaloneRunner(_Runner):
             device.insert_code("main", "}")
 
     def build(self, with_output):
+        # The same network gives the same main.cpp in every process (Brian2 writes some of it
+        # in an order that follows object addresses): a program built by an earlier process in
+        # this directory (a tuning study's earlier trial, a resumed job) is not recompiled.
+        brian2_private.canonical_clock_order(self.device)
         self.device.build(directory=self.project_dir, compile=True, run=False,
                           with_output=with_output)
 

@@ -71,12 +71,13 @@ def program_key(config: MnistConfig, rule) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def _object_stamps(build_dir):
-    """``{object file: modification time}`` of a standalone project: a compile changes them."""
+def _build_stamps(build_dir):
+    """``{file: modification time}`` of what building a standalone project writes, its object
+    files and its program (``main``): a compile or a link changes them."""
     stamps = {}
     for root, _, names in os.walk(build_dir):
         for name in names:
-            if name.endswith(".o"):
+            if name.endswith(".o") or (name == "main" and root == build_dir):
                 path = os.path.join(root, name)
                 stamps[os.path.relpath(path, build_dir)] = os.stat(path).st_mtime_ns
     return stamps
@@ -111,7 +112,7 @@ class Objective:
         config = dataclasses.replace(config, rule_file=rule_file, out=directory,
                                      build_dir=build_dir, progress=False, checkpoint_every=0,
                                      resume=None)
-        stamps = _object_stamps(build_dir) if build_dir else {}
+        stamps = _build_stamps(build_dir) if build_dir else {}
         started = time.time()
         judge = _Judge(trial)
         try:
@@ -125,11 +126,14 @@ class Objective:
             raise
         finally:
             if build_dir:
-                # Which object files this trial's build compiled (none: the program as it was)
-                compiled = sorted(name for name, stamp in _object_stamps(build_dir).items()
-                                  if stamps.get(name) != stamp)
-                trial.set_user_attr("compiled", len(compiled) > 0)
+                # Which object files this trial's build compiled, whether it linked the program
+                # again (neither: the program as it was)
+                rebuilt = sorted(name for name, stamp in _build_stamps(build_dir).items()
+                                 if stamps.get(name) != stamp)
+                compiled = [name for name in rebuilt if name.endswith(".o")]
+                trial.set_user_attr("compiled", len(rebuilt) > 0)
                 trial.set_user_attr("compiled_files", compiled)
+                trial.set_user_attr("linked", "main" in rebuilt)
             trial.set_user_attr("seconds", time.time() - started)
             # A trial's outputs are not needed again but its results.json (kept): the weights
             # and figures of every trial would fill the disk of a long study.

@@ -47,11 +47,16 @@ class TuneConfig:
     all its workers (>= 1); ``storage``: a database URL (None: ``sqlite:///OUT/study.db``);
     ``study``: its name (None: ``mnist-RULE-NEURONS``); ``resume``: continue the existing
     study, with its own settings; ``workers``: local worker processes (>= 1); ``pruner``: one
-    of :data:`PRUNERS`; ``validation``: validation digits (None: all the split keeps aside,
-    20% of the training digits); ``out``: the study's directory; ``heartbeat``: seconds
-    between a running trial's heartbeats (>= 1); ``seed``: the sampler's seed (None: random;
-    worker k uses seed + k); ``enqueue``: settings to try first, as ``{name: value}`` dicts
-    (queued when the study is created); ``progress``: print a line per trial.
+    of :data:`PRUNERS`; ``prune_after``: training digits a trial sees before the pruner may
+    stop it (0 .. its training digits - 1; None: a third of the trial's training digits);
+    ``startup_trials``: completed trials before any trial is pruned (0 .. trials - 1; None:
+    :data:`~brian_stdp.tune.pruning.STARTUP_TRIALS`, 5) (:mod:`brian_stdp.tune.pruning`;
+    neither applies with ``pruner="none"``); ``validation``: validation digits (None: all the
+    split keeps aside, 20% of the training digits); ``out``: the study's directory;
+    ``heartbeat``: seconds between a running trial's heartbeats (>= 1); ``seed``: the sampler's
+    seed (None: random; worker k uses seed + k); ``enqueue``: settings to try first, as
+    ``{name: value}`` dicts (queued when the study is created); ``progress``: print a line per
+    trial.
     """
     base: Optional[MnistConfig] = None
     space: Union[str, dict, None] = None
@@ -61,6 +66,8 @@ class TuneConfig:
     resume: bool = False
     workers: int = 1
     pruner: str = "median"
+    prune_after: Optional[int] = None
+    startup_trials: Optional[int] = None
     validation: Optional[int] = None
     out: str = "tune_results"
     heartbeat: int = 10
@@ -77,6 +84,21 @@ class TuneConfig:
                 raise ValueError(f"{flag_name(name)} must be >= {low}, got {value}")
         if self.pruner not in PRUNERS:
             raise ValueError(f"--pruner must be one of {list(PRUNERS)}, got {self.pruner!r}")
+        for name in ("prune_after", "startup_trials"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"{flag_name(name)} must be an integer >= 0, got {value!r}")
+            if value < 0:
+                raise ValueError(f"{flag_name(name)} must be >= 0, got {value}")
+            if self.pruner == "none":
+                raise ValueError(f"{flag_name(name)} sets when --pruner median or halving may "
+                                 "stop a trial; --pruner none stops none")
+        if self.startup_trials is not None and self.startup_trials >= self.trials:
+            raise ValueError(f"--startup-trials must be between 0 and {self.trials - 1} (below "
+                             f"--trials {self.trials}, or no trial could be pruned), got "
+                             f"{self.startup_trials}")
         if self.validation is not None and (isinstance(self.validation, bool) or not
                                             isinstance(self.validation, int)
                                             or self.validation < 1):
@@ -128,14 +150,34 @@ def open_storage(url: str, heartbeat: int = 10):
                          f"({type(error).__name__}: {first})") from None
 
 
-def _pruner(name):
-    import optuna
-    if name == "median":
-        # Two finished trials suffice to judge: a small study has few.
-        return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0)
-    if name == "halving":
-        return optuna.pruners.SuccessiveHalvingPruner()
-    return optuna.pruners.NopPruner()
+def _pruner(prepared):
+    from .pruning import make_pruner
+    return make_pruner(prepared.pruner, prepared.base, prepared.prune_after,
+                       prepared.startup_trials)
+
+
+def _check_prune_after(prune_after, base, space):
+    """ValueError unless ``prune_after`` is below the training digits of the study's trials
+    (the most a trial of ``space`` can have, if it varies train or epochs)."""
+    if prune_after is None:
+        return
+    ends = {}
+    for name in ("train", "epochs"):
+        values = [getattr(base, name)]
+        for r in space.ranges:
+            if r.name == name:
+                values = list(r.choices) if r.kind == "choice" else [r.low, r.high]
+        ends[name] = int(max(values))
+    most = ends["train"] * ends["epochs"]
+    what = (f"--train {ends['train']} x --epochs {ends['epochs']}"
+            + (", the most the space allows" if {"train", "epochs"} & set(space.names()) else ""))
+    if most == 0:
+        raise ValueError(f"--prune-after: the trials train on no digits ({what}): nothing to "
+                         "prune on")
+    if prune_after >= most:
+        raise ValueError(f"--prune-after must be between 0 and {most - 1} (below the "
+                         f"{most} training digits of a trial, {what}), got {prune_after}; "
+                         "--pruner none turns pruning off")
 
 
 def _study_record(base, space, rule, digits_sha256):
@@ -156,6 +198,8 @@ class Prepared:
     rule: dict
     trials: int
     pruner: str
+    prune_after: Optional[int]
+    startup_trials: Optional[int]
     out: str
     seed: Optional[int]
     progress: bool
@@ -201,8 +245,10 @@ def prepare(config: TuneConfig) -> Prepared:
             raise ValueError(f"--data: these training digits are not the study {name!r}'s")
         base = dataclasses.replace(base, data=path)
         space = SearchSpace.parse(record["space"], rule)
+        _check_prune_after(config.prune_after, base, space)
         return Prepared(url, name, config.heartbeat, base, space.to_dict(), rule.to_dict(),
-                        config.trials, config.pruner, config.out, config.seed, config.progress)
+                        config.trials, config.pruner, config.prune_after,
+                        config.startup_trials, config.out, config.seed, config.progress)
 
     base = config.base
     base.check()
@@ -221,6 +267,7 @@ def prepare(config: TuneConfig) -> Prepared:
     except ValueError as error:
         raise ValueError(f"{error} (a study trains on the training digits less its "
                          f"validation digits: {n_fit})") from None
+    _check_prune_after(config.prune_after, base, space)
     for fixed in config.enqueue:
         unknown = set(fixed) - set(space.names())
         if unknown:
@@ -239,7 +286,8 @@ def prepare(config: TuneConfig) -> Prepared:
     else:
         _check_same_study(name, existing, json.loads(json.dumps(record)))
     return Prepared(url, name, config.heartbeat, base, space.to_dict(), rule.to_dict(),
-                    config.trials, config.pruner, config.out, config.seed, config.progress)
+                    config.trials, config.pruner, config.prune_after, config.startup_trials,
+                    config.out, config.seed, config.progress)
 
 
 def _default_name(base):
@@ -305,7 +353,7 @@ def run_worker(prepared: Prepared, index: int = 0) -> int:
     seed = None if prepared.seed is None else prepared.seed + index
     study = optuna.load_study(study_name=prepared.name, storage=storage,
                               sampler=optuna.samplers.TPESampler(seed=seed),
-                              pruner=_pruner(prepared.pruner))
+                              pruner=_pruner(prepared))
     rule = rule_class(prepared.rule["rule"]).from_dict(prepared.rule)
     space = SearchSpace.parse(prepared.space, rule)
     builds, slot = _build_slot(prepared.out)
@@ -359,6 +407,21 @@ def _fmt(value):
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
+def _pruning_text(prepared):
+    """When the study's pruner may stop a trial, for the study's first line."""
+    if prepared.pruner == "none":
+        return "no pruning"
+    from .pruning import STARTUP_TRIALS
+    startup = STARTUP_TRIALS if prepared.startup_trials is None else prepared.startup_trials
+    if prepared.prune_after is None:
+        digits = prepared.base.train * prepared.base.epochs
+        after = f"a third of its training digits ({digits // 3} of {digits})"
+    else:
+        after = f"{prepared.prune_after} training digits"
+    return (f"{prepared.pruner} pruner, once {startup} trial(s) completed, after "
+            f"{after} of a trial")
+
+
 def _worker_process(prepared, index):
     try:
         run_worker(prepared, index)
@@ -375,7 +438,7 @@ def run_study(config: TuneConfig) -> dict:
               f"{prepared.trials} trials over {list(prepared.space)}, rule "
               f"{prepared.rule['rule']}, {prepared.base.neurons} neurons, "
               f"{prepared.base.train} training digits, {prepared.base.test} validation digits; "
-              f"{config.workers} worker(s)", flush=True)
+              f"{config.workers} worker(s); {_pruning_text(prepared)}", flush=True)
     if config.workers == 1:
         run_worker(prepared, 0)
     else:
@@ -408,9 +471,10 @@ def summarize(prepared: Prepared) -> dict:
     trials = study.get_trials(deepcopy=False)
     states = {state.name.lower(): sum(t.state == state for t in trials) for state in TrialState}
     compiled = [t for t in trials if t.user_attrs.get("compiled")]
-    # Brian2 writes a run's clock resets into main.cpp in the order of a set of objects (by
-    # address), which can differ from process to process: such a trial recompiles main.cpp
-    # alone and relinks, a few seconds, against a minute for the whole program.
+    # A trial that recompiled main.cpp alone (a few seconds, against a minute for the whole
+    # program) is counted apart. The runner writes main.cpp the same in every process
+    # (brian2_private.canonical_clock_order), so none should; were main.cpp to differ again
+    # (another Brian2), this count would show it.
     main_only = sum(t.user_attrs.get("compiled_files") == ["main.o"] for t in compiled)
     compiles = len(compiled) - main_only
     os.makedirs(prepared.out, exist_ok=True)
@@ -518,9 +582,10 @@ def _summary_text(summary, trials):
              + ", ".join(f"{n} {state}" for state, n in summary["states"].items() if n) + ")",
              f"programs compiled: {summary['compiles']}"
              + (" (runtime device: nothing to compile)" if summary["device"] == "runtime"
-                else f" in {summary['trials']} trials; {summary['main_only_compiles']} more "
-                     "trial(s) recompiled main.cpp alone, the others ran a compiled program "
-                     "unchanged")]
+                else f" in {summary['trials']} trials"
+                + (f"; {summary['main_only_compiles']} more trial(s) recompiled main.cpp alone"
+                   if summary["main_only_compiles"] else "")
+                + "; the others ran a compiled program unchanged")]
     ranked = sorted((t for t in trials if t.state == TrialState.COMPLETE),
                     key=lambda t: -t.value)[:10]
     if ranked:
