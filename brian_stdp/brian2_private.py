@@ -72,15 +72,16 @@ def share_connectivity_transposed(rows, synapses):
         rows.variables._variables[name] = synapses.variables[of_synapses]
 
 
-def add_pathway_after_build(group, code, event):
-    """Add an ``on_pre`` pathway run on ``event`` to a ``Synapses`` already built.
+def add_pathway_after_build(group, code, event, objname=None):
+    """Add an ``on_pre`` pathway run on ``event`` to a ``Synapses`` already built (named
+    ``objname``, by default Brian2's ``pre``).
 
     Brian2 creates pathways only in ``Synapses.__init__``, and refuses new attributes (a pathway
     is one) once the group is built; the guard is lifted for the one call and put back.
     """
     from brian2 import ms
     del group.__dict__["_group_attribute_access_active"]
-    group._add_updater(code, "pre", delay=0 * ms, event=event)
+    group._add_updater(code, "pre", objname=objname, delay=0 * ms, event=event)
     group._enable_group_attributes()
 
 

@@ -52,9 +52,10 @@ def synapse_code_names(rule):
 
 
 def row_pass_code_names(rule):
-    """The same for the synapses of the rule's row pass."""
-    return (_identifiers(rule.row_pass.get("code", "")) | state_names(rule)
-            | set(rule.namespace()))
+    """The same for the synapses of the rule's row pass (and of its first pass)."""
+    return (_identifiers(rule.row_pass.get("code", ""),
+                         rule.row_pass.get("first_pass", {}).get("code", ""))
+            | state_names(rule) | set(rule.namespace()))
 
 
 def assigned_names(code):

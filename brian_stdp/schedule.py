@@ -32,7 +32,11 @@ class Order:
     LEARN_PRE = 10               # the rule's pathway on delivered pre spikes
     LEARN_POST = 11              # the rule's pathway on delivered post spikes
     # The slot of a rule's row pass (after its step operations there): the rows decide, the
-    # chosen rows run their row code, then the pass runs on their synapses.
+    # chosen rows run their row code, then the pass runs on their synapses; a first pass (its
+    # own rows, row code and synapse code, e.g. taking the row sums) runs before all of that.
+    FIRST_ROW_PASS_EVENT = -11
+    FIRST_ROW_PASS_ROWS = -10
+    FIRST_ROW_PASS = -9
     ROW_PASS_EVENT = -8
     ROW_PASS_ROWS = -7
     ROW_PASS = -6

@@ -36,7 +36,8 @@ def rule_names(rule):
     codes += [step_operation_fields(operation)[1] for operation in rule.step_operations]
     codes += [code for code, _, _ in rule.neuron_pathways.values()]
     codes += list(rule.population_summed.values())
-    codes += [rule.row_pass.get(key, "") for key in ("condition", "row_code", "code")]
+    for row_pass in (rule.row_pass, rule.row_pass.get("first_pass", {})):
+        codes += [row_pass.get(key, "") for key in ("condition", "row_code", "code")]
     codes += [rule.reset_code, rule.post_reset_code, rule.pre_reset_code]
     for code in codes:
         # comments are not code

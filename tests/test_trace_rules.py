@@ -172,3 +172,47 @@ def test_weights_set_between_run_calls_are_clamped_at_the_next_step():
                                            **rule.namespace())
     assert outside.max() > 1 and outside.min() < 0
     np.testing.assert_allclose(rule.get_weights(S), state.weight, atol=1e-12, rtol=0)
+    # and they count in the sums the period's last step normalises by
+    net.run((steps - half - 1) * b2.defaultclock.dt)
+    for k in range(half + 1, steps):
+        state = reference.full_online_step(state, in_spk[0, k - 1], out_spk[0, k - 1],
+                                           (k + 1) % steps == 0, **rule.namespace())
+    np.testing.assert_allclose(rule.get_weights(S), state.weight, atol=1e-12, rtol=0)
+
+
+def _full_online_against_reference(rule, w_start, in_spk, out_spk):
+    expected = reference.simulate("full", w_start, in_spk, out_spk, rule.namespace())
+    weights = simulate("numpy", dict(rule=rule.to_dict(), w_start=w_start, in_spk=in_spk,
+                                     out_spk=out_spk))["w"]
+    return weights, expected
+
+
+def test_full_online_adds_the_pre_and_post_changes_of_one_step_as_one():
+    """Where a pre and a post spike of one step meet at a synapse, SPAIC adds one change, the
+    sum of both. Added one after the other, two large opposite changes (here +-1e6) round a
+    small weight by up to half an ulp of 1e6 (6e-11), which the normalisation of a row of
+    small weights makes a difference of 1e-4."""
+    rule = FullOnlineSTDP(Apost=1e6, Apre=1e6, trace_decay=1.0, w_norm=1.0)
+    in_spk, out_spk = np.zeros((1, 5, 3)), np.zeros((1, 5, 2))
+    in_spk[0, 1, 1] = out_spk[0, 1, 0] = 1           # their changes cancel: dw = 0
+    w_start = np.array([[0.0, 1.234567e-7, 2.345678e-7], [0.5, 0.5, 0.5]])
+    weights, expected = _full_online_against_reference(rule, w_start, in_spk, out_spk)
+    np.testing.assert_allclose(weights, expected, atol=1e-12, rtol=0)
+
+
+def test_full_online_normalises_by_the_sum_of_the_weights_it_normalises():
+    """A row whose weights the clamps take to 0 mid-run, then a denormal change on the run's
+    last step: SPAIC divides by the row's sum of |W| then (the change itself); a sum updated
+    change by change would still hold the rounding of zeroing the row (about -1e-16, a
+    divisor of the wrong sign)."""
+    rule = FullOnlineSTDP(Apost=-1.0, Apre=1e-313, trace_decay=1.0, w_norm=1.0)
+    n_steps = 10
+    in_spk, out_spk = np.zeros((1, n_steps, 3)), np.zeros((1, n_steps, 2))
+    out_spk[0, 1, 0] = in_spk[0, 0, :] = 1           # potentiation by -1 zeroes row 0 ...
+    in_spk[0, n_steps - 3, 2] = 1                    # ... the last step depresses by 1e-313
+    # summed, then subtracted weight by weight, this row leaves -1.1e-16
+    w_start = np.array([[0.8482223926176755, 0.13875551050174673, 0.27469429647074484],
+                        [0.5, 0.25, 0.125]])
+    weights, expected = _full_online_against_reference(rule, w_start, in_spk, out_spk)
+    assert np.all(expected[0, n_steps - 2, 0] == 0)
+    np.testing.assert_array_equal(weights, expected)

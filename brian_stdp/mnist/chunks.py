@@ -42,7 +42,8 @@ and they are per-presentation state that the next presentation discards anyway:
   changes nothing (``learning`` is 0 for it);
 * ``not_refractory``, recomputed from ``lastspike`` before every threshold test; shared flags
   (``plastic``, ``adapting``, run bookkeeping), set by the chunk's phase; row sums that the rule
-  recomputes at every run start; the rule's population sums, recomputed every step.
+  recomputes at every run start (full_online: on the step that normalises); the rule's
+  population sums, recomputed every step.
 
 Against one long run, a chunk boundary therefore changes the random stream (re-seeded), which
 no result depends on beyond its statistics, and floating-point rounding (row sums recomputed

@@ -110,13 +110,12 @@ def _run_regularly(S, group, code, **kwargs):
 
 
 def _row_group(templates, S):
-    """``post_state``: the rows' state, the shared run state, and the row pass event."""
-    row_pass = templates.row_pass
+    """``post_state``: the rows' state, the shared run state, and the row pass events."""
     post_state = NeuronGroup(
         len(S.target),
         Equations(templates.post_model) + Equations(RUN_STATE_MODEL
                                                     + _population_links(templates)),
-        events={"row_pass": row_pass["condition"]} if row_pass else {},
+        events={event: spec["condition"] for spec, event, *_ in _row_passes(templates)},
         namespace=dict(S.namespace), name=S.name + "_post_state")
     for name in Equations(templates.post_model).names:
         S.variables.add_reference(name, post_state, name, index=_row_index(post_state, name))
@@ -179,6 +178,21 @@ def _neuron_pathways(templates, S, pre_state, post_state):
     return relays
 
 
+def _row_passes(templates):
+    """``[(spec, event, pathway name, (event order, row code order, pathway order))]``: the
+    rule's row pass, preceded by its first pass if it has one, in the order they run."""
+    spec = templates.row_pass
+    if not spec:
+        return []
+    passes = [(spec, "row_pass", "pre",
+               (Order.ROW_PASS_EVENT, Order.ROW_PASS_ROWS, Order.ROW_PASS))]
+    if "first_pass" in spec:
+        passes.insert(0, (spec["first_pass"], "first_row_pass", "first_pass",
+                          (Order.FIRST_ROW_PASS_EVENT, Order.FIRST_ROW_PASS_ROWS,
+                           Order.FIRST_ROW_PASS)))
+    return passes
+
+
 def _row_pass(templates, S, post_state):
     """``row_pass``: code run on the synapses of the rows where a condition holds.
 
@@ -186,16 +200,13 @@ def _row_pass(templates, S, post_state):
     the neurons that had an event (a pathway). The rows are the post_state neurons, not a side
     of ``S``; so a second ``Synapses``, from post_state to the source, shares ``S``'s
     connectivity, transposed, and sees ``S``'s variables through references. A ``row_pass``
-    event of post_state then runs its pathway on exactly the synapses of the chosen rows.
+    event of post_state then runs its pathway on exactly the synapses of the chosen rows. A
+    ``first_pass`` is a pass of its own (event, row code, pathway of the same ``Synapses``) run
+    before it in the same slot: a row pass cannot use, on one synapse, a row's sum over all of
+    its synapses (each is visited once, in turn), so such a sum is taken by a first pass.
     """
-    spec = templates.row_pass
-    when = spec.get("when", "after_synapses")
-    post_state.thresholder["row_pass"].when = when
-    post_state.thresholder["row_pass"].order = Order.ROW_PASS_EVENT
+    when = templates.row_pass.get("when", "after_synapses")
     objects = []
-    if spec.get("row_code", "").strip():
-        objects.append(post_state.run_on_event("row_pass", spec["row_code"], when=when,
-                                               order=Order.ROW_PASS_ROWS))
     rows = Synapses(post_state, S.source, namespace=dict(S.namespace), name=S.name + "_row_pass")
     brian2_private.drop_post_aliases(rows, row_pass_code_names(templates))
     brian2_private.share_connectivity_transposed(rows, S)
@@ -206,8 +217,17 @@ def _row_pass(templates, S, post_state):
                                      index=_row_index(post_state, name, "_presynaptic_idx"))
     for name in RUN_STATE_NAMES:
         rows.variables.add_reference(name, post_state, name)
-    brian2_private.add_pathway_after_build(rows, spec["code"], event="row_pass")
-    rows.pre.when, rows.pre.order = when, Order.ROW_PASS
+    for spec, event, pathway_name, (event_order, rows_order, pass_order) in _row_passes(
+            templates):
+        post_state.thresholder[event].when = when
+        post_state.thresholder[event].order = event_order
+        if spec.get("row_code", "").strip():
+            objects.append(post_state.run_on_event(event, spec["row_code"], when=when,
+                                                   order=rows_order))
+        brian2_private.add_pathway_after_build(rows, spec["code"], event=event,
+                                               objname=pathway_name)
+        pathway = getattr(rows, pathway_name)
+        pathway.when, pathway.order = when, pass_order
     return objects + [rows]
 
 

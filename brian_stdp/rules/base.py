@@ -79,6 +79,9 @@ class STDPRule:
         "when": slot}``: on the steps and rows where the condition holds, the row code runs on
         those rows and then the synapse code on their synapses only (default slot
         ``"after_synapses"``). The way to act on whole rows without a pass over every synapse.
+        An optional ``"first_pass"``, a dict with its own ``"condition"``, ``"row_code"`` and
+        ``"code"``, is a pass of its own run before it in the same slot (a pass visits each
+        synapse once, so a row's sum that the row pass divides by is taken by a first pass).
     ``reset_code`` / ``post_reset_code`` / ``pre_reset_code``
         assignments that clear the per-run state of the synapses / of the rows / of the
         columns (the ``pre_model`` state).
