@@ -392,9 +392,6 @@ def main():
     parser.add_argument("--p-in", type=float, default=0.01)
     parser.add_argument("--p-out", type=float, default=0.02)
     parser.add_argument("--write-docs", action="store_true")
-    parser.add_argument("--variants", action="store_true",
-                        help="instead: standalone with float32 and with 2 OpenMP threads, "
-                             "against the default (double, one thread), at the first size")
     parser.add_argument("--row-passes", action="store_true",
                         help="instead: nearest_online standalone as rendered (one pass over "
                              "every synapse per step) against passes over only the rows that "
@@ -407,8 +404,6 @@ def main():
     if args.worker:
         print(json.dumps(brian_worker(*json.loads(args.worker))))
         return
-    if args.variants:
-        return variants(args)
     if args.row_passes:
         return row_passes(args)
     rows = []
@@ -432,34 +427,6 @@ def main():
             rows.append(row)
             print(format_row(row), flush=True)
     publish(format_table(rows, args), args.write_docs, "benchmarks_results.inc")
-
-
-def variants(args):
-    """float32 and OpenMP against the default standalone build, each rule, one size."""
-    n_post = args.sizes[0]
-    kinds = [("double, 1 thread", {}), ("float32, 1 thread", {"float32": True}),
-             ("double, 2 OpenMP threads", {"openmp_threads": 2})]
-    body = []
-    for rule_name in args.rules:
-        results = [in_subprocess("standalone", rule_name, n_post, args.samples, args.repeats,
-                                 args.p_in, args.p_out, options) for _, options in kinds]
-        print(rule_name, results, flush=True)
-        base = results[0].get("per_sample")
-        cells = [_variant_cell(result, None if result is results[0] else base)
-                 for result in results]
-        body.append([rule_name] + cells)
-    caption = (f"Standalone time per simulated sample at 784 -> {n_post} (ms; median of "
-               f"{args.repeats} runs), produced by ``python benchmarks/bench_rules.py "
-               f"--variants --sizes {n_post}`` in one run on this machine (2 cores).")
-    publish(list_table(caption, ["rule"] + [name for name, _ in kinds], body),
-            args.write_docs, "benchmarks_variants.inc")
-
-
-def _variant_cell(result, base):
-    if "error" in result:
-        return f"failed: {result['error']}"
-    time = result["per_sample"]
-    return _ms(time) + ("" if base is None else f" ({base / time:.2f}x)")
 
 
 def row_passes(args):
