@@ -95,6 +95,7 @@ def _cpp(S, statements, function_name):
     for _, _, expression in rendered:
         read.update(re.findall(r"[A-Za-z_]\w*", expression))
     written = {target for target, _, _ in statements}
+    # (C++ type, name, value): what the loops see; the row sums apart
     scalars, pointers, loads, stores, sums = [], [], [], [], []
     for name in sorted(read | written):
         if name in _FUNCTIONS.values():
@@ -102,7 +103,7 @@ def _cpp(S, statements, function_name):
         if name not in S.variables:
             value = S.namespace.get(name)
             if isinstance(value, (int, float)) and not isinstance(value, bool):
-                scalars.append(f"const double {name} = {float(value)!r};")
+                scalars.append(("const double", name, repr(float(value))))
                 continue
             raise ValueError(f"{S.name}: the compiled synapse pass cannot read {name!r} "
                              "(neither a variable of the synapses nor a number in their "
@@ -110,20 +111,20 @@ def _cpp(S, statements, function_name):
         variable, index = S.variables[name], S.variables.indices[name]
         ctype = c_data_type(variable.dtype)
         if variable.scalar and name not in written:
-            scalars.append(f"const {ctype} {name} = {standalone_array(variable)}[0];")
+            scalars.append((f"const {ctype}", name, f"{standalone_array(variable)}[0]"))
             continue
         if index == "_postsynaptic_idx" and name not in written:
-            pointers.append(f"const {ctype}* __restrict__ _ptr_{name} = "
-                            f"{standalone_array(variable)};")
+            pointers.append((f"const {ctype}*", f"_ptr_{name}", standalone_array(variable)))
             loads.append(f"const {ctype} {name} = _ptr_{name}[_j];")
         elif index == "_postsynaptic_idx" and _accumulated_only(name, statements, read):
             # a row sum: each block of pre neurons sums into its own row of partial sums
-            sums.append((name, ctype, standalone_array(variable)))
+            sums.append((ctype, name, standalone_array(variable)))
             loads.append(f"{ctype} {name} = _ptr_{name}[_j];")
             stores.append(f"_ptr_{name}[_j] = {name};")
         elif index == "_idx":
-            pointers.append(f"{'' if name in written else 'const '}{ctype}* __restrict__ "
-                            f"_ptr_{name} = {standalone_array(variable)};")
+            constness = "" if name in written else "const "
+            pointers.append((f"{constness}{ctype}*", f"_ptr_{name}",
+                             standalone_array(variable)))
             loads.append(f"{ctype} {name} = _ptr_{name}[_s];")
             if name in written:
                 stores.append(f"_ptr_{name}[_s] = {name};")
@@ -138,20 +139,40 @@ def _cpp(S, statements, function_name):
     rows, columns = len(S.target), len(S.source)
     parallel = ("#pragma omp parallel for schedule(static)"
                 if prefs.devices.cpp_standalone.openmp_threads > 0 else "")
+    # Every pointer a parameter marked __restrict__ of a function of its own: inside an OpenMP
+    # region the compiler would see them as shared variables, which might alias, and would not
+    # vectorise.
+    sum_pointers = [(f"{ctype}*", f"_ptr_{name}", array) for ctype, name, array in sums]
+    parameters = ", ".join([f"{ctype} {name}" for ctype, name, _ in scalars]
+                           + [f"{ctype} __restrict__ {name}" for ctype, name, _ in
+                              pointers + sum_pointers])
+    declarations = "\n".join(f"{ctype} {name} = {value};" for ctype, name, value in
+                             scalars + pointers)
+    block_arguments = ", ".join([name for _, name, _ in scalars + pointers]
+                                + [f"&_partial_{name}[(size_t)_block * {rows}]"
+                                   for _, name, _ in sums])
     partials = "\n".join(f"static std::vector<{ctype}> _partial_{name};\n"
                          f"_partial_{name}.assign((size_t)_BLOCKS * {rows}, 0);"
-                         for name, ctype, _ in sums)
-    block_pointers = "\n".join(f"{ctype}* __restrict__ _ptr_{name} = "
-                               f"&_partial_{name}[(size_t)_block * {rows}];"
-                               for name, ctype, _ in sums)
-    add_partials = "\n".join(f"""{ctype}* __restrict__ _ptr_{name} = {array};
+                         for ctype, name, _ in sums)
+    add_partials = "\n".join(f"""{ctype}* const _row_{name} = {array};
 for (int _block = 0; _block < _BLOCKS; _block++)
     for (int _j = 0; _j < {rows}; _j++)
-        _ptr_{name}[_j] += _partial_{name}[(size_t)_block * {rows} + _j];"""
-                             for name, ctype, array in sums)
-    flat_pointers = "\n".join(f"{ctype}* __restrict__ _ptr_{name} = {array};"
-                              for name, ctype, array in sums)
+        _row_{name}[_j] += _partial_{name}[(size_t)_block * {rows} + _j];"""
+                             for ctype, name, array in sums)
+    flat_pointers = "\n".join(f"{ctype} const {name} = {array};"
+                              for ctype, name, array in sum_pointers)
     return _SUPPORT + f"""
+static void {function_name}_block(const int _first, const int _last, {parameters})
+{{
+    for (int _i = _first; _i < _last; _i++) {{
+        const size_t _row_start = (size_t)_i * {rows};
+        for (int _j = 0; _j < {rows}; _j++) {{
+            const size_t _s = _row_start + _j;
+            {_indent(body, 12)}
+        }}
+    }}
+}}
+
 static int32_t {function_name}(int32_t _dense_passes)
 {{
     const size_t _n = {post}.size();
@@ -169,25 +190,17 @@ static int32_t {function_name}(int32_t _dense_passes)
         _checked_n = _n;
         _checked_post = _post;
     }}
-    {_indent(chr(10).join(scalars + pointers), 4)}
+    {_indent(declarations, 4)}
     if (_dense) {{
         // Blocks of pre neurons, their number fixed (not the threads'), so that the sums and
         // with them the weights do not depend on the number of threads.
         const int _BLOCKS = {_BLOCKS};
         {_indent(partials, 8)}
         {parallel}
-        for (int _block = 0; _block < _BLOCKS; _block++) {{
-            {_indent(block_pointers, 12)}
-            const int _first = (int)((long)_block * {columns} / _BLOCKS);
-            const int _last = (int)((long)(_block + 1) * {columns} / _BLOCKS);
-            for (int _i = _first; _i < _last; _i++) {{
-                const size_t _row_start = (size_t)_i * {rows};
-                for (int _j = 0; _j < {rows}; _j++) {{
-                    const size_t _s = _row_start + _j;
-                    {_indent(body, 20)}
-                }}
-            }}
-        }}
+        for (int _block = 0; _block < _BLOCKS; _block++)
+            {function_name}_block((int)((long)_block * {columns} / _BLOCKS),
+                                  (int)((long)(_block + 1) * {columns} / _BLOCKS),
+                                  {block_arguments});
         {_indent(add_partials, 8)}
     }} else {{
         {_indent(flat_pointers, 8)}
