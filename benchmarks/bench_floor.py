@@ -6,8 +6,9 @@ own compiler flags and timed on the same 784 x N weights:
 
 - ``flat``: one loop over the synapses, the post index gathered per synapse (the loop Brian2
   generates for a synapse ``run_regularly``);
-- ``nested``: over pre neurons, and inside over the contiguous post neurons (vectorised), in
-  float64, in float32, and split over 2 OpenMP threads by post neuron.
+- ``nested``: over pre neurons in 16 blocks with partial row sums, and inside over the
+  contiguous post neurons (vectorised), in float64, in float32, and with the blocks shared out
+  over 2 OpenMP threads.
 
 Then each rule of brian_stdp runs the benchmark network of ``bench_rules.py`` (784 -> N,
 Poisson spikes, one 350-step sample per period) in cpp_standalone with Brian2's profiler, as
@@ -40,9 +41,6 @@ FLOOR_SOURCE = r"""
 #include <vector>
 #include <algorithm>
 #include <string>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 template <typename T> static inline T clip(T value, T low, T high)
 { return value < low ? low : (value > high ? high : value); }
@@ -73,37 +71,44 @@ static double flat(int pre, int rows, int steps, const int* post)
     return took.count() + 1e-30 * w[n / 2];
 }
 
+// One block of pre neurons, its pointers parameters of its own: inside an OpenMP region the
+// compiler would see them as shared variables that might alias, and not vectorise.
+template <typename T>
+static void block_pass(T* __restrict__ w, const T* __restrict__ factor, T* __restrict__ partial,
+                       int first, int last, int rows)
+{
+    for (int j = 0; j < rows; j++) partial[j] = 0;
+    for (int i = first; i < last; i++) {
+        T* __restrict__ row = w + (size_t)i * rows;
+        for (int j = 0; j < rows; j++) {
+            const T value = clip(row[j] * factor[j], (T)0, (T)1);
+            row[j] = value;
+            partial[j] += value < 0 ? -value : value;
+        }
+    }
+}
+
+// Over pre neurons in 16 blocks (threads share them out, each block's weights contiguous),
+// inside over the contiguous post neurons; each block sums into its own partial row sums.
 template <typename T>
 static double nested(int pre, int rows, int steps)
 {
+    const int blocks = 16;
     const size_t n = (size_t)pre * rows;
-    std::vector<T> w_vector(n), factor_vector(rows, 1), sum_vector(rows, 0);
-    T* __restrict__ w = w_vector.data();
-    T* __restrict__ factor = factor_vector.data();
-    T* __restrict__ row_sum = sum_vector.data();
+    std::vector<T> w(n), factor(rows, 1), row_sum(rows, 0), partial((size_t)blocks * rows);
     for (size_t s = 0; s < n; s++) w[s] = (T)((s * 2654435761u) % 1000) * (T)3e-4;
     auto start = std::chrono::steady_clock::now();
     for (int step = 0; step < steps; step++) {
-        #pragma omp parallel
-        {
-#ifdef _OPENMP
-            const int threads = omp_get_num_threads(), thread = omp_get_thread_num();
-#else
-            const int threads = 1, thread = 0;
-#endif
-            const int first = (int)((long)thread * rows / threads);
-            const int last = (int)((long)(thread + 1) * rows / threads);
-            for (int j = first; j < last; j++) row_sum[j] = 0;
-            for (int i = 0; i < pre; i++) {
-                T* __restrict__ row = w + (size_t)i * rows;
-                for (int j = first; j < last; j++) {
-                    const T value = clip(row[j] * factor[j], (T)0, (T)1);
-                    row[j] = value;
-                    row_sum[j] += value < 0 ? -value : value;
-                }
-            }
+        #pragma omp parallel for schedule(static)
+        for (int b = 0; b < blocks; b++)
+            block_pass(w.data(), factor.data(), partial.data() + (size_t)b * rows,
+                       (int)((long)b * pre / blocks), (int)((long)(b + 1) * pre / blocks), rows);
+        for (int j = 0; j < rows; j++) {
+            T sum = 0;
+            for (int b = 0; b < blocks; b++) sum += partial[(size_t)b * rows + j];
+            row_sum[j] = sum;
         }
-        factors(row_sum, factor, rows);
+        factors(row_sum.data(), factor.data(), rows);
     }
     std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
     return took.count() + 1e-30 * w[n / 2];
