@@ -198,14 +198,6 @@ def profile_worker(rule_name, n_post, n_samples, repeats, p_in, p_out, options):
             for key, values in samples.items()}
 
 
-def in_subprocess(*args):
-    result = subprocess.run([sys.executable, __file__, "--worker", json.dumps(args)],
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        return {"error": (result.stderr.strip().splitlines() or ["failed"])[-1]}
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 def _ns(seconds):
     return "n/a" if seconds is None else f"{1e9 * seconds:.2f}"
 
@@ -240,8 +232,9 @@ def main():
     body = []
     for rule_name in args.rules:
         for variant, options, floor_name in VARIANTS:
-            result = in_subprocess(rule_name, args.post, args.samples, args.repeats, args.p_in,
-                                   args.p_out, options)
+            result = bench_rules.in_subprocess(rule_name, args.post, args.samples,
+                                               args.repeats, args.p_in, args.p_out, options,
+                                               script=__file__)
             print(rule_name, variant, result, flush=True)
             if "error" in result:
                 body.append([rule_name, variant, f"failed: {result['error']}", "", ""])

@@ -375,8 +375,10 @@ def brian_worker(kind, rule_name, n_post, n_samples, repeats, p_in, p_out, optio
     return {"per_sample": statistics.median(times) / n_samples, "compile": compile_time}
 
 
-def in_subprocess(*args):
-    result = subprocess.run([sys.executable, __file__, "--worker", json.dumps(args)],
+def in_subprocess(*args, script=__file__):
+    """``script --worker ARGS`` (this script's by default) in a fresh process: the dict its
+    last line prints as JSON, or ``{"error": its last line of stderr}``."""
+    result = subprocess.run([sys.executable, script, "--worker", json.dumps(args)],
                             capture_output=True, text=True)
     if result.returncode != 0:
         return {"error": (result.stderr.strip().splitlines() or ["failed"])[-1]}
