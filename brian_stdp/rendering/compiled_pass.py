@@ -21,6 +21,7 @@ from brian2 import Function, NeuronGroup, get_device, prefs
 from brian2.codegen.generators.cpp_generator import c_data_type
 from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
 from brian2.parsing.rendering import CPPNodeRenderer
+from brian2.utils.stringtools import get_identifiers
 
 from ..brian2_private import standalone_array
 
@@ -28,7 +29,7 @@ __all__ = ["compiles_synapse_passes", "compiled_synapse_pass"]
 
 # Brian2 functions the pass statements may use, by their C++ implementation in SUPPORT.
 _FUNCTIONS = {"int": "_bs_int", "clip": "_bs_clip", "abs": "_bs_abs", "exp": "exp"}
-_WITH_FUNCTIONS = re.compile(r"\b(int|clip|abs)\s*\(")
+_WITH_FUNCTIONS = re.compile(r"\b(" + "|".join(_FUNCTIONS) + r")\s*\(")
 _SUPPORT = """
 template <typename T> static inline int32_t _bs_int(T value) { return (int32_t)value; }
 template <typename T> static inline T _bs_clip(T value, double low, double high)
@@ -53,10 +54,8 @@ def compiled_synapse_pass(S, code, when, order, name):
     function_name = "_brian_stdp_pass_" + S.name
     function = Function(_standalone_only(S.name), arg_units=[1], return_unit=1,
                         arg_types=["integer"], return_type="integer", stateless=False)
-    headers = ["<omp.h>"] if prefs.devices.cpp_standalone.openmp_threads > 0 else []
-    function.implementations.add_implementation(
-        "cpp", _cpp(S, statements, function_name), name=function_name,
-        compiler_kwds={"headers": headers})
+    function.implementations.add_implementation("cpp", _cpp(S, statements, function_name),
+                                                name=function_name)
     # A shared variable makes the call scalar code, which Brian2 runs outside its OpenMP loop
     # (the pass opens its own parallel region).
     caller = NeuronGroup(1, "dense_passes : integer (shared)  # steps whose pass was dense",
@@ -91,14 +90,14 @@ def _cpp(S, statements, function_name):
     renderer = CPPNodeRenderer()
     rendered = [(target, operator, _with_functions(renderer.render_expr(expression)))
                 for target, operator, expression in statements]
-    read = set()
-    for _, _, expression in rendered:
-        read.update(re.findall(r"[A-Za-z_]\w*", expression))
+    # Brian2's own reading of the names (not a regex over the C++, which takes the exponent
+    # of a literal such as 1e-06 for a name)
+    read = set().union(*(get_identifiers(expression) for _, _, expression in statements))
     written = {target for target, _, _ in statements}
     # (C++ type, name, value): what the loops see; the row sums apart
     scalars, pointers, loads, stores, sums = [], [], [], [], []
     for name in sorted(read | written):
-        if name in _FUNCTIONS.values():
+        if name in _FUNCTIONS:
             continue
         if name not in S.variables:
             value = S.namespace.get(name)
