@@ -11,14 +11,17 @@ if signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, signal.SIG_DFL):
 import pytest  # noqa: E402
 
 from tests.support.golden import GOLDEN, load_golden  # noqa: E402
+from tests.support.targets import use_test_compile_args  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
 def _fresh_brian():
-    """Every test starts from Brian's defaults (runtime device, numpy target, dt = 0.1 ms)."""
+    """Every test starts from Brian's defaults (runtime device, numpy target, dt = 0.1 ms),
+    compiling with the tests' flags (tests/support/targets.py)."""
     import brian2 as b2
     b2.set_device("runtime")
     b2.prefs.codegen.target = "numpy"
+    use_test_compile_args(b2)
     b2.defaultclock.dt = 0.1 * b2.ms
     b2.start_scope()
     yield

@@ -30,8 +30,8 @@ def _job(data, name):
                 float32=True)
 
 
-# cpp_standalone: the three rules in one float32 build
-STANDALONE = standalone.batch("float32", float32=True)
+# cpp_standalone: the three rules in one float32 build, with Brian2's compiler flags
+STANDALONE = standalone.batch("float32", float32=True, optimised=True)
 for _name in NAMES:
     STANDALONE.add(f"float32:{_name}", lambda name=_name: _job(load_golden(name), name))
 

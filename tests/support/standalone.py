@@ -16,6 +16,7 @@ Run as ``python -m tests.support.standalone JOB.pkl`` from the repository root.
 import importlib
 import os
 import pickle
+import re
 import subprocess
 import sys
 import tempfile
@@ -32,7 +33,8 @@ _BATCHES = {}
 
 def batch(name, **settings):
     """The session's batch ``name`` (created on first use; every use must agree on
-    ``settings``: ``float32=True``, ``openmp_threads=N``)."""
+    ``settings``: ``float32=True``, ``openmp_threads=N``, ``optimised=True`` for Brian2's
+    compiler flags instead of the tests' unoptimised ones)."""
     if name not in _BATCHES:
         _BATCHES[name] = Batch(name, settings)
     elif _BATCHES[name].settings != settings:
@@ -119,6 +121,48 @@ def run_cases(cases, settings=None):
             return pickle.load(handle)
 
 
+_NUMBERED = re.compile(r"^(.*_codeobject)_(\d+)$")
+_DEFINED_FUNCTION = re.compile(r"^void (_\w+)\(\)", re.MULTILINE)
+
+
+def share_identical_code(directory):
+    """Make each code object that is a copy of another one under another name call it.
+
+    Brian2 (2.9.0) generates an object's code anew for every ``run()``: the second run's
+    ``X_codeobject_1.cpp`` is ``X_codeobject.cpp`` with the name changed, and a case of two
+    runs compiles its code twice (compiling is ~0.4 s a file, most of a batch's time). A copy
+    becomes a file that defines its functions as calls of the original's, so every distinct
+    piece of code is compiled once; the code that runs is the same. Returns the number of
+    files shared. The float32 batch (``optimised=True``) is built as Brian2 writes it."""
+    folder = os.path.join(directory, "code_objects")
+    shared = 0
+    for name in sorted(os.listdir(folder)):
+        stem, extension = os.path.splitext(name)
+        match = _NUMBERED.match(stem)
+        if extension != ".cpp" or match is None:
+            continue
+        original = os.path.join(folder, match.group(1) + ".cpp")
+        if not os.path.exists(original):
+            continue
+        with open(os.path.join(folder, name)) as handle:
+            copy = handle.read()
+        with open(original) as handle:
+            code = handle.read()
+        renamed = re.sub(re.escape(stem) + r"(?!\w)", match.group(1), copy)
+        functions = _DEFINED_FUNCTION.findall(copy)
+        if renamed != code or not functions:
+            continue
+        lines = [f"// {match.group(1)}.cpp under another name (tests/support/standalone.py)",
+                 f'#include "code_objects/{match.group(1)}.h"',
+                 f'#include "code_objects/{stem}.h"']
+        lines += [f"void {function}() {{ {function.replace(stem, match.group(1))}(); }}"
+                  for function in functions]
+        with open(os.path.join(folder, name), "w") as handle:
+            handle.write("\n".join(lines) + "\n")
+        shared += 1
+    return shared
+
+
 def main(job_file):
     import brian2 as b2
     import numpy as np
@@ -126,8 +170,8 @@ def main(job_file):
     from .targets import use_target
     with open(job_file, "rb") as handle:
         job = pickle.load(handle)
-    use_target(b2, "cpp_standalone")
     settings = job["settings"]
+    use_target(b2, "cpp_standalone", optimised=settings.get("optimised", False))
     if settings.get("float32"):
         b2.prefs.core.default_float_dtype = np.float32
     b2.prefs.devices.cpp_standalone.openmp_threads = settings.get("openmp_threads", 0)
@@ -139,10 +183,20 @@ def main(job_file):
             readers[case] = getattr(importlib.import_module(module), function)(b2, **kwargs)
         except Exception as error:
             raise RuntimeError(f"building case {case!r}") from error
-    b2.device.build(directory=job["build_directory"], compile=True, run=True,
-                    with_output=False)
+    directory = job["build_directory"]
+    shared = 0
+    if settings.get("optimised", False):
+        b2.device.build(directory=directory, compile=True, run=True, with_output=False)
+    else:
+        from brian2.codegen.cpp_prefs import get_compiler_and_args
+        b2.device.build(directory=directory, compile=False, run=False, with_output=False)
+        shared = share_identical_code(directory)
+        b2.device.compile_source(directory, get_compiler_and_args()[0], debug=False,
+                                 clean=False)
+        b2.device.run(directory, with_output=False)
     results = {case: read() for case, read in readers.items()}
-    print(f"{len(readers)} case(s) in one build: {time.time() - started:.1f} s")
+    print(f"{len(readers)} case(s) in one build ({shared} code files shared): "
+          f"{time.time() - started:.1f} s")
     with open(job_file + ".out", "wb") as handle:
         pickle.dump(results, handle)
 
