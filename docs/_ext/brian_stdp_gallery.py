@@ -4,10 +4,11 @@
 ``examples/`` runs while the docs build, in the Sphinx process, one after the other; the
 figures each one draws appear on its page (``docs/auto_examples/``, generated, not in git).
 
-``BRIAN_STDP_EXAMPLE_SHORT=1`` (the variable ``tests/test_examples.py`` sets) makes every
-example a short run: the tests build the docs that way. Sphinx-gallery keeps an example's
-output until the script changes; the output of a short build is never taken for a full one
-(or the other way round): a change of mode clears the generated gallery first.
+``BRIAN_STDP_EXAMPLE_SHORT=1`` makes every example a short run: the tests build the docs that
+way, and ``tests/test_examples.py`` checks what each example printed in that build.
+Sphinx-gallery keeps an example's output until the script changes (a short build reruns them
+all); the output of a short build is never taken for a full one (or the other way round): a
+change of mode clears the generated gallery first.
 """
 import os
 import shutil
@@ -53,6 +54,9 @@ def gallery_conf(docs_dir):
         "within_subsection_order": "FileNameSortKey",
         "reset_modules": ("matplotlib", "brian_stdp_gallery.reset_brian2"),
         "abort_on_example_error": True,        # a failing example fails the build
+        # a short build (the tests') runs every example again, even if its script is unchanged:
+        # tests/test_examples.py reads the outputs, which must come from this version's package
+        "run_stale_examples": short_mode(),
         "remove_config_comments": True,
         "download_all_examples": False,
         "show_memory": False,
