@@ -2,25 +2,37 @@
 import numpy as np
 
 
-def spike_generator(b2, spikes):
+def _standalone(b2):
+    return isinstance(b2.get_device(), b2.devices.cpp_standalone.device.CPPStandaloneDevice)
+
+
+def object_name(b2, name):
+    """``name`` for an object of an open-loop job. In runtime, the same name in every job:
+    Brian2 writes object names into the generated code, so that two jobs of one rule then give
+    the same cython code, compiled once and found in the cache the next time. In cpp_standalone
+    a unique name (``name*``): several jobs share one program."""
+    return name + "*" if _standalone(b2) else name
+
+
+def spike_generator(b2, spikes, name="spikegeneratorgroup*"):
     """A SpikeGeneratorGroup replaying ``spikes [R, T, N]`` (one step = one dt)."""
     n_runs, n_steps, n = spikes.shape
     run, step, index = np.nonzero(spikes)
     times = (run * n_steps + step) * b2.defaultclock.dt
-    return b2.SpikeGeneratorGroup(n, index, times)
+    return b2.SpikeGeneratorGroup(n, index, times, name=name)
 
 
 def replay_target(b2, out_spk, thresh, name="thresh"):
     """A NeuronGroup spiking as ``out_spk [R, T, N]`` whose variable ``name`` replays
     ``thresh [R, T, N]`` (set at the start of each step, so it holds that step's value)."""
     n_runs, n_steps, n = out_spk.shape
-    # unique names ('*'): several replays may share one standalone program
     spikes = b2.TimedArray(out_spk.reshape(n_runs * n_steps, n).astype(float),
-                           dt=b2.defaultclock.dt, name="replay_spikes*")
+                           dt=b2.defaultclock.dt, name=object_name(b2, "replay_spikes"))
     values = b2.TimedArray(np.asarray(thresh, dtype=float).reshape(n_runs * n_steps, n),
-                           dt=b2.defaultclock.dt, name="replay_thresh*")
+                           dt=b2.defaultclock.dt, name=object_name(b2, "replay_thresh"))
     group = b2.NeuronGroup(n, f"{name} : 1", threshold="replay_spikes(t, i) > 0.5", reset="",
-                           namespace={"replay_spikes": spikes, "replay_thresh": values})
+                           namespace={"replay_spikes": spikes, "replay_thresh": values},
+                           name=object_name(b2, "replay_target"))
     group.run_regularly(f"{name} = replay_thresh(t, i)", when="start")
     return group
 
@@ -40,21 +52,21 @@ def build_open_loop(b2, rule, w_start, in_spk, out_spk, period=False, record="w"
     out_spk = np.asarray(out_spk).reshape(out_spk.shape[0], out_spk.shape[1], -1)
     n_runs, n_steps, n_pre = in_spk.shape
     n_post = out_spk.shape[2]
-    source = spike_generator(b2, in_spk)
+    source = spike_generator(b2, in_spk, object_name(b2, "pre_spikes"))
     if thresh is not None:
         target = replay_target(b2, out_spk, np.asarray(thresh).reshape(out_spk.shape),
                                getattr(rule, "thresh_variable", "thresh"))
         # Brian also resolves names in this frame: keep the array out of the replay's code.
         del thresh
     elif target_model is None:
-        target = spike_generator(b2, out_spk)
+        target = spike_generator(b2, out_spk, object_name(b2, "post_spikes"))
     else:
         target = target_model(out_spk)
     kwargs = {"period": n_steps * b2.defaultclock.dt} if period else {}
     if draws is not None:
         from brian_stdp.rules.postpre_int import draws_table
         kwargs["draws"] = draws_table(draws)
-    S = rule.synapses(source, target, **kwargs)
+    S = rule.synapses(source, target, name=object_name(b2, "open_loop"), **kwargs)
     if connect is None:
         S.connect()
     else:
@@ -67,7 +79,8 @@ def build_open_loop(b2, rule, w_start, in_spk, out_spk, period=False, record="w"
         S.plastic = False
     names = record if isinstance(record, (list, tuple)) else [record]
     n_synapses = n_pre * n_post if connect is None else len(connect["i"])
-    monitor = b2.StateMonitor(S, names, record=np.arange(n_synapses), when="end")
+    monitor = b2.StateMonitor(S, names, record=np.arange(n_synapses), when="end",
+                              name=object_name(b2, "open_loop_monitor"))
     net = b2.Network(b2.collect())
     net.add(S, source, target, monitor)
     for _ in range(n_runs):
@@ -97,7 +110,7 @@ def build_open_loop(b2, rule, w_start, in_spk, out_spk, period=False, record="w"
 def run_open_loop(b2, rule, w_start, in_spk, out_spk, build_directory=None, **kwargs):
     """:func:`build_open_loop`, built (cpp_standalone) and read: ``{var: [R, T, ...]}``."""
     read = build_open_loop(b2, rule, w_start, in_spk, out_spk, **kwargs)
-    if isinstance(b2.get_device(), b2.devices.cpp_standalone.device.CPPStandaloneDevice):
+    if _standalone(b2):
         b2.device.build(directory=build_directory, compile=True, run=True, with_output=False)
     return read()
 
