@@ -288,6 +288,11 @@ FOUND_EXAMPLES = {
     "full": [dict(params={"Apost": -225144.2659416909, "Apre": 2.2250738585e-313,
                           "trace_decay": 1.0, "w_norm": 1.0},
                   train={"seed": 15110, "rate_pre": 0.5, "rate_post": 0.03125})],
+    # Targets of 1e-16 (w_max = 2.2e-16) drifting by 0.05: the drifted targets' mean is 1e-16
+    # plus rounding of 7e-18, so SPAIC's targets come out 1.2% larger than Brian's.
+    "meta": [dict(params={"Apost": 0.0, "Apre": 1.0, "pre_decay": 1.0, "post_decay": 1.0,
+                          "w_min": 0.0, "w_max": 2.220446049250313e-16},
+                  train={"seed": 0, "rate_pre": 0.0, "rate_post": 0.5})],
 }
 
 
@@ -318,6 +323,16 @@ def test_brian_matches_reference_across_the_range(rule_name):
                                                      > 1e-6)
             # the guard acts on the step after the row mean it sees
             sane[1:] &= ~np.any(guard_amplifies[:-1], axis=1)
+            # SPAIC divides the drifted targets by their own mean, Brian by the mean before the
+            # drift (equal in exact arithmetic: the drift sums to zero over the rows). Where the
+            # drift dwarfs that mean, the mean of the drifted targets is mostly rounding, and
+            # which of the two is taken changes the targets by up to the cancellation factor
+            # times 1e-16 (SPAIC's own summation order is another such choice).
+            aw_mean = w_start.mean(axis=1).mean()
+            with np.errstate(divide="ignore", invalid="ignore"):
+                cancellation = (np.abs(expected[1].reshape(steps, 2)).mean(axis=1)
+                                / np.abs(aw_mean))
+            sane &= cancellation <= 1e6
         compared = steps if sane.all() else int(np.argmin(sane))
         note(f"compared {compared} of {steps} steps")
         if rule_name == "meta":
