@@ -3,10 +3,13 @@
 Each function answers one Brian2 behaviour that its public API does not cover; the comment on
 it says which. Nothing else in the package touches a private attribute of Brian2.
 """
+import contextlib
 import inspect
+import re
 
 from brian2.core.network import Network, _get_all_objects
 from brian2.core.operations import NetworkOperation
+from brian2.devices.device import CurrentDeviceProxy, get_device
 from brian2.equations.codestrings import Expression
 from brian2.synapses.synapses import SummedVariableUpdater
 
@@ -14,7 +17,8 @@ __all__ = ["summed_variable_updater", "run_now", "last_step_of_run",
            "declare_contained_synapses", "share_connectivity_transposed",
            "add_pathway_after_build", "network_being_prepared", "network_operations_in",
            "drop_post_aliases", "apply_run_args_before_this_run", "standalone_array",
-           "canonical_clock_order"]
+           "canonical_clock_order", "calls_of_the_original", "one_translation_unit",
+           "code_objects_in_one_file"]
 
 
 def summed_variable_updater(expression, row_variable, synapses, row_group):
@@ -216,3 +220,101 @@ def canonical_clock_order(device):
                 lines[n] = line
         k += 1
     return moved
+
+
+_NUMBERED_CODE_OBJECT = re.compile(r"^code_objects/(\w+_codeobject)_(\d+)\.cpp$")
+_DEFINED_FUNCTION = re.compile(r"^void (_\w+)\(\)", re.MULTILINE)
+
+
+def calls_of_the_original(name, code, original_name, original_code):
+    """The source of code object ``name`` as calls of ``original_name``'s functions, if
+    ``code`` is ``original_code`` under another name; else None.
+
+    Brian2 (2.9.0) generates a code object's code anew for each ``run()`` call that uses it: the
+    second run's ``X_codeobject_1.cpp`` is ``X_codeobject.cpp`` with the name changed; a
+    program of several runs is largely such copies.
+    """
+    renamed = re.sub(re.escape(name) + r"(?!\w)", original_name, code)
+    functions = _DEFINED_FUNCTION.findall(code)
+    if renamed != original_code or not functions:
+        return None
+    lines = [f"// {original_name}.cpp under another name (brian_stdp.brian2_private)",
+             f'#include "code_objects/{original_name}.h"',
+             f'#include "code_objects/{name}.h"']
+    lines += [f"void {function}() {{ {function.replace(name, original_name)}(); }}"
+              for function in functions]
+    return "\n".join(lines) + "\n"
+
+
+_ANONYMOUS_NAMESPACE = re.compile(r"\bnamespace\s*\{")
+_FUNCTION_START = re.compile(r"^(void _\w+\(\)\s*\{)", re.MULTILINE)
+_MACRO = re.compile(r"^\s*#\s*define\s+(\w+)", re.MULTILINE)
+ONE_FILE = "code_objects/all_code_objects.cpp"
+
+
+def one_translation_unit(sources):
+    """The code objects' sources ``{filename: text}`` as the text of one C++ file.
+
+    A renamed copy of another code object becomes calls of it (:func:`calls_of_the_original`).
+    Each source keeps its own support code: its anonymous namespace becomes a namespace of its
+    own, which its functions use, and the macros it defines end with it. The headers every
+    source includes are guarded, so they are read once. What could clash (a name defined
+    twice at file scope) fails to compile rather than changing what runs.
+    """
+    parts = []
+    for number, (filename, text) in enumerate(sources.items()):
+        copy = _NUMBERED_CODE_OBJECT.match(filename)
+        if copy is not None and f"code_objects/{copy.group(1)}.cpp" in sources:
+            text = calls_of_the_original(f"{copy.group(1)}_{copy.group(2)}", text,
+                                         copy.group(1),
+                                         sources[f"code_objects/{copy.group(1)}.cpp"]) or text
+        namespace = f"_code_object_{number}"
+        if _ANONYMOUS_NAMESPACE.search(text):
+            text = _ANONYMOUS_NAMESPACE.sub(f"namespace {namespace} {{", text)
+            text = _FUNCTION_START.sub(rf"\1 using namespace {namespace};", text)
+        undefine = "".join(f"#undef {name}\n" for name in dict.fromkeys(_MACRO.findall(text)))
+        parts.append(f"// ---- {filename}\n{text}\n{undefine}")
+    return "".join(parts)
+
+
+class _CodeObjectSources:
+    """In front of Brian2's writer: keeps the code objects' sources instead of writing them."""
+
+    def __init__(self, writer):
+        self.writer, self.sources = writer, {}
+
+    def write(self, filename, contents):
+        if filename.endswith(".*"):
+            self.write(filename[:-1] + "cpp", contents.cpp_file)
+            self.write(filename[:-1] + "h", contents.h_file)
+        elif filename.startswith("code_objects/") and filename.endswith(".cpp"):
+            self.sources[filename] = contents
+        else:
+            self.writer.write(filename, contents)
+
+
+@contextlib.contextmanager
+def code_objects_in_one_file(device):
+    """Within it, ``device.build`` (cpp_standalone) compiles every code object in one file.
+
+    Brian2 (2.9.0) writes each code object to a file of its own, and compiling one costs about
+    as much as reading the headers it includes: most of a small network's build. In one file
+    (:func:`one_translation_unit`) the headers are read once. ``generate_codeobj_source`` (not
+    public) is where the build writes the code objects; the makefile compiles what the writer
+    wrote, so it compiles the one file. A rebuild that changes nothing leaves the file
+    unchanged, so nothing is recompiled; one that changes any code object recompiles it all.
+    """
+    if isinstance(device, CurrentDeviceProxy):  # brian2.device: setting on it sets nothing
+        device = get_device()
+    generate = device.generate_codeobj_source
+
+    def generate_in_one_file(writer):
+        sources = _CodeObjectSources(writer)
+        generate(sources)
+        writer.write(ONE_FILE, one_translation_unit(sources.sources))
+
+    device.generate_codeobj_source = generate_in_one_file
+    try:
+        yield
+    finally:
+        del device.generate_codeobj_source

@@ -282,8 +282,9 @@ class StandaloneRunner(_Runner):
         # in an order that follows object addresses): a program built by an earlier process in
         # this directory (a tuning study's earlier trial, a resumed job) is not recompiled.
         brian2_private.canonical_clock_order(self.device)
-        self.device.build(directory=self.project_dir, compile=True, run=False,
-                          with_output=with_output)
+        with brian2_private.code_objects_in_one_file(self.device):
+            self.device.build(directory=self.project_dir, compile=True, run=False,
+                              with_output=with_output)
 
     def run(self, index, rows, length, learning, seed, state, repeat):
         """As :meth:`RuntimeRunner.run`: one run of the compiled program."""
