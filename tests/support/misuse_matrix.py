@@ -203,7 +203,7 @@ def meta_run_args(build_directory, out_file):
     run again with chunk B's spikes through ``run_args`` and, for Meta, with and without the
     row state passed back. Saves every result in ``out_file``."""
     import brian2 as b2
-    from brian_stdp import FullOnlineSTDP, MetaNearestOnlineSTDP
+    from brian_stdp import FullOnlineSTDP, MetaNearestOnlineSTDP, brian2_private
     b2.set_device("cpp_standalone", build_on_run=False)
     b2.prefs.devices.cpp_standalone.extra_make_args_unix = ["-j2"]
     b2.defaultclock.dt = 1 * b2.ms
@@ -225,7 +225,8 @@ def meta_run_args(build_directory, out_file):
         rule.set_weights(syn, start)
     rows = attachment_of(S).post_state
     b2.run(n_steps * b2.ms)
-    b2.device.build(directory=build_directory, compile=True, run=True, with_output=False)
+    with brian2_private.code_objects_in_one_file(b2.device):
+        b2.device.build(directory=build_directory, compile=True, run=True, with_output=False)
     out = dict(in_spk=in_spk, out_spk=out_spk, w_meta=w_meta, w_full=w_full,
                meta_a=meta.get_weights(S), full_a=full.get_weights(F))
     w_a, f_a = np.array(S.w[:]), np.array(F.w[:])

@@ -1,11 +1,13 @@
 """Many cases in one cpp_standalone program: one build instead of one per case.
 
-A standalone build (30-45 s here, mostly compiling) dominates a test that runs a small network
-in cpp_standalone. A :class:`Batch` collects the cases of the tests that share its global
+A standalone build (mostly compiling) dominates a test that runs a small network in
+cpp_standalone. A :class:`Batch` collects the cases of the tests that share its global
 settings (float type, OpenMP threads); the first test that asks for a result builds every case
 registered so far (each in a ``Network`` of its own, with its own ``run()`` calls, its objects
-named apart) as one program, in a fresh process, and every test then checks its own case. If
-the batch fails, each case is retried alone, so that a failure still names its case.
+named apart) as one program, its code objects compiled as one file
+(:func:`brian_stdp.brian2_private.code_objects_in_one_file`), in a fresh process, and every
+test then checks its own case. If the batch fails, each case is retried alone, so that a
+failure still names its case.
 
 A case is ``(builder, kwargs)``: ``builder`` is ``"module:function"``; ``function(b2,
 **kwargs)`` creates its objects and network, runs it (records the runs, ``build_on_run`` is
@@ -16,7 +18,6 @@ Run as ``python -m tests.support.standalone JOB.pkl`` from the repository root.
 import importlib
 import os
 import pickle
-import re
 import subprocess
 import sys
 import tempfile
@@ -121,51 +122,11 @@ def run_cases(cases, settings=None):
             return pickle.load(handle)
 
 
-_NUMBERED = re.compile(r"^(.*_codeobject)_(\d+)$")
-_DEFINED_FUNCTION = re.compile(r"^void (_\w+)\(\)", re.MULTILINE)
-
-
-def share_identical_code(directory):
-    """Make each code object that is a copy of another one under another name call it.
-
-    Brian2 (2.9.0) generates an object's code anew for every ``run()``: the second run's
-    ``X_codeobject_1.cpp`` is ``X_codeobject.cpp`` with the name changed, and a case of two
-    runs compiles its code twice (compiling is ~0.4 s a file, most of a batch's time). A copy
-    becomes a file that defines its functions as calls of the original's, so every distinct
-    piece of code is compiled once; the code that runs is the same. Returns the number of
-    files shared. The float32 batch (``optimised=True``) is built as Brian2 writes it."""
-    folder = os.path.join(directory, "code_objects")
-    shared = 0
-    for name in sorted(os.listdir(folder)):
-        stem, extension = os.path.splitext(name)
-        match = _NUMBERED.match(stem)
-        if extension != ".cpp" or match is None:
-            continue
-        original = os.path.join(folder, match.group(1) + ".cpp")
-        if not os.path.exists(original):
-            continue
-        with open(os.path.join(folder, name)) as handle:
-            copy = handle.read()
-        with open(original) as handle:
-            code = handle.read()
-        renamed = re.sub(re.escape(stem) + r"(?!\w)", match.group(1), copy)
-        functions = _DEFINED_FUNCTION.findall(copy)
-        if renamed != code or not functions:
-            continue
-        lines = [f"// {match.group(1)}.cpp under another name (tests/support/standalone.py)",
-                 f'#include "code_objects/{match.group(1)}.h"',
-                 f'#include "code_objects/{stem}.h"']
-        lines += [f"void {function}() {{ {function.replace(stem, match.group(1))}(); }}"
-                  for function in functions]
-        with open(os.path.join(folder, name), "w") as handle:
-            handle.write("\n".join(lines) + "\n")
-        shared += 1
-    return shared
-
-
 def main(job_file):
     import brian2 as b2
     import numpy as np
+
+    from brian_stdp import brian2_private
 
     from .targets import use_target
     with open(job_file, "rb") as handle:
@@ -184,18 +145,10 @@ def main(job_file):
         except Exception as error:
             raise RuntimeError(f"building case {case!r}") from error
     directory = job["build_directory"]
-    shared = 0
-    if settings.get("optimised", False):
+    with brian2_private.code_objects_in_one_file(b2.device):
         b2.device.build(directory=directory, compile=True, run=True, with_output=False)
-    else:
-        from brian2.codegen.cpp_prefs import get_compiler_and_args
-        b2.device.build(directory=directory, compile=False, run=False, with_output=False)
-        shared = share_identical_code(directory)
-        b2.device.compile_source(directory, get_compiler_and_args()[0], debug=False,
-                                 clean=False)
-        b2.device.run(directory, with_output=False)
     results = {case: read() for case, read in readers.items()}
-    print(f"{len(readers)} case(s) in one build ({shared} code files shared): "
+    print(f"{len(readers)} case(s) in one build: "
           f"{time.time() - started:.1f} s")
     with open(job_file + ".out", "wb") as handle:
         pickle.dump(results, handle)
