@@ -183,6 +183,10 @@ def build_parser():
     tune.add_argument("--heartbeat", type=int, default=10, metavar="S",
                       help="seconds between a running trial's heartbeats; a trial silent for "
                            "3x this is marked failed (default: %(default)s)")
+    tune.add_argument("--seeds", type=int, default=1, metavar="N",
+                      help="network seeds per trial, --seed and the N-1 after it; a trial's "
+                           "value is the mean of their validation accuracies (default: "
+                           "%(default)s)")
     tune.add_argument("--sampler-seed", type=int, metavar="N",
                       help="seed of the sampler (worker k: N + k; default: random)")
     tune.add_argument("--out", default="tune_results", metavar="DIR",
@@ -235,7 +239,7 @@ def _tune(args, argv):
         resume=args.resume, workers=args.workers, pruner=args.pruner,
         prune_after=args.prune_after, startup_trials=args.startup_trials,
         validation=args.validation, out=args.out, heartbeat=args.heartbeat,
-        seed=args.sampler_seed, progress=not args.quiet))
+        seed=args.sampler_seed, progress=not args.quiet, seeds=args.seeds))
     if summary["best"] is None:
         print("no trial completed", file=sys.stderr)
         return 1

@@ -315,6 +315,74 @@ def test_prune_after_is_checked_against_the_most_training_a_space_allows(tmp_pat
                            prune_after=160))
 
 
+# ---- several network seeds per trial -------------------------------------------------------
+@pytest.mark.parametrize("settings, error, words", [
+    (dict(seeds=0), ValueError, ["--seeds must be >= 1", "0"]),
+    (dict(seeds=1.5), TypeError, ["--seeds must be an integer >= 1", "1.5"]),
+    (dict(seeds=2, space=dict(SPACE, seed=[0, 5])), ValueError,
+     ["--seeds 2", "network seeds 0 .. 1", "cannot vary seed"]),
+])
+def test_bad_seed_settings_are_refused_before_any_trial(settings, error, words, tmp_path):
+    out = tmp_path / "study"
+    with pytest.raises(error) as raised:
+        prepare(TuneConfig(**{"base": MnistConfig(**TINY), "space": SPACE, "out": str(out),
+                              **settings}))
+    for word in words:
+        assert word in str(raised.value), str(raised.value)
+    assert not (out / "study.db").exists() and not (out / "trials").exists()
+
+
+def test_a_worker_with_other_seeds_is_refused_and_resume_keeps_the_studys(tmp_path, capsys):
+    out = str(tmp_path / "study")
+    prepare(TuneConfig(base=MnistConfig(**TINY), space=SPACE, study="s", out=out, seeds=3,
+                       validation=30))
+    with pytest.raises(ValueError, match="--seeds: the study 's' was created with --seeds 3, "
+                                         "not 1"):
+        prepare(TuneConfig(base=MnistConfig(**TINY), space=SPACE, study="s", out=out,
+                           validation=30))
+    assert prepare(TuneConfig(study="s", resume=True, out=out)).seeds == 3
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps(SPACE))
+    status, err = _cli(["tune", "--study", "s", "--out", out, "--space", str(space), "--seeds",
+                        "2", *TINY_FLAGS], capsys)
+    assert status == 2 and "created with --seeds 3, not 2" in err
+
+
+@pytest.mark.slow
+def test_a_trial_over_seeds_is_the_mean_of_the_jobs_run_alone(tmp_path, capsys):
+    """Each seed's job is the job run alone with that seed (same accuracy, exactly); the
+    trial's value is their mean, and the second seed reports after the first one's steps."""
+    import dataclasses
+
+    from brian_stdp.mnist.pipeline import run_mnist
+    from brian_stdp.tune.objective import trial_job
+    out = str(tmp_path / "study")
+    settings = {"intensity": 1.0, "theta_plus": 0.05}
+    summary = run_study(TuneConfig(
+        base=MnistConfig(**dict(TINY, seed=4)), space=SPACE, trials=1, out=out, validation=30,
+        pruner="none", seeds=2, enqueue=[settings]))
+    study = optuna.load_study(study_name=summary["study"], storage=f"sqlite:///{out}/study.db")
+    (trial,) = study.get_trials()
+    each = trial.user_attrs["accuracies"]
+    assert len(each) == 2 and trial.value == pytest.approx(sum(each) / 2, abs=1e-12)
+    prepared = prepare(TuneConfig(study=summary["study"], resume=True, out=out))
+    config, _ = trial_job(prepared.base, settings, {})
+    for k, seed in enumerate((4, 5)):
+        alone = run_mnist(dataclasses.replace(config, seed=seed, progress=False,
+                                              out=str(tmp_path / f"alone{seed}")),
+                          settings_at_run_time=True)
+        assert alone["accuracy"] == each[k], (seed, alone["accuracy"], each)
+        with open(os.path.join(out, "trials", "00000", f"seed{seed}", "results.json")) as handle:
+            assert json.load(handle)["accuracy"] == each[k]
+    steps = sorted(trial.intermediate_values)
+    first = [step for step in steps if step <= TINY["train"]]
+    assert first and steps == first + [step + TINY["train"] for step in first]
+    assert summary["best"]["accuracy_per_seed"] == each
+    printed = capsys.readouterr().out
+    assert "mean accuracy of network seeds 4 .. 5 per trial" in printed
+    assert "(seeds: " in printed
+
+
 @pytest.mark.parametrize("flags, words", [
     (["--prune-after", "many"], "argument --prune-after: invalid int value: 'many'"),
     (["--startup-trials", "1.5"], "argument --startup-trials: invalid int value: '1.5'"),

@@ -84,17 +84,20 @@ def _build_stamps(build_dir):
 
 
 class Objective:
-    """The function a study optimises: ``objective(trial)`` runs one job and returns its
-    validation accuracy.
+    """The function a study optimises: ``objective(trial)`` runs the job once per network seed
+    and returns the mean of its validation accuracies.
 
     ``base``: the study's fixed settings (``data`` the training-digits file, ``test`` the
     validation digits); ``space``: the :class:`~brian_stdp.tune.space.SearchSpace`;
     ``out``: the study directory; ``builds``: this worker's standalone build directory (one
-    program per :func:`program_key` under it); ``say``: where progress lines go.
+    program per :func:`program_key` under it); ``say``: where progress lines go; ``seeds``:
+    network seeds per trial, ``base.seed`` and the ones after it (a trial's settings judged on
+    one network seed are judged partly on that network's luck).
     """
 
-    def __init__(self, base, space, out, builds, say=print):
+    def __init__(self, base, space, out, builds, say=print, seeds=1):
         self.base, self.space, self.out, self.builds, self.say = base, space, out, builds, say
+        self.seeds = seeds
 
     def __call__(self, trial):
         import optuna
@@ -106,58 +109,84 @@ class Objective:
         os.makedirs(directory, exist_ok=True)
         rule_file = os.path.join(directory, "rule.json")
         rule.save(rule_file)
+        config = dataclasses.replace(config, rule_file=rule_file, progress=False,
+                                     checkpoint_every=0, resume=None)
+        judge = _Judge(trial, steps_per_seed=config.train * config.epochs)
+        started, compiled_files, linked, results = time.time(), [], False, []
+        try:
+            for k in range(self.seeds):
+                seed_directory = (directory if self.seeds == 1
+                                  else os.path.join(directory, f"seed{config.seed + k}"))
+                judge.seed_index = k
+                result, rebuilt = self._run(dataclasses.replace(
+                    config, seed=config.seed + k, out=seed_directory), rule, judge)
+                compiled_files += [name for name in rebuilt if name.endswith(".o")]
+                linked = linked or "main" in rebuilt
+                results.append(result)
+        except optuna.TrialPruned:
+            trial.set_user_attr("pruned_after", judge.last_step)
+            raise
+        finally:
+            if config.device == "cpp_standalone":
+                trial.set_user_attr("compiled", bool(compiled_files) or linked)
+                trial.set_user_attr("compiled_files", compiled_files)
+                trial.set_user_attr("linked", linked)
+            trial.set_user_attr("seconds", time.time() - started)
+        accuracies = [result["accuracy"] for result in results]
+        if self.seeds > 1:
+            trial.set_user_attr("accuracies", accuracies)
+        trial.set_user_attr("build_s", sum(r["timings"]["build_s"] for r in results))
+        trial.set_user_attr("simulation_s", sum(r["timings"]["simulation_s"] for r in results))
+        repeats = [r["protocol"]["repeats"] for r in results]
+        trial.set_user_attr("repeats", repeats if self.seeds > 1 else repeats[0])
+        trial.set_user_attr("mean_spikes_per_digit",
+                            float(np.mean([r["mean_spikes_per_test_digit"] for r in results])))
+        return float(np.mean(accuracies))
+
+    def _run(self, config, rule, judge):
+        """One job of the trial: ``(its results, what its build rewrote)``."""
+        os.makedirs(config.out, exist_ok=True)
         build_dir = None
         if config.device == "cpp_standalone":
             build_dir = os.path.join(self.builds, program_key(config, rule))
-        config = dataclasses.replace(config, rule_file=rule_file, out=directory,
-                                     build_dir=build_dir, progress=False, checkpoint_every=0,
-                                     resume=None)
+        config = dataclasses.replace(config, build_dir=build_dir)
         stamps = _build_stamps(build_dir) if build_dir else {}
-        started = time.time()
-        judge = _Judge(trial)
+        rebuilt = []
         try:
             if config.device == "cpp_standalone":
                 results = _run_in_child(config, judge)
             else:
                 results = run_mnist(config, on_chunk=_BlockAccuracy(config, judge),
                                     settings_at_run_time=True)
-        except optuna.TrialPruned:
-            trial.set_user_attr("pruned_after", judge.last_step)
-            raise
         finally:
             if build_dir:
-                # Which object files this trial's build compiled, whether it linked the program
+                # Which object files this job's build compiled, whether it linked the program
                 # again (neither: the program as it was)
                 rebuilt = sorted(name for name, stamp in _build_stamps(build_dir).items()
                                  if stamps.get(name) != stamp)
-                compiled = [name for name in rebuilt if name.endswith(".o")]
-                trial.set_user_attr("compiled", len(rebuilt) > 0)
-                trial.set_user_attr("compiled_files", compiled)
-                trial.set_user_attr("linked", "main" in rebuilt)
-            trial.set_user_attr("seconds", time.time() - started)
-            # A trial's outputs are not needed again but its results.json (kept): the weights
+            # A job's outputs are not needed again but its results.json (kept): the weights
             # and figures of every trial would fill the disk of a long study.
-            for name in os.listdir(directory):
-                if name not in ("results.json", "rule.json"):
-                    path = os.path.join(directory, name)
+            for name in os.listdir(config.out):
+                if name not in ("results.json", "rule.json") and not name.startswith("seed"):
+                    path = os.path.join(config.out, name)
                     if os.path.isdir(path):
                         shutil.rmtree(path)
                     else:
                         os.remove(path)
-        trial.set_user_attr("build_s", results["timings"]["build_s"])
-        trial.set_user_attr("simulation_s", results["timings"]["simulation_s"])
-        trial.set_user_attr("repeats", results["protocol"]["repeats"])
-        trial.set_user_attr("mean_spikes_per_digit", results["mean_spikes_per_test_digit"])
-        return results["accuracy"]
+        return results, rebuilt
 
 
 class _Judge:
-    """Reports an intermediate value to Optuna; says whether the trial is to stop."""
+    """Reports an intermediate value to Optuna; says whether the trial is to stop. The step of
+    the trial's k-th seed (from 0) is ``k x steps_per_seed`` + its training digits seen, so
+    that every trial reports at the same steps."""
 
-    def __init__(self, trial):
+    def __init__(self, trial, steps_per_seed):
         self.trial, self.last_step = trial, None
+        self.steps_per_seed, self.seed_index = steps_per_seed, 0
 
     def __call__(self, value, step):
+        step += self.seed_index * self.steps_per_seed
         self.last_step = step
         self.trial.report(value, step=step)
         return self.trial.should_prune()

@@ -56,7 +56,8 @@ class TuneConfig:
     ``heartbeat``: seconds between a running trial's heartbeats (>= 1); ``seed``: the sampler's
     seed (None: random; worker k uses seed + k); ``enqueue``: settings to try first, as
     ``{name: value}`` dicts (queued when the study is created); ``progress``: print a line per
-    trial.
+    trial; ``seeds``: network seeds per trial (>= 1), the job's ``seed`` and the ones after it;
+    a trial's value is the mean of their validation accuracies.
     """
     base: Optional[MnistConfig] = None
     space: Union[str, dict, None] = None
@@ -74,9 +75,10 @@ class TuneConfig:
     seed: Optional[int] = None
     enqueue: Sequence[dict] = ()
     progress: bool = True
+    seeds: int = 1
 
     def check(self):
-        for name, low in (("trials", 1), ("workers", 1), ("heartbeat", 1)):
+        for name, low in (("trials", 1), ("workers", 1), ("heartbeat", 1), ("seeds", 1)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
                 raise TypeError(f"{flag_name(name)} must be an integer >= {low}, got {value!r}")
@@ -180,11 +182,11 @@ def _check_prune_after(prune_after, base, space):
                          "--pruner none turns pruning off")
 
 
-def _study_record(base, space, rule, digits_sha256):
+def _study_record(base, space, rule, digits_sha256, seeds):
     """What a study stores about itself and a joining worker must match."""
     settings = {k: v for k, v in dataclasses.asdict(base).items() if k not in _BOOKKEEPING}
     return {"rule": rule.to_dict(), "space": space.to_dict(), "settings": settings,
-            "training_digits_sha256": digits_sha256}
+            "training_digits_sha256": digits_sha256, "seeds": seeds}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -203,6 +205,7 @@ class Prepared:
     out: str
     seed: Optional[int]
     progress: bool
+    seeds: int = 1
 
 
 def prepare(config: TuneConfig) -> Prepared:
@@ -248,7 +251,8 @@ def prepare(config: TuneConfig) -> Prepared:
         _check_prune_after(config.prune_after, base, space)
         return Prepared(url, name, config.heartbeat, base, space.to_dict(), rule.to_dict(),
                         config.trials, config.pruner, config.prune_after,
-                        config.startup_trials, config.out, config.seed, config.progress)
+                        config.startup_trials, config.out, config.seed, config.progress,
+                        record.get("seeds", 1))
 
     base = config.base
     base.check()
@@ -268,12 +272,16 @@ def prepare(config: TuneConfig) -> Prepared:
         raise ValueError(f"{error} (a study trains on the training digits less its "
                          f"validation digits: {n_fit})") from None
     _check_prune_after(config.prune_after, base, space)
+    if config.seeds > 1 and "seed" in space.names():
+        raise ValueError(f"--seeds {config.seeds}: a trial runs the network seeds "
+                         f"{base.seed} .. {base.seed + config.seeds - 1}, so the search space "
+                         "cannot vary seed; use --seeds 1 or leave seed out of --space")
     for fixed in config.enqueue:
         unknown = set(fixed) - set(space.names())
         if unknown:
             raise ValueError(f"enqueue: {sorted(unknown)} not in the search space "
                              f"{space.names()}")
-    record = _study_record(base, space, rule, digest)
+    record = _study_record(base, space, rule, digest, config.seeds)
     storage = open_storage(url, config.heartbeat)
     name = config.study or _default_name(base)
     study = optuna.create_study(storage=storage, study_name=name, direction="maximize",
@@ -287,7 +295,7 @@ def prepare(config: TuneConfig) -> Prepared:
         _check_same_study(name, existing, json.loads(json.dumps(record)))
     return Prepared(url, name, config.heartbeat, base, space.to_dict(), rule.to_dict(),
                     config.trials, config.pruner, config.prune_after, config.startup_trials,
-                    config.out, config.seed, config.progress)
+                    config.out, config.seed, config.progress, config.seeds)
 
 
 def _default_name(base):
@@ -314,6 +322,9 @@ def _check_same_study(name, existing, record):
                                      for k in differ))
     if existing["training_digits_sha256"] != record["training_digits_sha256"]:
         raise ValueError(f"--data: the study {name!r} was created with other training digits")
+    if existing.get("seeds", 1) != record["seeds"]:
+        raise ValueError(f"--seeds: the study {name!r} was created with --seeds "
+                         f"{existing.get('seeds', 1)}, not {record['seeds']}")
 
 
 # ---- workers -------------------------------------------------------------------------------
@@ -363,7 +374,7 @@ def run_worker(prepared: Prepared, index: int = 0) -> int:
         if prepared.progress:
             print(f"[{tag}] {text}", flush=True)
 
-    objective = Objective(prepared.base, space, prepared.out, builds, say)
+    objective = Objective(prepared.base, space, prepared.out, builds, say, prepared.seeds)
     done, failures = [], 0
 
     def record(study, trial):
@@ -396,11 +407,22 @@ def _trial_line(trial):
     compiled = (", recompiled main.cpp" if files == ["main.o"] else
                 f", compiled {len(files)} files" if files else "")
     if state == "complete":
-        return f"trial {trial.number}: accuracy {trial.value * 100:.1f}%{took}{compiled} ({params})"
+        each = trial.user_attrs.get("accuracies")
+        each = (" (seeds: " + ", ".join(f"{a * 100:.1f}%" for a in each) + ")") if each else ""
+        return (f"trial {trial.number}: accuracy {trial.value * 100:.1f}%{each}{took}{compiled}"
+                f" ({params})")
     if state == "pruned":
         return (f"trial {trial.number}: pruned after {trial.user_attrs.get('pruned_after')} "
                 f"training digits{took} ({params})")
     return f"trial {trial.number}: {state}{took} ({params})"
+
+
+def _seeds_text(prepared):
+    if prepared.seeds == 1:
+        return ""
+    first = prepared.base.seed
+    return (f", mean accuracy of network seeds {first} .. {first + prepared.seeds - 1} "
+            "per trial")
 
 
 def _fmt(value):
@@ -437,7 +459,8 @@ def run_study(config: TuneConfig) -> dict:
         print(f"brian-stdp tune: study {prepared.name!r} in {_shown(prepared.url)}; "
               f"{prepared.trials} trials over {list(prepared.space)}, rule "
               f"{prepared.rule['rule']}, {prepared.base.neurons} neurons, "
-              f"{prepared.base.train} training digits, {prepared.base.test} validation digits; "
+              f"{prepared.base.train} training digits, {prepared.base.test} validation digits"
+              f"{_seeds_text(prepared)}; "
               f"{config.workers} worker(s); {_pruning_text(prepared)}", flush=True)
     if config.workers == 1:
         run_worker(prepared, 0)
@@ -481,13 +504,14 @@ def summarize(prepared: Prepared) -> dict:
     files = [_write_table(trials, prepared.out)]
     summary = {"study": prepared.name, "storage": _shown(prepared.url), "trials": len(trials),
                "states": states, "compiles": compiles, "main_only_compiles": main_only,
-               "device": prepared.base.device,
+               "device": prepared.base.device, "seeds": prepared.seeds,
                "best": None}
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     if complete:
         best = study.best_trial
         files += _write_best(best, prepared)
         summary["best"] = {"number": best.number, "accuracy": best.value,
+                           "accuracy_per_seed": best.user_attrs.get("accuracies", [best.value]),
                            "params": best.params}
     files += _write_plots(study, prepared.out, summary)
     summary["files"] = files
@@ -505,11 +529,12 @@ def _write_table(trials, out):
     names = sorted({name for t in trials for name in t.params})
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["number", "state", "accuracy", "seconds", "compiled", "pruned_after",
-                         *names])
+        writer.writerow(["number", "state", "accuracy", "accuracy_per_seed", "seconds",
+                         "compiled", "pruned_after", *names])
         for t in trials:
             writer.writerow([t.number, t.state.name.lower(),
                              t.value if t.state == TrialState.COMPLETE else "",
+                             " ".join(str(a) for a in t.user_attrs.get("accuracies", [])),
                              round(t.user_attrs.get("seconds", 0.0), 2),
                              int(bool(t.user_attrs.get("compiled"))),
                              t.user_attrs.get("pruned_after", ""),
@@ -535,7 +560,10 @@ def _write_best(best, prepared):
     settings_path = os.path.join(prepared.out, "best_settings.json")
     with open(settings_path, "w") as handle:
         json.dump({"rule_file": rule_path, "settings": settings,
-                   "validation_accuracy": best.value, "trial": best.number,
+                   "validation_accuracy": best.value,
+                   "validation_accuracy_per_seed": best.user_attrs.get("accuracies",
+                                                                       [best.value]),
+                   "trial": best.number,
                    "command": command}, handle, indent=1)
         handle.write("\n")
     command_path = os.path.join(prepared.out, "best_command.txt")
