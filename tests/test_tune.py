@@ -221,6 +221,30 @@ def test_a_standalone_study_compiles_its_program_once(tmp_path):
             == first.user_attrs["mean_spikes_per_digit"])
 
 
+def test_a_pruned_trial_still_counts_what_it_compiled(tmp_path, monkeypatch):
+    """A trial stopped by the pruner after its program was built is counted as compiled."""
+    from brian_stdp.tune import objective as objective_module
+    from brian_stdp.tune.objective import Objective
+    from brian_stdp.tune.space import SearchSpace
+
+    def build_then_stop(config, judge):
+        os.makedirs(config.build_dir, exist_ok=True)
+        with open(os.path.join(config.build_dir, "main.o"), "w") as handle:
+            handle.write("compiled")
+        raise optuna.TrialPruned("stopped after its build")
+
+    monkeypatch.setattr(objective_module, "_run_in_child", build_then_stop)
+    prepared = prepare(TuneConfig(base=MnistConfig(**dict(TINY, device="cpp_standalone")),
+                                  space=SPACE, out=str(tmp_path / "s"), validation=30))
+    rule = NearestOnlineSTDP()
+    study = optuna.create_study(direction="maximize")
+    study.optimize(Objective(prepared.base, SearchSpace.parse(prepared.space, rule),
+                             str(tmp_path / "s"), str(tmp_path / "builds")), n_trials=1)
+    (trial,) = study.get_trials()
+    assert trial.state.name == "PRUNED"
+    assert trial.user_attrs["compiled"] and trial.user_attrs["compiled_files"] == ["main.o"]
+
+
 # ---- pruning's warm-up ---------------------------------------------------------------------
 #: A synthetic study (no network): trial k trains on TRAINS[k] digits and reports, every 50
 #: digits, quality x digits seen / training digits; bad trials (0.1) below good ones (0.9) at

@@ -112,25 +112,23 @@ class Objective:
         config = dataclasses.replace(config, rule_file=rule_file, progress=False,
                                      checkpoint_every=0, resume=None)
         judge = _Judge(trial, steps_per_seed=config.train * config.epochs)
-        started, compiled_files, linked, results = time.time(), [], False, []
+        started, rebuilt, results = time.time(), [], []
         try:
             for k in range(self.seeds):
                 seed_directory = (directory if self.seeds == 1
                                   else os.path.join(directory, f"seed{config.seed + k}"))
                 judge.seed_index = k
-                result, rebuilt = self._run(dataclasses.replace(
-                    config, seed=config.seed + k, out=seed_directory), rule, judge)
-                compiled_files += [name for name in rebuilt if name.endswith(".o")]
-                linked = linked or "main" in rebuilt
-                results.append(result)
+                results.append(self._run(dataclasses.replace(
+                    config, seed=config.seed + k, out=seed_directory), rule, judge, rebuilt))
         except optuna.TrialPruned:
             trial.set_user_attr("pruned_after", judge.last_step)
             raise
         finally:
-            if config.device == "cpp_standalone":
-                trial.set_user_attr("compiled", bool(compiled_files) or linked)
-                trial.set_user_attr("compiled_files", compiled_files)
-                trial.set_user_attr("linked", linked)
+            if config.device == "cpp_standalone":  # also for a pruned or failed trial
+                trial.set_user_attr("compiled", bool(rebuilt))
+                trial.set_user_attr("compiled_files",
+                                    [name for name in rebuilt if name.endswith(".o")])
+                trial.set_user_attr("linked", "main" in rebuilt)
             trial.set_user_attr("seconds", time.time() - started)
         accuracies = [result["accuracy"] for result in results]
         if self.seeds > 1:
@@ -143,15 +141,15 @@ class Objective:
                             float(np.mean([r["mean_spikes_per_test_digit"] for r in results])))
         return float(np.mean(accuracies))
 
-    def _run(self, config, rule, judge):
-        """One job of the trial: ``(its results, what its build rewrote)``."""
+    def _run(self, config, rule, judge, rebuilt):
+        """One job of the trial: its results; what its build rewrote goes to ``rebuilt``
+        (also when the job stops early)."""
         os.makedirs(config.out, exist_ok=True)
         build_dir = None
         if config.device == "cpp_standalone":
             build_dir = os.path.join(self.builds, program_key(config, rule))
         config = dataclasses.replace(config, build_dir=build_dir)
         stamps = _build_stamps(build_dir) if build_dir else {}
-        rebuilt = []
         try:
             if config.device == "cpp_standalone":
                 results = _run_in_child(config, judge)
@@ -162,8 +160,8 @@ class Objective:
             if build_dir:
                 # Which object files this job's build compiled, whether it linked the program
                 # again (neither: the program as it was)
-                rebuilt = sorted(name for name, stamp in _build_stamps(build_dir).items()
-                                 if stamps.get(name) != stamp)
+                rebuilt += sorted(name for name, stamp in _build_stamps(build_dir).items()
+                                  if stamps.get(name) != stamp)
             # A job's outputs are not needed again but its results.json (kept): the weights
             # and figures of every trial would fill the disk of a long study.
             for name in os.listdir(config.out):
@@ -173,7 +171,7 @@ class Objective:
                         shutil.rmtree(path)
                     else:
                         os.remove(path)
-        return results, rebuilt
+        return results
 
 
 class _Judge:
