@@ -29,7 +29,9 @@ def _job_arguments(parser, skip=()):
             added.append(flag)
 
     add("--rule", default=defaults.rule, choices=sorted(SHORT_NAMES),
-        help="learning rule (default: %(default)s, SPAIC's MNIST example)")
+        help="learning rule (default: %(default)s, SPAIC's MNIST example), with SPAIC's "
+             "parameters but where the job's study found others (Meta with 100 neurons: "
+             "brian_stdp.mnist.defaults)")
     add("--rule-file", metavar="FILE.json",
         help="a rule template (see 'brian-stdp template'); overrides --rule")
     add("--neurons", type=int, default=defaults.neurons,

@@ -13,6 +13,7 @@ from typing import Optional
 import numpy as np
 
 from ..parameters import Constraint, choice, integer, real
+from . import defaults
 from ..rules import RULES, SHORT_NAMES, STDPRule, load_rule, rule_class
 
 __all__ = ["MnistConfig", "DEVICES", "TARGETS", "DEFAULT_LABEL", "run_identity"]
@@ -138,12 +139,14 @@ class MnistConfig:
         return min(self.train, DEFAULT_LABEL) if self.train else DEFAULT_LABEL
 
     def make_rule(self) -> STDPRule:
-        """The learning rule: read from ``rule_file``, else the default of ``rule``."""
+        """The learning rule: read from ``rule_file``, else ``rule`` with the job's parameters
+        for it at this size (:func:`brian_stdp.mnist.defaults.rule_parameters`)."""
         if self.rule_file is not None:
             if not os.path.isfile(self.rule_file):
                 raise ValueError(f"--rule-file: no such file {self.rule_file!r}")
             return load_rule(self.rule_file)
-        return rule_class(self.rule)()
+        chosen = rule_class(self.rule)
+        return chosen(**defaults.rule_parameters(chosen, self.neurons))
 
 
 def run_identity(config: MnistConfig, rule: STDPRule, data_sha256: str,

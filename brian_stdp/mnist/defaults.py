@@ -1,11 +1,13 @@
 """The job's network settings per rule and size: the values ``brian-stdp mnist`` uses for every
-setting left unset (``None``) on the command line.
+setting left unset (``None``) on the command line, and the rule parameters it uses for a rule
+named by ``--rule``.
 
 Diehl & Cook note that the threshold increment and the inhibition "needed to be adapted" to
 the network size, without giving values. The float network keeps their intensity and
 inhibition at both sizes, and their theta_plus (0.05 mV) with 100 neurons; with 400 its
 theta_plus is 0.1 mV (swept: 0.05 left too little competition at that size). The integer
-network's inhibition was swept. Sweeps run on
+network's inhibition was swept. Meta with 100 neurons takes its own theta_plus and learning
+amplitudes (:data:`BY_RULE`), found by ``brian-stdp tune`` (docs/tuning.rst). Sweeps run on
 ``--seed 1 --split-seed 1`` so that the job's default split checks them
 (``benchmarks/sweep_mnist.py``; the tables are in ``docs/mnist.rst``). A size between two
 listed sizes takes the settings of the nearest listed size.
@@ -31,16 +33,41 @@ TUNED = {
 }
 SETTINGS = ("intensity", "theta_plus", "inhibition")
 
+#: What a rule's own study found, on top of its family's settings: job settings and rule
+#: parameters (SPAIC's defaults for the rest), by size. A rule or size not listed takes its
+#: family's settings and SPAIC's parameters. Meta with 100 neurons: two studies of
+#: ``brian-stdp tune`` with two network seeds per trial, checked on the held-out digits
+#: (docs/tuning.rst).
+BY_RULE = {
+    "meta_nearest_online_STDP": {
+        100: {"settings": {"theta_plus": 0.07}, "parameters": {"Apost": 0.013, "Apre": 1.3e-5}},
+    },
+}
+
 
 def family(rule) -> str:
     return "int" if rule.integer else "float"
 
 
+def _listed_size(rule_family, neurons):
+    """The listed size nearest to ``neurons`` (the smaller one of two as near)."""
+    return min(TUNED[rule_family], key=lambda listed: (abs(listed - neurons), listed))
+
+
 def tuned(rule, neurons: int) -> dict:
-    """The tuned settings of ``rule``'s family for ``neurons`` excitatory neurons."""
-    by_size = TUNED[family(rule)]
-    size = min(by_size, key=lambda listed: (abs(listed - neurons), listed))
-    return dict(by_size[size])
+    """The tuned settings of ``rule`` (its family's, and its own study's) for ``neurons``
+    excitatory neurons."""
+    size = _listed_size(family(rule), neurons)
+    own = BY_RULE.get(rule.name, {}).get(size, {})
+    return {**TUNED[family(rule)][size], **own.get("settings", {})}
+
+
+def rule_parameters(rule_class, neurons: int) -> dict:
+    """The parameters the job gives ``rule_class`` (named by ``--rule``, not read from a
+    ``--rule-file``) for ``neurons`` excitatory neurons: its study's, if any; SPAIC's
+    defaults for the rest."""
+    size = _listed_size("int" if rule_class.integer else "float", neurons)
+    return dict(BY_RULE.get(rule_class.name, {}).get(size, {}).get("parameters", {}))
 
 
 def resolve(config, rule) -> dict:
