@@ -284,10 +284,7 @@ class _CodeObjectSources:
         self.writer, self.sources = writer, {}
 
     def write(self, filename, contents):
-        if filename.endswith(".*"):
-            self.write(filename[:-1] + "cpp", contents.cpp_file)
-            self.write(filename[:-1] + "h", contents.h_file)
-        elif filename.startswith("code_objects/") and filename.endswith(".cpp"):
+        if filename.startswith("code_objects/") and filename.endswith(".cpp"):
             self.sources[filename] = contents
         else:
             self.writer.write(filename, contents)

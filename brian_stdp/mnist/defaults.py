@@ -49,25 +49,29 @@ def family(rule) -> str:
     return "int" if rule.integer else "float"
 
 
-def _listed_size(rule_family, neurons):
-    """The listed size nearest to ``neurons`` (the smaller one of two as near)."""
-    return min(TUNED[rule_family], key=lambda listed: (abs(listed - neurons), listed))
+def _listed_size(rule, neurons):
+    """The size listed for ``rule``'s family nearest to ``neurons`` (the smaller one of two as
+    near)."""
+    return min(TUNED[family(rule)], key=lambda listed: (abs(listed - neurons), listed))
+
+
+def _studied(rule, neurons):
+    """What ``rule``'s own study found at the listed size nearest to ``neurons`` ({} if none)."""
+    return BY_RULE.get(rule.name, {}).get(_listed_size(rule, neurons), {})
 
 
 def tuned(rule, neurons: int) -> dict:
     """The tuned settings of ``rule`` (its family's, and its own study's) for ``neurons``
     excitatory neurons."""
-    size = _listed_size(family(rule), neurons)
-    own = BY_RULE.get(rule.name, {}).get(size, {})
-    return {**TUNED[family(rule)][size], **own.get("settings", {})}
+    family_settings = TUNED[family(rule)][_listed_size(rule, neurons)]
+    return {**family_settings, **_studied(rule, neurons).get("settings", {})}
 
 
 def rule_parameters(rule_class, neurons: int) -> dict:
     """The parameters the job gives ``rule_class`` (named by ``--rule``, not read from a
     ``--rule-file``) for ``neurons`` excitatory neurons: its study's, if any; SPAIC's
     defaults for the rest."""
-    size = _listed_size("int" if rule_class.integer else "float", neurons)
-    return dict(BY_RULE.get(rule_class.name, {}).get(size, {}).get("parameters", {}))
+    return dict(_studied(rule_class, neurons).get("parameters", {}))
 
 
 def resolve(config, rule) -> dict:

@@ -165,7 +165,7 @@ class Objective:
             # A job's outputs are not needed again but its results.json (kept): the weights
             # and figures of every trial would fill the disk of a long study.
             for name in os.listdir(config.out):
-                if name not in ("results.json", "rule.json") and not name.startswith("seed"):
+                if name not in ("results.json", "rule.json"):
                     path = os.path.join(config.out, name)
                     if os.path.isdir(path):
                         shutil.rmtree(path)
