@@ -9,12 +9,24 @@
 import argparse
 import dataclasses
 import json
+import shlex
 import sys
 
 from .mnist.config import DEVICES, TARGETS, MnistConfig, flag_name
 from .rules import SHORT_NAMES, rule_class
 
 __all__ = ["main", "build_parser"]
+
+
+def _mean_pixel(text):
+    """``--mean-pixel``'s value: a number, or ``none`` (the images as given)."""
+    if text.strip().lower() == "none":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a number in (0, 255] or 'none', got {text!r}") \
+            from None
 
 
 def _job_arguments(parser, skip=()):
@@ -37,16 +49,21 @@ def _job_arguments(parser, skip=()):
     add("--neurons", type=int, default=defaults.neurons,
         help="excitatory (and inhibitory) neurons (default: %(default)s)")
     add("--train", type=int, default=defaults.train,
-        help="training digits, at most 4000 of the shipped set; 0 labels and "
-             "tests the untrained network, a baseline (default: %(default)s)")
+        help="training digits, at most the training digits less --validation "
+             "(3500 of the shipped set); 0 labels and tests the untrained network, "
+             "a baseline (default: all of them)")
+    add("--validation", type=int, default=defaults.validation, metavar="N",
+        help="training digits set aside, never trained or labelled on, and "
+             "classified after training: choose settings on their accuracy, "
+             "report the held-out one (default: %(default)s)")
     add("--epochs", type=int, default=defaults.epochs,
         help="passes over the training digits (default: %(default)s)")
     add("--label", type=int, default=None,
         help="training digits shown again, frozen, to label the neurons "
              "(default: the first 1000 of them, or all if fewer)")
     add("--test", type=int, default=defaults.test,
-        help="held-out digits classified, at most 1000 of the shipped set "
-             "(default: %(default)s)")
+        help="held-out digits classified, at most 1000 of the shipped set; 0 "
+             "classifies none (default: %(default)s)")
     add("--presentation", type=float, default=defaults.presentation,
         metavar="MS", help="how long each digit is shown (default: %(default)s)")
     add("--rest", type=float, default=defaults.rest, metavar="MS",
@@ -91,10 +108,11 @@ def _job_arguments(parser, skip=()):
     add("--test-data", metavar="FILE",
         help="held-out digits from this file (same formats as --data) instead "
              "of a split of --data, e.g. the official test set")
-    add("--mean-pixel", type=float, metavar="M",
-        help="scale every image (training and held-out) so that its mean pixel is M, "
-             "pixels capped at 255; for data with more or less ink than MNIST (mean "
-             "pixel 33.5) such as Fashion-MNIST (73) (default: the images as given)")
+    add("--mean-pixel", type=_mean_pixel, default=defaults.mean_pixel, metavar="M",
+        help="scale every image on its own so that its mean pixel is M, pixels capped "
+             "at 255, so that the network sees MNIST's ink whatever the data "
+             "(Fashion-MNIST's is 73); 'none' takes the images as given "
+             "(default: %(default)s, MNIST's mean pixel)")
     add("--out", default=defaults.out, metavar="DIR",
         help="where results.json, weights.npz and the figures go "
              "(default: %(default)s)")
@@ -179,9 +197,6 @@ def build_parser():
     tune.add_argument("--startup-trials", type=int, metavar="N",
                       help="completed trials before any trial is pruned, 0 .. --trials - 1 "
                            "(default: 5)")
-    tune.add_argument("--validation", type=int, metavar="N",
-                      help="validation digits (default: all that the split keeps aside, "
-                           "20%% of the training digits)")
     tune.add_argument("--heartbeat", type=int, default=10, metavar="S",
                       help="seconds between a running trial's heartbeats; a trial silent for "
                            "3x this is marked failed (default: %(default)s)")
@@ -189,6 +204,10 @@ def build_parser():
                       help="network seeds per trial, --seed and the N-1 after it; a trial's "
                            "value is the mean of their validation accuracies (default: "
                            "%(default)s)")
+    tune.add_argument("--splits", type=int, default=1, metavar="N",
+                      help="splits per trial, --split-seed and the N-1 after it (each its own "
+                           "training, validation and held-out digits); every network seed "
+                           "runs on every split (default: %(default)s)")
     tune.add_argument("--sampler-seed", type=int, metavar="N",
                       help="seed of the sampler (worker k: N + k; default: random)")
     tune.add_argument("--out", default="tune_results", metavar="DIR",
@@ -221,9 +240,11 @@ def _job_config(args, fields):
 
 
 def _mnist(args):
-    from .mnist.pipeline import run_mnist
-    results = run_mnist(_job_config(args, _job_fields()))
-    print(f"accuracy {results['accuracy'] * 100:.1f}%")
+    from .mnist.pipeline import accuracy_text, run_mnist
+    config = _job_config(args, _job_fields())
+    results = run_mnist(config)
+    if args.quiet:  # otherwise the job's last line said it
+        print(accuracy_text(results, config))
     return 0
 
 
@@ -240,8 +261,9 @@ def _tune(args, argv):
         base=base, space=args.space, trials=args.trials, storage=args.storage, study=study,
         resume=args.resume, workers=args.workers, pruner=args.pruner,
         prune_after=args.prune_after, startup_trials=args.startup_trials,
-        validation=args.validation, out=args.out, heartbeat=args.heartbeat,
-        seed=args.sampler_seed, progress=not args.quiet, seeds=args.seeds))
+        out=args.out, heartbeat=args.heartbeat, seed=args.sampler_seed,
+        progress=not args.quiet, seeds=args.seeds, splits=args.splits,
+        command=shlex.join(["brian-stdp", "tune", *argv])))
     if summary["best"] is None:
         print("no trial completed", file=sys.stderr)
         return 1

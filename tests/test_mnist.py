@@ -167,12 +167,41 @@ def test_bad_settings_are_refused_before_anything_runs(tmp_path, flag, value, wo
 
 
 def test_more_digits_than_available_is_refused(tmp_path):
+    with pytest.raises(ValueError, match=r"--train must be at most 3500 \(the 4000 training "
+                                         r"digits available, less the 500 set aside by "
+                                         r"--validation\), got 3501"):
+        run_mnist(MnistConfig(train=3501, out=str(tmp_path / "o"), progress=False))
     with pytest.raises(ValueError, match="--train must be at most 4000"):
-        run_mnist(MnistConfig(train=4001, out=str(tmp_path / "o"), progress=False))
+        run_mnist(MnistConfig(train=4001, validation=0, out=str(tmp_path / "o"),
+                              progress=False))
     with pytest.raises(ValueError, match="--test must be at most 1000"):
         run_mnist(MnistConfig(test=1001, out=str(tmp_path / "o"), progress=False))
-    with pytest.raises(ValueError, match="--label must be at most 4000"):
-        run_mnist(MnistConfig(train=0, label=4001, out=str(tmp_path / "o"), progress=False))
+    with pytest.raises(ValueError, match="--label must be at most 3500"):
+        run_mnist(MnistConfig(train=0, label=3501, out=str(tmp_path / "o"), progress=False))
+    with pytest.raises(ValueError, match="--validation must be at most 3999"):
+        run_mnist(MnistConfig(validation=4000, out=str(tmp_path / "o"), progress=False))
+    with pytest.raises(ValueError, match="--validation 0 and --test 0 leave no digit"):
+        run_mnist(MnistConfig(validation=0, test=0, out=str(tmp_path / "o"), progress=False))
+    assert not (tmp_path / "o").exists()
+
+
+def test_validation_digits_are_training_digits_set_aside_class_balanced():
+    """The validation digits come from the training digits (never the held-out ones), are
+    never trained or labelled on, follow the classes' shares, and are fixed by the split."""
+    from brian_stdp.mnist import data
+    X, y, _ = data.load_digits(None)
+    train_order, held_out_order = data.split_digits(y, seed=3)
+    fit, validation = data.carve_validation(y, train_order, 500, 3)
+    assert len(validation) == 500 and len(fit) == len(train_order) - 500
+    assert set(validation) <= set(train_order) and not set(validation) & set(held_out_order)
+    assert not set(validation) & set(fit)
+    assert list(fit) == [i for i in train_order if i in set(fit)]  # the training order kept
+    shares = np.bincount(y[train_order], minlength=10) * 500 / len(train_order)
+    assert np.all(np.abs(np.bincount(y[validation], minlength=10) - shares) < 1)
+    again_fit, again = data.carve_validation(y, train_order, 500, 3)
+    assert np.array_equal(again, validation) and np.array_equal(again_fit, fit)
+    assert not np.array_equal(data.carve_validation(y, train_order, 500, 4)[1], validation)
+    assert len(data.carve_validation(y, train_order, 0, 3)[1]) == 0
 
 
 def test_scale_to_mean_pixel_sets_each_images_mean_and_keeps_pixels_in_range():
@@ -207,8 +236,8 @@ def test_labelling_and_prediction_rules():
 
 # A run small enough for CI: 16 neurons, 200 training digits shown 150 ms each, numpy target.
 SMALL = ["--device", "runtime", "--target", "numpy", "--neurons", "16", "--train", "200",
-         "--label", "200", "--test", "100", "--presentation", "150", "--intensity", "2",
-         "--quiet"]
+         "--label", "200", "--validation", "100", "--test", "100", "--presentation", "150",
+         "--intensity", "2", "--quiet"]
 # Chance is 10%; the margin this test demands of the tiny network.
 MIN_ACCURACY = 0.20  # twice chance
 
@@ -246,6 +275,9 @@ def test_small_run_learns_above_chance(small_run):
     assert matrix.shape == (10, 11) and matrix.sum() == 100
     assert results["accuracy"] == pytest.approx(np.trace(matrix[:, :10]) / 100)
     assert results["accuracy"] >= MIN_ACCURACY, results["accuracy"]
+    # The validation digits: other training digits, classified with the same labels.
+    assert results["data"]["validation_presentations"] == 100
+    assert results["validation_accuracy"] >= MIN_ACCURACY, results["validation_accuracy"]
     assert set(results["per_class_accuracy"]) == {str(c) for c in range(10)}
     assert results["rule"]["rule"] == "nearest_online_STDP"
     assert results["config"]["neurons"] == 16
@@ -299,8 +331,8 @@ def _initial_weights_of(results):
 # learning off, is also the regression case of a Brian2 standalone quirk: a program in which no
 # run has the learning pathway active did not compile (see StandaloneRunner).
 SMALL_STANDALONE = ["--device", "cpp_standalone", "--neurons", "16", "--train", "200",
-                    "--label", "200", "--test", "100", "--presentation", "150",
-                    "--intensity", "2", "--quiet"]
+                    "--label", "200", "--validation", "100", "--test", "100",
+                    "--presentation", "150", "--intensity", "2", "--quiet"]
 
 
 @pytest.mark.slow

@@ -29,7 +29,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # 10 training digits, then 20 evaluation ones, in chunks of 4 presentations; so few spikes in
 # 30 ms that many digits are shown again (Diehl & Cook's re-presentation), so the chunks hold
 # different numbers of digits and repetitions continue across chunk boundaries.
-TINY = ["--neurons", "8", "--train", "10", "--label", "10", "--test", "10",
+TINY = ["--neurons", "8", "--train", "10", "--label", "10", "--validation", "0", "--test", "10",
         "--presentation", "30", "--intensity", "2", "--chunk", "4", "--quiet"]
 RUNTIME = ["--device", "runtime", "--target", "numpy"]
 ENV = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
@@ -37,7 +37,8 @@ ENV = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH
 
 def tiny_config(out, **changes):
     """The MnistConfig of ``TINY + RUNTIME`` (for calling run_mnist directly)."""
-    settings = dict(neurons=8, train=10, label=10, test=10, presentation=30.0, intensity=2.0,
+    settings = dict(neurons=8, train=10, label=10, validation=0, test=10, presentation=30.0,
+                    intensity=2.0,
                     chunk=4, progress=False, device="runtime", target="numpy", out=str(out))
     settings.update(changes)
     return MnistConfig(**settings)

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..parameters import Constraint, choice, integer, real
 from . import defaults
+from .data import REFERENCE_MEAN_PIXEL
 from ..rules import RULES, SHORT_NAMES, STDPRule, load_rule, rule_class
 
 __all__ = ["MnistConfig", "DEVICES", "TARGETS", "DEFAULT_LABEL", "run_identity"]
@@ -22,6 +23,10 @@ DEVICES = ("cpp_standalone", "runtime")
 TARGETS = ("cython", "numpy")
 #: Training digits shown again, frozen, to label the neurons, unless --label says otherwise.
 DEFAULT_LABEL = 1000
+#: Training digits set aside (never trained or labelled on) and classified after training, so
+#: that settings are chosen on them rather than on the held-out digits, unless --validation
+#: says otherwise.
+DEFAULT_VALIDATION = 500
 
 
 def _count(low: int, high: Optional[int] = None) -> Constraint:
@@ -64,17 +69,22 @@ def _validate(flag: str, constraint: Constraint, value) -> None:
 class MnistConfig:
     """Every setting of one run (the CLI flags, by the same names; times in ms).
 
-    ``label`` None means the first :data:`DEFAULT_LABEL` training digits (or all, if fewer);
+    ``train`` None means every training digit not set aside for validation (3500 of the
+    shipped set); ``validation``: training digits set aside, never trained or labelled on, and
+    classified after training (:data:`DEFAULT_VALIDATION`; choose settings on their accuracy,
+    report the held-out one); ``label`` None means the first :data:`DEFAULT_LABEL` training
+    digits (or all, if fewer); ``test`` 0 classifies no held-out digit (a study's trial);
     ``checkpoint_every`` 0 writes checkpoints only at the end of training, at the end and on
     interruption; ``resume`` is a checkpoint directory (or a job's ``out``).
     """
     rule: str = _flag("nearest")
     rule_file: Optional[str] = _flag(None)
     neurons: int = _flag(100, _count(1, 10000))
-    train: int = _flag(4000, _count(0))          # 0: the untrained network, as a baseline
+    train: Optional[int] = _flag(None, _count(0))  # 0: the untrained network, as a baseline
+    validation: int = _flag(DEFAULT_VALIDATION, _count(0))
     epochs: int = _flag(1, _count(1, 1000))
     label: Optional[int] = _flag(None)          # in 1..train (1.. with --train 0)
-    test: int = _flag(1000, _count(1))
+    test: int = _flag(1000, _count(0))
     presentation: float = _flag(250.0, _span(0.0, 10000.0, low_open=True))
     rest: float = _flag(0.0, _span(0.0, 10000.0))       # silent inputs after each presentation
     dt: float = _flag(1.0, _span(0.0, 10.0, low_open=True))  # the rules' constants are per step
@@ -91,7 +101,8 @@ class MnistConfig:
     target: str = _flag("cython", choice(*TARGETS))     # code generation target in runtime mode
     data: Optional[str] = _flag(None)
     test_data: Optional[str] = _flag(None)      # held-out digits from here instead of a split
-    mean_pixel: Optional[float] = _flag(None, _span(0.0, 255.0, low_open=True))  # None: as given
+    # each image scaled to this mean pixel (None: as given); MNIST's ink, which the settings suit
+    mean_pixel: Optional[float] = _flag(REFERENCE_MEAN_PIXEL, _span(0.0, 255.0, low_open=True))
     out: str = _flag("mnist_results")
     build_dir: Optional[str] = _flag(None)
     progress: bool = _flag(True)
@@ -111,6 +122,9 @@ class MnistConfig:
                 _validate(flag_name(field.name), constraint, getattr(self, field.name))
         if self.label is not None:
             _validate("--label", _count(1, self.train if self.train else None), self.label)
+        if self.validation == 0 and self.test == 0:
+            raise ValueError("--validation 0 and --test 0 leave no digit to classify: give "
+                             "either (or both) at least 1")
         for flag, value in (("--presentation", self.presentation), ("--rest", self.rest)):
             steps = value / self.dt
             if abs(steps - round(steps)) > 1e-9:
@@ -121,22 +135,43 @@ class MnistConfig:
                 raise TypeError(f"--resume must be a directory path, got {self.resume!r}")
             if not os.path.isdir(self.resume):
                 raise ValueError(f"--resume: no such checkpoint directory {str(self.resume)!r}")
-        if n_train_available is not None and self.train > n_train_available:
-            raise ValueError(f"--train must be at most {n_train_available} (the training digits "
-                             f"available), got {self.train}")
-        if n_train_available is not None and self.n_label > n_train_available:
-            raise ValueError(f"--label must be at most {n_train_available} (the training digits "
-                             f"available), got {self.n_label}")
+        if n_train_available is not None:
+            left = n_train_available - self.validation
+            if left < 1:
+                raise ValueError(f"--validation must be at most {n_train_available - 1} (the "
+                                 f"training digits available, less one to train or label on), "
+                                 f"got {self.validation}")
+            aside = (f", less the {self.validation} set aside by --validation"
+                     if self.validation else "")
+            if self.train is not None and self.train > left:
+                raise ValueError(f"--train must be at most {left} (the {n_train_available} "
+                                 f"training digits available{aside}), got {self.train}")
+            n_label = self._label_count(left if self.train is None else self.train)
+            if n_label > left:
+                raise ValueError(f"--label must be at most {left} (the {n_train_available} "
+                                 f"training digits available{aside}), got {n_label}")
         if n_test_available is not None and self.test > n_test_available:
             raise ValueError(f"--test must be at most {n_test_available} (the held-out digits "
                              f"available), got {self.test}")
 
     @property
     def n_label(self) -> int:
-        """Training digits shown again to label the neurons."""
+        """Training digits shown again to label the neurons (``train`` resolved first:
+        :meth:`with_digits`)."""
+        return self._label_count(self.train)
+
+    def _label_count(self, train):
         if self.label is not None:
             return self.label
-        return min(self.train, DEFAULT_LABEL) if self.train else DEFAULT_LABEL
+        return min(train, DEFAULT_LABEL) if train else DEFAULT_LABEL
+
+    def with_digits(self, n_train_available: int) -> "MnistConfig":
+        """This config with ``train`` resolved: None becomes every training digit that
+        ``validation`` leaves (``n_train_available`` less it); checked first."""
+        self.check(n_train_available)
+        if self.train is not None:
+            return self
+        return dataclasses.replace(self, train=n_train_available - self.validation)
 
     def make_rule(self) -> STDPRule:
         """The learning rule: read from ``rule_file``, else ``rule`` with the job's parameters
@@ -161,7 +196,8 @@ def run_identity(config: MnistConfig, rule: STDPRule, data_sha256: str,
     identity = {
         "rule parameters": rule.to_dict(),
         "--neurons": config.neurons, "--train": config.train, "--epochs": config.epochs,
-        "--label": config.n_label, "--test": config.test, "--presentation": config.presentation,
+        "--label": config.n_label, "--validation": config.validation, "--test": config.test,
+        "--presentation": config.presentation,
         "--rest": config.rest, "--dt": config.dt, **{
             flag_name(name): value for name, value in network_settings.items()},
         "--min-spikes": config.min_spikes, "--max-repeats": config.max_repeats,

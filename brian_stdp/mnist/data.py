@@ -21,12 +21,17 @@ from typing import List, Optional, Tuple
 import numpy as np
 
 __all__ = ["load_digits", "load_job_digits", "scale_to_mean_pixel", "split_digits",
+           "carve_validation", "REFERENCE_MEAN_PIXEL",
            "validate_digits", "labels_path_for", "cache_dir", "N_PIXELS", "N_CLASSES"]
 
 N_PIXELS = 784
 N_CLASSES = 10
 #: Digits per class kept aside (never trained on) from the shipped set: 1000 of 5000.
 HELD_OUT_FRACTION = 0.2
+#: The ink every image is scaled to by default (``--mean-pixel``): MNIST's mean pixel (33.5 over
+#: the 5000 shipped digits), for which the network's settings are chosen. Scaling each image on
+#: its own uses nothing but that image, so it reads nothing of the held-out digits.
+REFERENCE_MEAN_PIXEL = 33.5
 #: IDX magic numbers: 0x08 (unsigned bytes), then the number of dimensions.
 IDX_IMAGES_MAGIC = 0x00000803   # [n, rows, columns]
 IDX_LABELS_MAGIC = 0x00000801   # [n]
@@ -375,3 +380,28 @@ def split_digits(y, seed: int = 0) -> Tuple[np.ndarray, np.ndarray]:
         train.extend(members[n_out:])
     return rng.permutation(np.array(train, dtype=int)), rng.permutation(
         np.array(held_out, dtype=int))
+
+
+def carve_validation(y, train_order, n_validation: int, seed: int = 0
+                     ) -> Tuple[np.ndarray, np.ndarray]:
+    """``(fit_order, validation_order)``: ``n_validation`` of the training digits
+    ``train_order`` set aside, class-balanced (each class in proportion to its share of the
+    training digits, largest remainders rounded up) and chosen by ``seed``; ``fit_order`` is
+    ``train_order`` without them, in the same order, so that ``--train N`` trains on its first
+    N. Both come from the training digits alone: the held-out digits play no part."""
+    train_order = np.asarray(train_order, dtype=int)
+    if n_validation == 0:
+        return train_order, np.zeros(0, dtype=int)
+    labels = np.asarray(y)[train_order]
+    classes, sizes = np.unique(labels, return_counts=True)
+    shares = n_validation * sizes / len(train_order)
+    counts = np.floor(shares).astype(int)
+    # Largest remainders first; ties to the smaller class label, so the counts are fixed.
+    for k in np.argsort(-(shares - counts), kind="stable")[:n_validation - counts.sum()]:
+        counts[k] += 1
+    rng = np.random.default_rng([seed, 1])  # another stream than the split's own
+    chosen = np.zeros(len(train_order), dtype=bool)
+    for label, count in zip(classes, counts):
+        positions = np.flatnonzero(labels == label)
+        chosen[rng.choice(positions, size=count, replace=False)] = True
+    return train_order[~chosen], rng.permutation(train_order[chosen])

@@ -23,8 +23,9 @@ def write_outputs(out, results, weights, theta, assignment):
     np.savez(os.path.join(out, "weights.npz"), weights=weights, thresholds=theta,
              assignment=assignment)
     figures.receptive_fields(weights, assignment, os.path.join(out, "receptive_fields.png"))
-    figures.confusion_matrix(np.asarray(results["confusion_matrix"]),
-                             os.path.join(out, "confusion_matrix.png"))
+    if results["accuracy"] is not None:  # --test 0 (a study's trial) classifies no held-out
+        figures.confusion_matrix(np.asarray(results["confusion_matrix"]),
+                                 os.path.join(out, "confusion_matrix.png"))
     figures.training_curve(results["training_curve"], os.path.join(out, "training.png"))
     results["files"] = sorted(set(os.listdir(out) + ["results.json"]))
     with open(os.path.join(out, "results.json"), "w") as handle:

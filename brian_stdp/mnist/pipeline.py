@@ -23,7 +23,7 @@ from .config import MnistConfig, run_identity
 from .device import brian_device
 from .progress import Progress, say
 
-__all__ = ["run_mnist", "TrainingInterrupted", "ChunkReport"]
+__all__ = ["run_mnist", "TrainingInterrupted", "ChunkReport", "accuracy_text"]
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -43,9 +43,11 @@ class TrainingInterrupted(KeyboardInterrupt):
 @dataclasses.dataclass
 class _Plan:
     """Everything about a job decided before any Brian2 object exists."""
-    presentations: np.ndarray   # digit index of each presentation: training, labelling, test
+    presentations: np.ndarray   # digit index of each presentation: training, labelling,
+    #                             validation, held-out
     n_train: int                # training presentations (all epochs)
     n_label: int
+    n_validation: int
     n_test: int
     train_chunk: int            # periods per training chunk
     eval_chunk: int             # periods per labelling+testing chunk
@@ -62,7 +64,7 @@ class _Plan:
 
     @property
     def n_eval(self):
-        return self.n_label + self.n_test
+        return self.n_label + self.n_validation + self.n_test
 
     @property
     def n_total(self):
@@ -137,15 +139,19 @@ def _run_mnist(config, on_chunk=None, settings_at_run_time=False):
     X, y, train_order, held_out_order, data_info = data.load_job_digits(
         config.data, config.test_data, config.split_seed)
     config.check(len(train_order), len(held_out_order))
+    config = config.with_digits(len(train_order))
+    fit_order, validation_order = data.carve_validation(y, train_order, config.validation,
+                                                        config.split_seed)
     if config.mean_pixel is not None:
         X = data.scale_to_mean_pixel(X, config.mean_pixel)
-    plan = _plan(config, rule, X, y, train_order, held_out_order)
+    plan = _plan(config, rule, X, y, fit_order, validation_order, held_out_order)
     start, resumed_from = _starting_point(config, plan)
     checkpoints = _Checkpoints(config, plan, start, resumed_from)
     os.makedirs(config.out, exist_ok=True)
     say(config, f"brian_stdp mnist: rule {rule.name}, {config.neurons} neurons, "
                 f"{config.train} training digits x {config.epochs} epoch(s), "
-                f"{plan.n_label} labelling, {config.test} held-out; device {config.device}"
+                f"{plan.n_label} labelling, {plan.n_validation} validation, {config.test} "
+                f"held-out; device {config.device}"
                 + (f"; resuming after {resumed_from['presentations_done']} of {plan.n_total} "
                    f"presentations" if resumed_from else ""))
 
@@ -156,7 +162,7 @@ def _run_mnist(config, on_chunk=None, settings_at_run_time=False):
 
     counts = np.concatenate(completed.counts)
     assignment, scores = scoring.score(counts, y[plan.presentations], plan.n_train,
-                                       plan.n_label)
+                                       plan.n_label, plan.n_validation)
     weights = np.asarray(completed.state["weights"], dtype=float)
     if rule.integer:
         theta = np.asarray(completed.state["excitatory.thresh"], dtype=float)  # SPAIC's units
@@ -173,7 +179,10 @@ def _run_mnist(config, on_chunk=None, settings_at_run_time=False):
                  "n_held_out_available": int(len(held_out_order)),
                  "train_presentations": int(plan.n_train),
                  "label_presentations": int(plan.n_label),
-                 "test_presentations": int(plan.n_test)},
+                 "validation_presentations": int(plan.n_validation),
+                 "test_presentations": int(plan.n_test),
+                 "validation": ("a class-balanced part of the training digits chosen by "
+                                "--split-seed, never trained or labelled on")},
         "checkpoint": {"directory": os.path.abspath(checkpoints.directory),
                        "chunks": completed.chunks, "resumed_from": resumed_from},
         "protocol": {**plan.protocol,
@@ -185,24 +194,37 @@ def _run_mnist(config, on_chunk=None, settings_at_run_time=False):
         "versions": outputs.versions(),
     }
     outputs.write_outputs(config.out, results, weights, theta, assignment)
-    say(config, f"held-out accuracy: {results['accuracy'] * 100:.1f}% on {config.test} digits "
-                f"(chance 10%); build {timings['build_s']:.1f} s, simulation "
+    say(config, accuracy_text(results, config)
+                + f"; build {timings['build_s']:.1f} s, simulation "
                 f"{timings['simulation_s']:.1f} s ({timings['per_presentation_s'] * 1000:.1f} "
                 f"ms per presentation), total {timings['total_s']:.1f} s; outputs in "
                 f"{os.path.abspath(config.out)}")
     return results
 
 
+def accuracy_text(results, config):
+    """The job's last line: the validation accuracy (to choose settings on), then the held-out
+    one (to report)."""
+    parts = []
+    if results["validation_accuracy"] is not None:
+        parts.append(f"validation accuracy {results['validation_accuracy'] * 100:.1f}% on "
+                     f"{config.validation} digits")
+    if results["accuracy"] is not None:
+        parts.append(f"held-out accuracy {results['accuracy'] * 100:.1f}% on {config.test} "
+                     "digits")
+    return "; ".join(parts) + " (chance 10%)"
+
+
 # ---- plan ----------------------------------------------------------------------------------
-def _plan(config, rule, X, y, train_order, held_out_order):
-    train_idx = train_order[:config.train]
-    label_idx = train_order[:config.n_label]  # the first training digits (any, if --train 0)
+def _plan(config, rule, X, y, fit_order, validation_order, held_out_order):
+    train_idx = fit_order[:config.train]
+    label_idx = fit_order[:config.n_label]  # the first training digits (any, if --train 0)
     test_idx = held_out_order[:config.test]
     rng = np.random.default_rng(config.seed)
     # Epoch 1 in the split's (shuffled) order, later epochs reshuffled.
     epochs = [train_idx] + [rng.permutation(train_idx) for _ in range(config.epochs - 1)]
     n_train = config.train * config.epochs
-    n_eval = config.n_label + config.test
+    n_eval = config.n_label + len(validation_order) + config.test
     n_inputs = X.shape[1]
     settings = defaults.resolve(config, rule)
     protocol = dict(settings, min_spikes=config.min_spikes, max_repeats=config.max_repeats,
@@ -211,8 +233,10 @@ def _plan(config, rule, X, y, train_order, held_out_order):
     period_steps = presentation_steps + int(round(config.rest / config.dt))
     weights = (_initial_int_weights(rule, config.neurons, n_inputs, rng) if rule.integer
                else _initial_weights(rule, config.neurons, n_inputs, rng))
-    return _Plan(presentations=np.concatenate(epochs + [label_idx, test_idx]),
-                 n_train=n_train, n_label=config.n_label, n_test=config.test,
+    return _Plan(presentations=np.concatenate(epochs + [label_idx, validation_order,
+                                                        test_idx]),
+                 n_train=n_train, n_label=config.n_label, n_validation=len(validation_order),
+                 n_test=config.test,
                  train_chunk=min(config.chunk, n_train), eval_chunk=min(config.chunk, n_eval),
                  protocol=protocol, initial_weights=weights, presentation_steps=presentation_steps,
                  period_steps=period_steps, period_s=period_steps * config.dt / 1000.0,

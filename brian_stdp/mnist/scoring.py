@@ -76,21 +76,31 @@ def block_size(n_train):
     return max(10, min(500, n_train // 20))
 
 
-def score(counts, labels, n_train, n_label):
+def score(counts, labels, n_train, n_label, n_validation=0):
     """``(assignment, scores)`` of a job whose presentations were ``n_train`` training ones,
-    then ``n_label`` labelling ones, then the held-out ones.
+    then ``n_label`` labelling ones, ``n_validation`` validation ones, then the held-out ones.
 
     ``counts`` [presentations, neurons] and ``labels`` [presentations] cover all of them;
-    ``scores`` holds the entries of ``results.json`` about accuracy.
+    ``scores`` holds the entries of ``results.json`` about accuracy: ``accuracy`` and the
+    confusion matrix on the held-out digits (None without any), ``validation_accuracy`` on the
+    validation digits (None without any), each classified with the labels of the labelling
+    digits.
     """
     train_counts = counts[:n_train]
-    label_counts = counts[n_train:n_train + n_label]
-    test_counts = counts[n_train + n_label:]
-    truth = labels[n_train + n_label:]
-    assignment = assign_labels(label_counts, labels[n_train:n_train + n_label])
+    first_validation = n_train + n_label
+    first_test = first_validation + n_validation
+    assignment = assign_labels(counts[n_train:first_validation],
+                               labels[n_train:first_validation])
+    validation_counts = counts[first_validation:first_test]
+    validation = predict(validation_counts, assignment)
+    test_counts = counts[first_test:]
+    truth = labels[first_test:]
     prediction = predict(test_counts, assignment)
     scores = {
-        "accuracy": accuracy(prediction, truth),
+        "accuracy": accuracy(prediction, truth) if len(truth) else None,
+        "validation_accuracy": (accuracy(validation, labels[first_validation:first_test])
+                                if n_validation else None),
+        "validation_no_answer": int(np.sum(validation < 0)),
         "chance": 1.0 / N_CLASSES,
         "confusion_matrix": confusion(truth, prediction).tolist(),
         "confusion_matrix_columns": "predicted class 0..9, then 'no spike' (no answer)",
@@ -99,8 +109,11 @@ def score(counts, labels, n_train, n_label):
         "no_answer": int(np.sum(prediction < 0)),
         "neurons_per_class": [int(np.sum(assignment == c)) for c in range(N_CLASSES)],
         "silent_neurons": int(np.sum(assignment < 0)),
-        "mean_spikes_per_test_digit": float(test_counts.sum(axis=1).mean()),
+        "mean_spikes_per_test_digit": (float(test_counts.sum(axis=1).mean()) if len(truth)
+                                       else None),
         "test_digits_without_spikes": int(np.sum(test_counts.sum(axis=1) == 0)),
+        "mean_spikes_per_validation_digit": (float(validation_counts.sum(axis=1).mean())
+                                             if n_validation else None),
         "training_curve": training_curve(train_counts, labels[:n_train], block_size(n_train)),
     }
     return assignment, scores
