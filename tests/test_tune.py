@@ -26,8 +26,8 @@ optuna = pytest.importorskip("optuna")
 
 #: The tiny job of every study here (runtime numpy: no compiler; no re-presentation, which
 #: would show a dark digit up to 11 times).
-TINY = dict(neurons=10, train=60, label=30, presentation=100.0, chunk=20, min_spikes=0,
-            device="runtime", target="numpy")
+TINY = dict(neurons=10, train=60, label=30, validation=30, presentation=100.0, chunk=20,
+            min_spikes=0, device="runtime", target="numpy")
 TINY_FLAGS = ["--neurons", "10", "--train", "60", "--label", "30", "--presentation", "100",
               "--chunk", "20", "--min-spikes", "0", "--device", "runtime", "--target", "numpy",
               "--validation", "30"]
@@ -133,20 +133,36 @@ def test_a_study_made_for_another_rule_is_refused(tmp_path, capsys):
     assert not os.path.exists(os.path.join(out, "trials"))
 
 
-def test_validation_digits_are_carved_from_the_training_digits(tmp_path):
-    """The trials' digits (training and validation) are the job's training digits only."""
+@pytest.mark.slow
+def test_a_trial_never_presents_a_held_out_digit(tmp_path):
+    """The trials' digits are the training digits only: a study on digits whose held-out part
+    is replaced by other images (noise, blank) scores every trial exactly as on the real
+    ones, while the same change to validation digits moves the score."""
     import numpy as np
 
     from brian_stdp.mnist import data
-    prepared = prepare(TuneConfig(base=MnistConfig(**TINY), space=SPACE, validation=30,
-                                  out=str(tmp_path / "s")))
-    X, y, train_order, held_out_order, _ = data.load_job_digits(None, None, 0)
-    with np.load(prepared.base.data) as archive:
-        carved = archive["X"].astype(float)
-    assert len(carved) == len(train_order)
-    held_out = {X[i].tobytes() for i in held_out_order}
-    assert not any(row.tobytes() in held_out for row in carved[:2000])
-    assert prepared.base.test == 30 and prepared.base.test_data is None
+    X, y, _ = data.load_digits(None)
+    train_order, held_out_order = data.split_digits(y, seed=0)
+    _, validation = data.carve_validation(y, train_order, TINY["validation"], 0)
+    noise = np.random.default_rng(5).integers(0, 256, size=X.shape).astype(np.uint8)
+    values = {}
+    for name, replaced in (("real", []), ("held_out", held_out_order),
+                           ("validation", validation)):
+        changed = X.astype(np.uint8).copy()
+        changed[replaced] = noise[replaced]
+        path = tmp_path / f"{name}.npz"
+        np.savez(path, X=changed, y=y)
+        summary = run_study(TuneConfig(
+            base=MnistConfig(**dict(TINY, data=str(path))), space=SPACE, trials=1,
+            pruner="none", out=str(tmp_path / name), enqueue=[{"intensity": 1.0,
+                                                               "theta_plus": 0.05}],
+            progress=False))
+        values[name] = summary["best"]["accuracy"]
+        prepared = prepare(TuneConfig(study=summary["study"], resume=True,
+                                      out=str(tmp_path / name)))
+        assert prepared.base.test == 0 and prepared.base.test_data is None
+    assert values["held_out"] == values["real"]
+    assert values["validation"] != values["real"]
 
 
 # ---- a tiny study --------------------------------------------------------------------------
@@ -158,7 +174,7 @@ def test_tiny_study_beats_a_bad_start_and_prunes(tmp_path, capsys):
     # leave a 6-trial study next to nothing to prune). The default warm-up, a third of the 60
     # training digits, is the first report (20 digits).
     summary = run_study(TuneConfig(
-        base=MnistConfig(**TINY), space=SPACE, trials=6, out=out, validation=30, seed=3,
+        base=MnistConfig(**TINY), space=SPACE, trials=6, out=out, seed=3,
         startup_trials=2,
         enqueue=[BAD_START, {"intensity": 1.0, "theta_plus": 0.05}, BAD_START]))
     printed = capsys.readouterr().out
@@ -197,7 +213,7 @@ def test_a_standalone_study_compiles_its_program_once(tmp_path):
     base = MnistConfig(**dict(TINY, train=40, label=20, device="cpp_standalone"))
     start = {"intensity": 1.0, "theta_plus": 0.05}
     summary = run_study(TuneConfig(
-        base=base, space=SPACE, trials=3, out=str(tmp_path / "study"), validation=20,
+        base=base, space=SPACE, trials=3, out=str(tmp_path / "study"),
         pruner="none", enqueue=[start, {"intensity": 0.05, "theta_plus": 0.05}, start]))
     study = optuna.load_study(study_name=summary["study"],
                               storage=f"sqlite:///{tmp_path}/study/study.db")
@@ -213,12 +229,12 @@ def test_a_standalone_study_compiles_its_program_once(tmp_path):
         assert not trial.user_attrs["linked"] and not trial.user_attrs["compiled"]
     assert summary["compiles"] == 1 and summary["main_only_compiles"] == 0
     # 5% of the input rate reaches the compiled program as a run argument ...
-    assert (dark.user_attrs["mean_spikes_per_digit"]
-            < 0.3 * first.user_attrs["mean_spikes_per_digit"])
+    spikes = {trial.number: trial.user_attrs["runs"][0]["mean_spikes_per_validation_digit"]
+              for trial in (first, dark, again)}
+    assert spikes[dark.number] < 0.3 * spikes[first.number]
     # ... and the same settings again give the same result.
     assert again.value == first.value
-    assert (again.user_attrs["mean_spikes_per_digit"]
-            == first.user_attrs["mean_spikes_per_digit"])
+    assert spikes[again.number] == spikes[first.number]
 
 
 def test_a_pruned_trial_still_counts_what_it_compiled(tmp_path, monkeypatch):
@@ -235,7 +251,7 @@ def test_a_pruned_trial_still_counts_what_it_compiled(tmp_path, monkeypatch):
 
     monkeypatch.setattr(objective_module, "_run_in_child", build_then_stop)
     prepared = prepare(TuneConfig(base=MnistConfig(**dict(TINY, device="cpp_standalone")),
-                                  space=SPACE, out=str(tmp_path / "s"), validation=30))
+                                  space=SPACE, out=str(tmp_path / "s")))
     rule = NearestOnlineSTDP()
     study = optuna.create_study(direction="maximize")
     study.optimize(Objective(prepared.base, SearchSpace.parse(prepared.space, rule),
@@ -356,55 +372,90 @@ def test_bad_seed_settings_are_refused_before_any_trial(settings, error, words, 
     assert not (out / "study.db").exists() and not (out / "trials").exists()
 
 
-def test_a_worker_with_other_seeds_is_refused_and_resume_keeps_the_studys(tmp_path, capsys):
+def test_a_worker_with_other_seeds_or_splits_is_refused_and_resume_keeps_the_studys(
+        tmp_path, capsys):
     out = str(tmp_path / "study")
     prepare(TuneConfig(base=MnistConfig(**TINY), space=SPACE, study="s", out=out, seeds=3,
-                       validation=30))
+                       splits=2))
     with pytest.raises(ValueError, match="--seeds: the study 's' was created with --seeds 3, "
                                          "not 1"):
         prepare(TuneConfig(base=MnistConfig(**TINY), space=SPACE, study="s", out=out,
-                           validation=30))
-    assert prepare(TuneConfig(study="s", resume=True, out=out)).seeds == 3
+                           splits=2))
+    with pytest.raises(ValueError, match="--splits: the study 's' was created with --splits "
+                                         "2, not 1"):
+        prepare(TuneConfig(base=MnistConfig(**TINY), space=SPACE, study="s", out=out,
+                           seeds=3))
+    resumed = prepare(TuneConfig(study="s", resume=True, out=out))
+    assert (resumed.seeds, resumed.splits) == (3, 2)
     space = tmp_path / "space.json"
     space.write_text(json.dumps(SPACE))
     status, err = _cli(["tune", "--study", "s", "--out", out, "--space", str(space), "--seeds",
-                        "2", *TINY_FLAGS], capsys)
+                        "2", "--splits", "2", *TINY_FLAGS], capsys)
     assert status == 2 and "created with --seeds 3, not 2" in err
 
 
-@pytest.mark.slow
-def test_a_trial_over_seeds_is_the_mean_of_the_jobs_run_alone(tmp_path, capsys):
-    """Each seed's job is the job run alone with that seed (same accuracy, exactly); the
-    trial's value is their mean, and the second seed reports after the first one's steps."""
-    import dataclasses
+def test_a_study_needs_validation_digits(tmp_path, capsys):
+    with pytest.raises(ValueError, match="--validation must be at least 1 in a study"):
+        prepare(TuneConfig(base=MnistConfig(**dict(TINY, validation=0)), space=SPACE,
+                           out=str(tmp_path / "s")))
+    assert not (tmp_path / "s").exists()
 
+
+@pytest.mark.slow
+def test_a_trial_over_seeds_and_splits_is_the_mean_of_the_jobs_run_alone(tmp_path, capsys):
+    """Each run of a trial (every network seed on every split) is the job run alone with that
+    seed and split (the same validation accuracy, exactly); the trial's value is their mean;
+    each run reports after the previous ones' steps; the exported line of the trial holds the
+    commands that rerun each run, and they do."""
+    import dataclasses
+    import shlex
+
+    from brian_stdp.cli import _job_config, _job_fields, build_parser
     from brian_stdp.mnist.pipeline import run_mnist
     from brian_stdp.tune.objective import trial_job
     out = str(tmp_path / "study")
     settings = {"intensity": 1.0, "theta_plus": 0.05}
     summary = run_study(TuneConfig(
-        base=MnistConfig(**dict(TINY, seed=4)), space=SPACE, trials=1, out=out, validation=30,
-        pruner="none", seeds=2, enqueue=[settings]))
+        base=MnistConfig(**dict(TINY, seed=4, split_seed=7)), space=SPACE, trials=1, out=out,
+        pruner="none", seeds=2, splits=2, enqueue=[settings], command="brian-stdp tune ..."))
     study = optuna.load_study(study_name=summary["study"], storage=f"sqlite:///{out}/study.db")
     (trial,) = study.get_trials()
-    each = trial.user_attrs["accuracies"]
-    assert len(each) == 2 and trial.value == pytest.approx(sum(each) / 2, abs=1e-12)
+    runs = trial.user_attrs["runs"]
+    assert [(r["seed"], r["split"]) for r in runs] == [(4, 7), (5, 7), (4, 8), (5, 8)]
+    each = [r["validation_accuracy"] for r in runs]
+    assert trial.value == pytest.approx(sum(each) / 4, abs=1e-12)
+    assert len(set(each)) > 1  # four different runs
     prepared = prepare(TuneConfig(study=summary["study"], resume=True, out=out))
     config, _ = trial_job(prepared.base, settings, {})
-    for k, seed in enumerate((4, 5)):
-        alone = run_mnist(dataclasses.replace(config, seed=seed, progress=False,
-                                              out=str(tmp_path / f"alone{seed}")),
-                          settings_at_run_time=True)
-        assert alone["accuracy"] == each[k], (seed, alone["accuracy"], each)
-        with open(os.path.join(out, "trials", "00000", f"seed{seed}", "results.json")) as handle:
-            assert json.load(handle)["accuracy"] == each[k]
+    for run in runs[1:3]:
+        alone = run_mnist(dataclasses.replace(
+            config, seed=run["seed"], split_seed=run["split"], progress=False,
+            out=str(tmp_path / f"alone{run['seed']}-{run['split']}")), settings_at_run_time=True)
+        assert alone["validation_accuracy"] == run["validation_accuracy"], run
+        assert alone["accuracy"] is None  # --test 0: no held-out digit
+        kept = os.path.join(out, "trials", summary["study"], "00000",
+                            f"seed{run['seed']}-split{run['split']}", "results.json")
+        with open(kept) as handle:
+            assert json.load(handle)["validation_accuracy"] == run["validation_accuracy"]
     steps = sorted(trial.intermediate_values)
     first = [step for step in steps if step <= TINY["train"]]
-    assert first and steps == first + [step + TINY["train"] for step in first]
-    assert summary["best"]["accuracy_per_seed"] == each
+    assert first and steps == [step + k * TINY["train"] for k in range(4) for step in first]
+    assert summary["best"]["runs"] == runs
     printed = capsys.readouterr().out
-    assert "mean accuracy of network seeds 4 .. 5 per trial" in printed
-    assert "(seeds: " in printed
+    assert "mean accuracy of network seeds 4 .. 5 on splits 7 .. 8 (4 runs) per trial" in printed
+    assert "seed 5 split 8: " in printed
+    # The exported trial: one JSON line, a command per run that reruns it exactly.
+    (line,) = [json.loads(text) for text in open(os.path.join(out, "trials.jsonl"))]
+    assert line["validation_accuracy"] == trial.value and line["runs"] == runs
+    assert line["study_command"] == "brian-stdp tune ..."
+    rule_file = tmp_path / "RULE.json"
+    rule_file.write_text(json.dumps(line["rule"]))
+    command = shlex.split(line["commands"][3].replace("RULE.json", str(rule_file)))
+    assert command[:2] == ["brian-stdp", "mnist"]
+    again = _job_config(build_parser().parse_args(command[1:] + ["--out", str(tmp_path / "r"),
+                                                                 "--quiet"]), _job_fields())
+    assert (again.seed, again.split_seed, again.test) == (5, 8, 0)
+    assert run_mnist(again)["validation_accuracy"] == runs[3]["validation_accuracy"]
 
 
 @pytest.mark.parametrize("flags, words", [
@@ -512,7 +563,7 @@ def _two_workers_one_killed(url, tmp_path, b_workers=1):
     out = str(tmp_path / "study")
     # The study is created first, as the first of N machines would, so the workers only join.
     prepare(TuneConfig(base=MnistConfig(**TINY), space=str(tmp_path / "space.json"),
-                       storage=url, study="shared", validation=30, trials=trials, out=out,
+                       storage=url, study="shared", trials=trials, out=out,
                        heartbeat=1))
     a = _worker(url, out, tmp_path / "a.log", trials)
     b = _worker(url, out, tmp_path / "b.log", trials, b_workers)

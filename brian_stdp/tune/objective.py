@@ -1,10 +1,13 @@
 """One trial: the MNIST job with a trial's settings, scored on validation digits.
 
 The validation digits are carved from the job's training digits, never from its held-out
-(test) digits: :func:`training_digits_file` writes the training digits alone to
-``OUT/training_digits.npz``, and every trial runs the job on that file (``--data``), whose
-own class-balanced split (``--split-seed``) then keeps 20% of them aside. The trial's value is
-the job's held-out accuracy on those validation digits.
+(test) digits: every trial runs the job itself with ``--validation N`` (class-balanced training
+digits set aside, never trained or labelled on, classified after training;
+:func:`brian_stdp.mnist.data.carve_validation`) and ``--test 0``, so no held-out digit is ever
+presented. The trial's value is the mean validation accuracy over its runs: every network seed
+(``--seeds``) on every split (``--splits``: the split seeds from the study's ``--split-seed``
+on, each with its own training, validation and held-out digits), as a small network's accuracy
+moves by several points from one seed or split to another.
 
 While the job trains, after every chunk the accuracy of its latest training blocks (each block
 labelled by the block before it, the job's own training curve,
@@ -21,33 +24,18 @@ import time
 
 import numpy as np
 
-from ..mnist import data, scoring
+from ..mnist import scoring
 from ..mnist.config import MnistConfig
 from ..mnist.pipeline import run_mnist
 from ..rules import rule_class
 
-__all__ = ["training_digits_file", "trial_job", "Objective", "program_key"]
-
-#: Which of the validation file's digits validate: its split_digits fraction.
-VALIDATION_FRACTION = data.HELD_OUT_FRACTION
+__all__ = ["trial_job", "trial_runs", "Objective", "program_key"]
 
 
-def training_digits_file(base: MnistConfig, out: str) -> tuple:
-    """Write the job's training digits (``--data``, split by ``--split-seed`` as the job
-    splits them; never its held-out digits) to ``OUT/training_digits.npz``; return ``(path,
-    sha256 of the digits, number of training digits, number of validation digits)``."""
-    X, y, train_order, _, _ = data.load_job_digits(base.data, None, base.split_seed)
-    X_train = np.asarray(X[train_order], dtype=np.uint8)
-    y_train = np.asarray(y[train_order], dtype=np.int64)
-    digest = hashlib.sha256(X_train.tobytes() + y_train.tobytes()).hexdigest()
-    os.makedirs(out, exist_ok=True)
-    path = os.path.join(out, "training_digits.npz")
-    if not os.path.exists(path):
-        tmp = f"{path}.{os.getpid()}.tmp.npz"  # workers starting together: write, then rename
-        np.savez(tmp, X=X_train, y=y_train)
-        os.replace(tmp, path)
-    fit, validate = data.split_digits(y_train, seed=base.split_seed)
-    return path, digest, len(fit), len(validate)
+def trial_runs(base: MnistConfig, seeds: int, splits: int) -> list:
+    """``[(seed, split seed), ...]`` of a trial: every network seed on every split, split by
+    split (the order the pruner sees their training curves in)."""
+    return [(base.seed + k, base.split_seed + s) for s in range(splits) for k in range(seeds)]
 
 
 def trial_job(base: MnistConfig, job: dict, rule_parameters: dict) -> tuple:
@@ -65,8 +53,10 @@ def program_key(config: MnistConfig, rule) -> str:
     same key run the same compiled program (settings as run arguments)."""
     from ..mnist.network import RUN_TIME_SETTINGS
     fields = {k: v for k, v in dataclasses.asdict(config).items()
-              if k not in RUN_TIME_SETTINGS and k not in ("out", "build_dir", "progress",
-                                                          "rule_file", "data", "test_data")}
+              if k not in RUN_TIME_SETTINGS and k not in (
+                  "out", "build_dir", "progress", "rule_file", "data", "test_data",
+                  # which digits, and how bright: the chunks' data, not the program's code
+                  "split_seed", "mean_pixel")}
     text = json.dumps([fields, rule.to_dict()], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
@@ -84,20 +74,21 @@ def _build_stamps(build_dir):
 
 
 class Objective:
-    """The function a study optimises: ``objective(trial)`` runs the job once per network seed
-    and returns the mean of its validation accuracies.
+    """The function a study optimises: ``objective(trial)`` runs the job once per
+    :func:`trial_runs` entry and returns the mean of their validation accuracies.
 
-    ``base``: the study's fixed settings (``data`` the training-digits file, ``test`` the
-    validation digits); ``space``: the :class:`~brian_stdp.tune.space.SearchSpace`;
-    ``out``: the study directory; ``builds``: this worker's standalone build directory (one
-    program per :func:`program_key` under it); ``say``: where progress lines go; ``seeds``:
-    network seeds per trial, ``base.seed`` and the ones after it (a trial's settings judged on
-    one network seed are judged partly on that network's luck).
+    ``base``: the study's fixed settings (``validation`` digits carved from the training
+    digits, ``test`` 0); ``space``: the :class:`~brian_stdp.tune.space.SearchSpace`;
+    ``out``: the study directory (a trial's runs go to ``OUT/trials/STUDY/NUMBER``);
+    ``builds``: this worker's standalone build directory (one program per :func:`program_key`
+    under it); ``say``: where progress lines go; ``seeds``, ``splits``: network seeds and
+    splits per trial; ``study``: the study's name.
     """
 
-    def __init__(self, base, space, out, builds, say=print, seeds=1):
+    def __init__(self, base, space, out, builds, say=print, seeds=1, splits=1, study="study"):
         self.base, self.space, self.out, self.builds, self.say = base, space, out, builds, say
-        self.seeds = seeds
+        self.runs = trial_runs(base, seeds, splits)
+        self.study = study
 
     def __call__(self, trial):
         import optuna
@@ -105,21 +96,22 @@ class Objective:
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
         job, rule_parameters = self.space.suggest(trial)
         config, rule = trial_job(self.base, job, rule_parameters)
-        directory = os.path.join(self.out, "trials", f"{trial.number:05d}")
+        directory = os.path.join(self.out, "trials", _safe(self.study), f"{trial.number:05d}")
         os.makedirs(directory, exist_ok=True)
         rule_file = os.path.join(directory, "rule.json")
         rule.save(rule_file)
         config = dataclasses.replace(config, rule_file=rule_file, progress=False,
                                      checkpoint_every=0, resume=None)
-        judge = _Judge(trial, steps_per_seed=config.train * config.epochs)
+        judge = _Judge(trial, steps_per_run=config.train * config.epochs)
         started, rebuilt, results = time.time(), [], []
         try:
-            for k in range(self.seeds):
-                seed_directory = (directory if self.seeds == 1
-                                  else os.path.join(directory, f"seed{config.seed + k}"))
-                judge.seed_index = k
+            for k, (seed, split) in enumerate(self.runs):
+                run_directory = (directory if len(self.runs) == 1
+                                 else os.path.join(directory, f"seed{seed}-split{split}"))
+                judge.run_index = k
                 results.append(self._run(dataclasses.replace(
-                    config, seed=config.seed + k, out=seed_directory), rule, judge, rebuilt))
+                    config, seed=seed, split_seed=split, out=run_directory), rule, judge,
+                    rebuilt))
         except optuna.TrialPruned:
             trial.set_user_attr("pruned_after", judge.last_step)
             raise
@@ -130,15 +122,16 @@ class Objective:
                                     [name for name in rebuilt if name.endswith(".o")])
                 trial.set_user_attr("linked", "main" in rebuilt)
             trial.set_user_attr("seconds", time.time() - started)
-        accuracies = [result["accuracy"] for result in results]
-        if self.seeds > 1:
-            trial.set_user_attr("accuracies", accuracies)
+            trial.set_user_attr("runs", [
+                {"seed": seed, "split": split, "validation_accuracy": r["validation_accuracy"],
+                 "repeats": r["protocol"]["repeats"],
+                 "mean_spikes_per_validation_digit": r["mean_spikes_per_validation_digit"],
+                 "simulation_s": r["timings"]["simulation_s"]}
+                for (seed, split), r in zip(self.runs, results)])
+        accuracies = [result["validation_accuracy"] for result in results]
+        trial.set_user_attr("accuracies", accuracies)
         trial.set_user_attr("build_s", sum(r["timings"]["build_s"] for r in results))
         trial.set_user_attr("simulation_s", sum(r["timings"]["simulation_s"] for r in results))
-        repeats = [r["protocol"]["repeats"] for r in results]
-        trial.set_user_attr("repeats", repeats if self.seeds > 1 else repeats[0])
-        trial.set_user_attr("mean_spikes_per_digit",
-                            float(np.mean([r["mean_spikes_per_test_digit"] for r in results])))
         return float(np.mean(accuracies))
 
     def _run(self, config, rule, judge, rebuilt):
@@ -154,8 +147,8 @@ class Objective:
             if config.device == "cpp_standalone":
                 results = _run_in_child(config, judge)
             else:
-                results = run_mnist(config, on_chunk=_BlockAccuracy(config, judge),
-                                    settings_at_run_time=True)
+                results = _kept(run_mnist(config, on_chunk=_BlockAccuracy(config, judge),
+                                          settings_at_run_time=True))
         finally:
             if build_dir:
                 # Which object files this job's build compiled, whether it linked the program
@@ -174,17 +167,28 @@ class Objective:
         return results
 
 
+def _safe(name):
+    """A study's name as one directory name."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "study"
+
+
+def _kept(results):
+    """What a trial keeps of a job's results."""
+    return {key: results[key] for key in ("validation_accuracy", "timings", "protocol",
+                                          "mean_spikes_per_validation_digit")}
+
+
 class _Judge:
     """Reports an intermediate value to Optuna; says whether the trial is to stop. The step of
-    the trial's k-th seed (from 0) is ``k x steps_per_seed`` + its training digits seen, so
+    the trial's k-th run (from 0) is ``k x steps_per_run`` + its training digits seen, so
     that every trial reports at the same steps."""
 
-    def __init__(self, trial, steps_per_seed):
+    def __init__(self, trial, steps_per_run):
         self.trial, self.last_step = trial, None
-        self.steps_per_seed, self.seed_index = steps_per_seed, 0
+        self.steps_per_run, self.run_index = steps_per_run, 0
 
     def __call__(self, value, step):
-        step += self.seed_index * self.steps_per_seed
+        step += self.run_index * self.steps_per_run
         self.last_step = step
         self.trial.report(value, step=step)
         return self.trial.should_prune()
@@ -269,8 +273,7 @@ def _child_main(connection, config):
     except BaseException as error:  # noqa: BLE001  (reported to the parent, which fails it)
         connection.send(("error", f"{type(error).__name__}: {error}"))
     else:
-        connection.send(("done", {key: results[key] for key in (
-            "accuracy", "timings", "protocol", "mean_spikes_per_test_digit")}))
+        connection.send(("done", _kept(results)))
 
 
 def _die_with_parent():

@@ -11,7 +11,6 @@ share one budget. A worker records a heartbeat in the database while its trial r
 whose worker died (killed, machine lost) is marked failed by the next worker that looks, once
 the heartbeat is ``3 x heartbeat`` seconds old, and a new trial takes its place.
 """
-import csv
 import dataclasses
 import fcntl
 import json
@@ -21,8 +20,11 @@ from typing import Optional, Sequence, Union
 
 from ..mnist.config import MnistConfig, flag_name
 from ..rules import rule_class
-from .objective import Objective, training_digits_file
-from .space import JOB_SETTINGS, SearchSpace, load_space
+from .objective import Objective, trial_runs
+from .report import summarize
+from .space import SearchSpace, load_space
+from .storage import open_storage
+from .storage import shown as _shown
 
 __all__ = ["TuneConfig", "run_study", "prepare", "run_worker", "summarize", "storage_url",
            "open_storage", "PRUNERS"]
@@ -51,13 +53,16 @@ class TuneConfig:
     stop it (0 .. its training digits - 1; None: a third of the trial's training digits);
     ``startup_trials``: completed trials before any trial is pruned (0 .. trials - 1; None:
     :data:`~brian_stdp.tune.pruning.STARTUP_TRIALS`, 5) (:mod:`brian_stdp.tune.pruning`;
-    neither applies with ``pruner="none"``); ``validation``: validation digits (None: all the
-    split keeps aside, 20% of the training digits); ``out``: the study's directory;
+    neither applies with ``pruner="none"``); ``out``: the study's directory;
     ``heartbeat``: seconds between a running trial's heartbeats (>= 1); ``seed``: the sampler's
     seed (None: random; worker k uses seed + k); ``enqueue``: settings to try first, as
     ``{name: value}`` dicts (queued when the study is created); ``progress``: print a line per
     trial; ``seeds``: network seeds per trial (>= 1), the job's ``seed`` and the ones after it;
-    a trial's value is the mean of their validation accuracies.
+    ``splits``: splits per trial (>= 1), the job's ``split_seed`` and the ones after it (each
+    its own training, validation and held-out digits); a trial's value is the mean validation
+    accuracy of every seed on every split (``base.validation`` digits, >= 1, carved from the
+    training digits; the held-out digits are never presented); ``command``: the command that
+    started the study, kept with it and in its exported trials (None: not known).
     """
     base: Optional[MnistConfig] = None
     space: Union[str, dict, None] = None
@@ -69,16 +74,18 @@ class TuneConfig:
     pruner: str = "median"
     prune_after: Optional[int] = None
     startup_trials: Optional[int] = None
-    validation: Optional[int] = None
     out: str = "tune_results"
     heartbeat: int = 10
     seed: Optional[int] = None
     enqueue: Sequence[dict] = ()
     progress: bool = True
     seeds: int = 1
+    splits: int = 1
+    command: Optional[str] = None
 
     def check(self):
-        for name, low in (("trials", 1), ("workers", 1), ("heartbeat", 1), ("seeds", 1)):
+        for name, low in (("trials", 1), ("workers", 1), ("heartbeat", 1), ("seeds", 1),
+                          ("splits", 1)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
                 raise TypeError(f"{flag_name(name)} must be an integer >= {low}, got {value!r}")
@@ -101,10 +108,9 @@ class TuneConfig:
             raise ValueError(f"--startup-trials must be between 0 and {self.trials - 1} (below "
                              f"--trials {self.trials}, or no trial could be pruned), got "
                              f"{self.startup_trials}")
-        if self.validation is not None and (isinstance(self.validation, bool) or not
-                                            isinstance(self.validation, int)
-                                            or self.validation < 1):
-            raise ValueError(f"--validation must be an integer >= 1, got {self.validation!r}")
+        if self.base is not None and self.base.validation < 1:
+            raise ValueError(f"--validation must be at least 1 in a study (its trials are "
+                             f"scored on validation digits), got {self.base.validation}")
         if self.base is None and not self.resume:
             raise ValueError("a new study needs the job's settings (base)")
 
@@ -114,42 +120,6 @@ def storage_url(config: TuneConfig) -> str:
     if config.storage:
         return config.storage
     return "sqlite:///" + os.path.abspath(os.path.join(config.out, "study.db"))
-
-
-def _shown(url):
-    """The URL without its password, for messages."""
-    try:
-        from sqlalchemy.engine import make_url
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001  (not even a URL: show it as given)
-        return url
-
-
-def open_storage(url: str, heartbeat: int = 10):
-    """Optuna's database storage at ``url`` with heartbeats every ``heartbeat`` seconds (a
-    trial silent for ``3 x heartbeat`` is failed); ValueError if it cannot be opened."""
-    import warnings
-
-    import optuna
-    # Heartbeats and fail_stale_trials are "experimental" in Optuna: said once here, not per
-    # trial.
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    if url.startswith("sqlite:///"):
-        os.makedirs(os.path.dirname(url[len("sqlite:///"):]) or ".", exist_ok=True)
-        # Several processes write one file: wait for its lock rather than fail at once.
-        engine = {"connect_args": {"timeout": 60}}
-    elif url.startswith("postgresql"):
-        engine = {"connect_args": {"connect_timeout": 10}}
-    else:
-        engine = {}
-    try:
-        return optuna.storages.RDBStorage(url, engine_kwargs=engine,
-                                          heartbeat_interval=heartbeat,
-                                          grace_period=3 * heartbeat)
-    except Exception as error:  # noqa: BLE001  (driver, URL and connection errors alike)
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ValueError(f"--storage {_shown(url)}: cannot open the study database "
-                         f"({type(error).__name__}: {first})") from None
 
 
 def _pruner(prepared):
@@ -182,11 +152,22 @@ def _check_prune_after(prune_after, base, space):
                          "--pruner none turns pruning off")
 
 
-def _study_record(base, space, rule, digits_sha256, seeds):
-    """What a study stores about itself and a joining worker must match."""
+def _study_record(base, space, rule, digits_sha256, seeds, splits, command):
+    """What a study stores about itself and a joining worker must match (not its
+    ``command``, ``data`` path: the digits' sha256 is what must match)."""
     settings = {k: v for k, v in dataclasses.asdict(base).items() if k not in _BOOKKEEPING}
     return {"rule": rule.to_dict(), "space": space.to_dict(), "settings": settings,
-            "training_digits_sha256": digits_sha256, "seeds": seeds}
+            "digits_sha256": digits_sha256, "seeds": seeds, "splits": splits,
+            "data": base.data, "command": command}
+
+
+def _digits(base):
+    """``(number of training digits of a split, sha256 of all the digits)`` of ``base.data``
+    (the shipped digits if None). Only their count and hash: no trial presents a held-out
+    digit (``--test 0``)."""
+    from ..mnist import checkpoint, data
+    X, y, train_order, _, _ = data.load_job_digits(base.data, None, base.split_seed)
+    return len(train_order), checkpoint.data_fingerprint(X, y)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -195,7 +176,7 @@ class Prepared:
     url: str
     name: str
     heartbeat: int
-    base: MnistConfig           # with data = the training digits, test = validation digits
+    base: MnistConfig           # train resolved, test 0: validation digits only
     space: dict
     rule: dict
     trials: int
@@ -206,6 +187,8 @@ class Prepared:
     seed: Optional[int]
     progress: bool
     seeds: int = 1
+    splits: int = 1
+    command: Optional[str] = None
 
 
 def prepare(config: TuneConfig) -> Prepared:
@@ -236,41 +219,32 @@ def prepare(config: TuneConfig) -> Prepared:
             if asked != record["rule"]["rule"]:
                 raise ValueError(f"--rule: the study {name!r} was created for the rule "
                                  f"{record['rule']['rule']}, not {asked}")
+        if "digits_sha256" not in record:
+            raise ValueError(f"--resume: the study {name!r} was made by an older brian-stdp "
+                             "tune (trials scored on a validation file of its own); start a "
+                             "new study")
         rule = rule_class(record["rule"]["rule"]).from_dict(record["rule"])
         os.makedirs(config.out, exist_ok=True)
         rule_file = os.path.join(config.out, "base_rule.json")
         rule.save(rule_file)
-        base = MnistConfig(**{**record["settings"], "rule_file": rule_file})
-        path, digest, _, _ = training_digits_file(
-            dataclasses.replace(base, data=config.base.data if config.base else None),
-            config.out)
-        if digest != record["training_digits_sha256"]:
-            raise ValueError(f"--data: these training digits are not the study {name!r}'s")
-        base = dataclasses.replace(base, data=path)
+        data_path = (config.base.data if config.base is not None and config.base.data
+                     else record["data"])
+        base = MnistConfig(**{**record["settings"], "rule_file": rule_file, "data": data_path})
+        if _digits(base)[1] != record["digits_sha256"]:
+            raise ValueError(f"--data: these digits are not the study {name!r}'s")
         space = SearchSpace.parse(record["space"], rule)
         _check_prune_after(config.prune_after, base, space)
         return Prepared(url, name, config.heartbeat, base, space.to_dict(), rule.to_dict(),
                         config.trials, config.pruner, config.prune_after,
                         config.startup_trials, config.out, config.seed, config.progress,
-                        record.get("seeds", 1))
+                        record["seeds"], record["splits"], record.get("command"))
 
-    base = config.base
+    base = dataclasses.replace(config.base, test=0, test_data=None)
     base.check()
     rule = base.make_rule()
     space = load_space(config.space, rule)
-    path, digest, n_fit, n_validation = training_digits_file(base, config.out)
-    if config.validation is not None:
-        if config.validation > n_validation:
-            raise ValueError(f"--validation must be at most {n_validation} (the digits the "
-                             f"split keeps aside from the training digits), got "
-                             f"{config.validation}")
-        n_validation = config.validation
-    base = dataclasses.replace(base, data=path, test_data=None, test=n_validation)
-    try:
-        base.check(n_fit, n_validation)
-    except ValueError as error:
-        raise ValueError(f"{error} (a study trains on the training digits less its "
-                         f"validation digits: {n_fit})") from None
+    n_train_available, digest = _digits(base)
+    base = base.with_digits(n_train_available)
     _check_prune_after(config.prune_after, base, space)
     if config.seeds > 1 and "seed" in space.names():
         raise ValueError(f"--seeds {config.seeds}: a trial runs the network seeds "
@@ -281,7 +255,8 @@ def prepare(config: TuneConfig) -> Prepared:
         if unknown:
             raise ValueError(f"enqueue: {sorted(unknown)} not in the search space "
                              f"{space.names()}")
-    record = _study_record(base, space, rule, digest, config.seeds)
+    record = _study_record(base, space, rule, digest, config.seeds, config.splits,
+                           config.command)
     storage = open_storage(url, config.heartbeat)
     name = config.study or _default_name(base)
     study = optuna.create_study(storage=storage, study_name=name, direction="maximize",
@@ -295,7 +270,8 @@ def prepare(config: TuneConfig) -> Prepared:
         _check_same_study(name, existing, json.loads(json.dumps(record)))
     return Prepared(url, name, config.heartbeat, base, space.to_dict(), rule.to_dict(),
                     config.trials, config.pruner, config.prune_after, config.startup_trials,
-                    config.out, config.seed, config.progress, config.seeds)
+                    config.out, config.seed, config.progress, config.seeds, config.splits,
+                    config.command)
 
 
 def _default_name(base):
@@ -320,11 +296,12 @@ def _check_same_study(name, existing, record):
         raise ValueError(f"the study {name!r} was created with other settings: "
                          + ", ".join(f"{flag_name(k)} {existing['settings'].get(k)!r}"
                                      for k in differ))
-    if existing["training_digits_sha256"] != record["training_digits_sha256"]:
-        raise ValueError(f"--data: the study {name!r} was created with other training digits")
-    if existing.get("seeds", 1) != record["seeds"]:
-        raise ValueError(f"--seeds: the study {name!r} was created with --seeds "
-                         f"{existing.get('seeds', 1)}, not {record['seeds']}")
+    if existing.get("digits_sha256") != record["digits_sha256"]:
+        raise ValueError(f"--data: the study {name!r} was created with other digits")
+    for name_of in ("seeds", "splits"):
+        if existing.get(name_of) != record[name_of]:
+            raise ValueError(f"--{name_of}: the study {name!r} was created with --{name_of} "
+                             f"{existing.get(name_of)}, not {record[name_of]}")
 
 
 # ---- workers -------------------------------------------------------------------------------
@@ -374,7 +351,8 @@ def run_worker(prepared: Prepared, index: int = 0) -> int:
         if prepared.progress:
             print(f"[{tag}] {text}", flush=True)
 
-    objective = Objective(prepared.base, space, prepared.out, builds, say, prepared.seeds)
+    objective = Objective(prepared.base, space, prepared.out, builds, say, prepared.seeds,
+                          prepared.splits, prepared.name)
     done, failures = [], 0
 
     def record(study, trial):
@@ -407,8 +385,10 @@ def _trial_line(trial):
     compiled = (", recompiled main.cpp" if files == ["main.o"] else
                 f", compiled {len(files)} files" if files else "")
     if state == "complete":
-        each = trial.user_attrs.get("accuracies")
-        each = (" (seeds: " + ", ".join(f"{a * 100:.1f}%" for a in each) + ")") if each else ""
+        each = trial.user_attrs.get("runs") or []
+        each = (" (" + ", ".join(f"seed {r['seed']} split {r['split']}: "
+                                 f"{r['validation_accuracy'] * 100:.1f}%" for r in each) + ")"
+                if len(each) > 1 else "")
         return (f"trial {trial.number}: accuracy {trial.value * 100:.1f}%{each}{took}{compiled}"
                 f" ({params})")
     if state == "pruned":
@@ -418,11 +398,12 @@ def _trial_line(trial):
 
 
 def _seeds_text(prepared):
-    if prepared.seeds == 1:
+    runs = trial_runs(prepared.base, prepared.seeds, prepared.splits)
+    if len(runs) == 1:
         return ""
-    first = prepared.base.seed
-    return (f", mean accuracy of network seeds {first} .. {first + prepared.seeds - 1} "
-            "per trial")
+    seed, split = prepared.base.seed, prepared.base.split_seed
+    return (f", mean accuracy of network seeds {seed} .. {seed + prepared.seeds - 1} on splits "
+            f"{split} .. {split + prepared.splits - 1} ({len(runs)} runs) per trial")
 
 
 def _fmt(value):
@@ -459,7 +440,8 @@ def run_study(config: TuneConfig) -> dict:
         print(f"brian-stdp tune: study {prepared.name!r} in {_shown(prepared.url)}; "
               f"{prepared.trials} trials over {list(prepared.space)}, rule "
               f"{prepared.rule['rule']}, {prepared.base.neurons} neurons, "
-              f"{prepared.base.train} training digits, {prepared.base.test} validation digits"
+              f"{prepared.base.train} training digits, {prepared.base.validation} validation "
+              f"digits"
               f"{_seeds_text(prepared)}; "
               f"{config.workers} worker(s); {_pruning_text(prepared)}", flush=True)
     if config.workers == 1:
@@ -478,154 +460,3 @@ def run_study(config: TuneConfig) -> dict:
             print(f"brian-stdp tune: {len(failed)} worker(s) ended with status {failed}",
                   file=sys.stderr)
     return summarize(prepared)
-
-
-# ---- outputs -------------------------------------------------------------------------------
-def summarize(prepared: Prepared) -> dict:
-    """Write the study's table (``trials.csv``), its plots (``history.png``,
-    ``importance.png``) and its best settings as the job's templates (``best_rule.json`` for
-    ``--rule-file``, ``best_settings.json``, ``best_command.txt``); print and return the
-    summary."""
-    import optuna
-    from optuna.trial import TrialState
-    storage = open_storage(prepared.url, prepared.heartbeat)
-    study = optuna.load_study(study_name=prepared.name, storage=storage)
-    optuna.storages.fail_stale_trials(study)
-    trials = study.get_trials(deepcopy=False)
-    states = {state.name.lower(): sum(t.state == state for t in trials) for state in TrialState}
-    compiled = [t for t in trials if t.user_attrs.get("compiled")]
-    # A trial that recompiled main.cpp alone (a few seconds, against a minute for the whole
-    # program) is counted apart. The runner writes main.cpp the same in every process
-    # (brian2_private.canonical_clock_order), so none should; were main.cpp to differ again
-    # (another Brian2), this count would show it.
-    main_only = sum(t.user_attrs.get("compiled_files") == ["main.o"] for t in compiled)
-    compiles = len(compiled) - main_only
-    os.makedirs(prepared.out, exist_ok=True)
-    files = [_write_table(trials, prepared.out)]
-    summary = {"study": prepared.name, "storage": _shown(prepared.url), "trials": len(trials),
-               "states": states, "compiles": compiles, "main_only_compiles": main_only,
-               "device": prepared.base.device, "seeds": prepared.seeds,
-               "best": None}
-    complete = [t for t in trials if t.state == TrialState.COMPLETE]
-    if complete:
-        best = study.best_trial
-        files += _write_best(best, prepared)
-        summary["best"] = {"number": best.number, "accuracy": best.value,
-                           "accuracy_per_seed": best.user_attrs.get("accuracies", [best.value]),
-                           "params": best.params}
-    files += _write_plots(study, prepared.out, summary)
-    summary["files"] = files
-    with open(os.path.join(prepared.out, "summary.json"), "w") as handle:
-        json.dump(summary, handle, indent=1)
-        handle.write("\n")
-    if prepared.progress:
-        print(_summary_text(summary, trials), flush=True)
-    return summary
-
-
-def _write_table(trials, out):
-    from optuna.trial import TrialState
-    path = os.path.join(out, "trials.csv")
-    names = sorted({name for t in trials for name in t.params})
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["number", "state", "accuracy", "accuracy_per_seed", "seconds",
-                         "compiled", "pruned_after", *names])
-        for t in trials:
-            writer.writerow([t.number, t.state.name.lower(),
-                             t.value if t.state == TrialState.COMPLETE else "",
-                             " ".join(str(a) for a in t.user_attrs.get("accuracies", [])),
-                             round(t.user_attrs.get("seconds", 0.0), 2),
-                             int(bool(t.user_attrs.get("compiled"))),
-                             t.user_attrs.get("pruned_after", ""),
-                             *[t.params.get(name, "") for name in names]])
-    return path
-
-
-def _write_best(best, prepared):
-    rule = rule_class(prepared.rule["rule"]).from_dict(prepared.rule)
-    rule_parameters = {k: v for k, v in best.params.items()
-                       if k not in JOB_SETTINGS}
-    rule = rule_class(rule.name).from_dict(
-        {"rule": rule.name, "parameters": {**rule.to_dict()["parameters"], **rule_parameters}})
-    rule_path = os.path.abspath(os.path.join(prepared.out, "best_rule.json"))
-    rule.save(rule_path)
-    settings = {name: getattr(prepared.base, name) for name in JOB_SETTINGS}
-    settings.update({k: v for k, v in best.params.items() if k in JOB_SETTINGS})
-    settings = {k: v for k, v in settings.items() if v is not None}
-    command = ["brian-stdp", "mnist", "--rule-file", rule_path]
-    for name, value in settings.items():
-        command += [flag_name(name), _fmt_exact(value)]
-    command += ["--device", prepared.base.device]
-    settings_path = os.path.join(prepared.out, "best_settings.json")
-    with open(settings_path, "w") as handle:
-        json.dump({"rule_file": rule_path, "settings": settings,
-                   "validation_accuracy": best.value,
-                   "validation_accuracy_per_seed": best.user_attrs.get("accuracies",
-                                                                       [best.value]),
-                   "trial": best.number,
-                   "command": command}, handle, indent=1)
-        handle.write("\n")
-    command_path = os.path.join(prepared.out, "best_command.txt")
-    with open(command_path, "w") as handle:
-        handle.write(" ".join(command) + "\n")
-    return [rule_path, settings_path, command_path]
-
-
-def _fmt_exact(value):
-    return repr(value) if isinstance(value, float) else str(value)
-
-
-def _write_plots(study, out, summary):
-    """The optimisation history and the parameters' importance as PNGs (matplotlib)."""
-    import warnings
-
-    import matplotlib
-    matplotlib.use("Agg")  # no display needed
-    import matplotlib.pyplot as plt
-    from optuna.visualization import matplotlib as plots
-    written, notes = [], {}
-    for name, draw in (("history.png", plots.plot_optimization_history),
-                       ("importance.png", plots.plot_param_importances)):
-        path = os.path.join(out, name)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # Optuna's "experimental" warnings
-                axes = draw(study)
-            figure = axes.figure if hasattr(axes, "figure") else axes.flat[0].figure
-            figure.tight_layout()
-            figure.savefig(path, dpi=100)
-            plt.close(figure)
-            written.append(path)
-        except Exception as error:  # noqa: BLE001  (too few trials for importances, ...)
-            notes[name] = f"not drawn: {error}"
-    if notes:
-        summary["plots_not_drawn"] = notes
-    return written
-
-
-def _summary_text(summary, trials):
-    from optuna.trial import TrialState
-    lines = [f"study {summary['study']!r}: {summary['trials']} trials ("
-             + ", ".join(f"{n} {state}" for state, n in summary["states"].items() if n) + ")",
-             f"programs compiled: {summary['compiles']}"
-             + (" (runtime device: nothing to compile)" if summary["device"] == "runtime"
-                else f" in {summary['trials']} trials"
-                + (f"; {summary['main_only_compiles']} more trial(s) recompiled main.cpp alone"
-                   if summary["main_only_compiles"] else "")
-                + "; the others ran a compiled program unchanged")]
-    ranked = sorted((t for t in trials if t.state == TrialState.COMPLETE),
-                    key=lambda t: -t.value)[:10]
-    if ranked:
-        names = sorted({n for t in ranked for n in t.params})
-        lines.append("  trial  accuracy  " + "  ".join(f"{n:>12}" for n in names))
-        for t in ranked:
-            lines.append(f"  {t.number:5d}  {t.value * 100:7.1f}%  "
-                         + "  ".join(f"{_fmt(t.params.get(n, '')):>12}" for n in names))
-    if summary["best"]:
-        lines.append(f"best: trial {summary['best']['number']}, validation accuracy "
-                     f"{summary['best']['accuracy'] * 100:.1f}%")
-    lines += [f"  {path}" for path in summary["files"]]
-    for name, note in summary.get("plots_not_drawn", {}).items():
-        lines.append(f"  {name}: {note}")
-    return "\n".join(lines)

@@ -1,0 +1,40 @@
+"""The study's database: Optuna's storage with heartbeats, and its URL as messages show it."""
+import os
+
+__all__ = ["open_storage", "shown"]
+
+
+def shown(url):
+    """The URL without its password, for messages."""
+    try:
+        from sqlalchemy.engine import make_url
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001  (not even a URL: show it as given)
+        return url
+
+
+def open_storage(url: str, heartbeat: int = 10):
+    """Optuna's database storage at ``url`` with heartbeats every ``heartbeat`` seconds (a
+    trial silent for ``3 x heartbeat`` is failed); ValueError if it cannot be opened."""
+    import warnings
+
+    import optuna
+    # Heartbeats and fail_stale_trials are "experimental" in Optuna: said once here, not per
+    # trial.
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    if url.startswith("sqlite:///"):
+        os.makedirs(os.path.dirname(url[len("sqlite:///"):]) or ".", exist_ok=True)
+        # Several processes write one file: wait for its lock rather than fail at once.
+        engine = {"connect_args": {"timeout": 60}}
+    elif url.startswith("postgresql"):
+        engine = {"connect_args": {"connect_timeout": 10}}
+    else:
+        engine = {}
+    try:
+        return optuna.storages.RDBStorage(url, engine_kwargs=engine,
+                                          heartbeat_interval=heartbeat,
+                                          grace_period=3 * heartbeat)
+    except Exception as error:  # noqa: BLE001  (driver, URL and connection errors alike)
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ValueError(f"--storage {shown(url)}: cannot open the study database "
+                         f"({type(error).__name__}: {first})") from None
