@@ -1,61 +1,107 @@
-"""The MNIST main job per rule and size: held-out accuracy, repetitions, time per digit.
+"""The MNIST job per rule and size, run over network seeds and splits: every accuracy the README
+and the docs report, as a distribution, from committed raw results.
 
-Runs the plain command ``brian-stdp mnist --rule R --neurons N --train 4000`` (cpp_standalone,
-every other setting at the job's default for that rule and size) once per rule and size, and
-prints, from each run's ``results.json``: the held-out accuracy on the 1000 held-out digits,
-the block accuracy during training and where it levels off, how many presentations were
-repetitions (Diehl & Cook's re-presentation), the build time, the training time per digit,
-and the wall and CPU time of the whole command.
+Each row (a rule and a size) runs the plain command ``brian-stdp mnist --rule R --neurons N``
+(cpp_standalone, every other setting at the job's default) once per network seed and split
+(``--seeds 0 1 2 --splits 0 1``: six runs, the default command's own ``--seed 0
+--split-seed 0`` among them) and appends one JSON line per run to
+``benchmarks/results/mnist/<rule>-<neurons>.jsonl``:
+the command, the commit, the seed and split, the held-out and validation accuracies, the training
+digits, repetitions, the training curve, timings, the versions and the cores. The hand-written
+Brian2 network (``benchmarks/baseline_diehl_cook.py``) appends to ``baseline-<neurons>.jsonl`` in
+the same form.
 
-    python benchmarks/bench_mnist.py --rules nearest full meta int --neurons 100 400 \\
-        --write-docs --write-readme
+    python benchmarks/bench_mnist.py --rules nearest full meta int --neurons 100 400
+    python benchmarks/bench_mnist.py --publish      # README's and the docs' tables from the files
 
-Rows are kept in ``OUT/rows.json`` (default ``benchmarks/mnist_runs``), one per command; a
-rerun replaces the rows it runs and keeps the others, so one rule can be re-measured alone
-(``--train 4000``, the default, gives the plain command ``brian-stdp mnist``). ``--write-docs``
-writes ``docs/benchmarks_mnist.inc``; ``--write-readme`` replaces the table between the
-``bench_mnist`` markers in ``README.md``.
+A run already in a row's file with the same settings is not run again (a bench can be stopped
+and continued); ``--fresh`` empties the rows it runs first. ``--publish`` writes the README's
+short table (between the ``bench_mnist`` markers) and ``docs/benchmarks_mnist.inc`` from the
+files alone: each row as mean +- sd (min-max) over the runs of the row's latest settings.
+``tests/test_mnist_results.py`` recomputes every figure of both tables from the files and fails
+when one differs, so no accuracy in the repository is typed by hand.
 """
 import argparse
+import datetime
 import json
+import math
 import os
 import resource
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-sys.path.insert(0, HERE)
-from bench_rules import list_table, publish  # noqa: E402
-
-DEFAULT_TRAIN = 4000  # brian-stdp mnist's default --train (brian_stdp.mnist.MnistConfig)
-README_START = "<!-- bench_mnist table: written by benchmarks/bench_mnist.py -->"
+RESULTS = os.path.join(HERE, "results", "mnist")
+README_START = "<!-- bench_mnist table: written by benchmarks/bench_mnist.py --publish -->"
 README_END = "<!-- end of bench_mnist table -->"
+RULE_ORDER = ["nearest", "full", "meta", "int", "baseline"]
+RULE_TITLES = {"nearest": "nearest", "full": "full", "meta": "Meta", "int": "int",
+               "baseline": "hand-written Brian2 D&C (baseline)"}
+#: The targets of the MNIST issue (mean of the runs, held-out digits), by rule and size.
+TARGETS = {("nearest", 100): 80, ("nearest", 400): 85, ("full", 100): 79, ("full", 400): 85,
+           ("meta", 100): 77, ("meta", 400): 82, ("int", 100): 74, ("int", 400): 78}
+TARGET_SD = 1.5
+#: What a run's result depends on besides its seed and split (its settings), from results.json's
+#: config: runs that agree on these are one row's distribution.
+NOT_SETTINGS = ("seed", "split_seed", "out", "build_dir", "progress", "checkpoint_every",
+                "resume")
 
 
-def command_of(rule, neurons, train, test, extra):
+# ---- running --------------------------------------------------------------------------------
+def command_of(rule, neurons, seed, split, extra=()):
+    """The command a user types for one run (the plain command for seed 0, split 0)."""
     return (["brian-stdp", "mnist"] + (["--rule", rule] if rule != "nearest" else [])
             + (["--neurons", str(neurons)] if neurons != 100 else [])
-            + (["--train", str(train)] if train != DEFAULT_TRAIN else [])
-            + (["--test", str(test)] if test != 1000 else []) + list(extra))
+            + (["--seed", str(seed)] if seed else [])
+            + (["--split-seed", str(split)] if split else []) + list(extra))
 
 
-def plateau(curve, tolerance=0.02):
-    """The digits seen when the block accuracy first comes within ``tolerance`` of its level
-    over the last three blocks (None without a curve)."""
-    if len(curve) < 4:
-        return None
-    level = sum(p["accuracy"] for p in curve[-3:]) / 3
-    for point in curve:
-        if point["accuracy"] >= level - tolerance:
-            return point["seen"]
-    return None
+def git_commit():
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True,
+                              text=True).stdout.strip()
+    return {"commit": git("rev-parse", "HEAD"),
+            "dirty": bool(git("status", "--porcelain", "--", "brian_stdp"))}
 
 
-def run(rule, neurons, args, out):
-    directory = os.path.join(out, f"{rule}_{neurons}_{args.train}")
-    shown = command_of(rule, neurons, args.train, args.test, args.extra)
+def settings_of(results):
+    """The settings a result depends on but its seed and split (see NOT_SETTINGS)."""
+    config = {k: v for k, v in results["config"].items() if k not in NOT_SETTINGS}
+    protocol = {k: v for k, v in results["protocol"].items()
+                if k not in ("repeats", "periods")}
+    return {"config": config, "protocol": protocol, "rule": results["rule"]}
+
+
+def line_of(results, command, wall_s, cpu_s, jobs):
+    """The JSON line of one finished run."""
+    timings = results["timings"]
+    return {
+        "command": " ".join(command), **git_commit(),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "rule": results["rule"]["rule"], "neurons": results["config"]["neurons"],
+        "seed": results["seeds"]["network"], "split": results["seeds"]["split"],
+        "accuracy": results["accuracy"], "validation_accuracy": results["validation_accuracy"],
+        "train": results["data"]["train_presentations"],
+        "validation": results["data"]["validation_presentations"],
+        "label": results["data"]["label_presentations"],
+        "test": results["data"]["test_presentations"],
+        "repeats": results["protocol"]["repeats"],
+        "curve": [[p["seen"], p["accuracy"]] for p in results["training_curve"]],
+        "silent_neurons": results["silent_neurons"],
+        "timings": {"wall_s": wall_s, "cpu_s": cpu_s, "build_s": timings["build_s"],
+                    "simulation_s": timings["simulation_s"],
+                    "per_training_digit_s": timings.get("per_training_digit_s")},
+        "versions": results["versions"], "cores": os.cpu_count(), "jobs_at_once": jobs,
+        "settings": settings_of(results),
+    }
+
+
+def run_one(rule, neurons, seed, split, args):
+    shown = command_of(rule, neurons, seed, split, args.extra)
+    directory = os.path.join(args.work, f"{rule}-{neurons}", f"seed{seed}-split{split}")
     command = [sys.executable, "-m", "brian_stdp", *shown[1:], "--out", directory,
                "--build-dir", os.path.join(directory, "build"), "--quiet"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -63,95 +109,188 @@ def run(rule, neurons, args, out):
     proc = subprocess.run(command, capture_output=True, text=True)
     wall = time.time() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    row = {"rule": rule, "neurons": neurons, "command": " ".join(shown), "wall_s": wall,
-           "cpu_s": (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)}
     if proc.returncode != 0:
-        row["error"] = (proc.stderr.strip().splitlines() or ["?"])[-1]
-        return row
+        raise RuntimeError(f"{' '.join(shown)} failed: {proc.stderr.strip()[-2000:]}")
     with open(os.path.join(directory, "results.json")) as handle:
         results = json.load(handle)
-    timings, protocol = results["timings"], results["protocol"]
-    curve = results["training_curve"]
-    row.update(accuracy=results["accuracy"], train=results["data"]["train_presentations"],
-               test=results["data"]["test_presentations"], build_s=timings["build_s"],
-               per_training_digit_s=timings.get("per_training_digit_s"),
-               repeats=protocol["repeats"], periods=protocol["periods"],
-               settings={k: protocol[k] for k in ("intensity", "theta_plus", "inhibition")},
-               curve=[(p["seen"], p["accuracy"]) for p in curve], plateau=plateau(curve),
-               silent_neurons=results.get("silent_neurons"))
-    return row
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return line_of(results, shown, wall, cpu, args.jobs)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rules", nargs="+", default=["nearest", "full", "meta", "int"])
-    parser.add_argument("--neurons", nargs="+", type=int, default=[100, 400])
-    parser.add_argument("--train", type=int, default=4000)
-    parser.add_argument("--test", type=int, default=1000)
-    parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[],
-                        help="further brian-stdp mnist flags for every run")
-    parser.add_argument("--out", default=os.path.join(HERE, "mnist_runs"))
-    parser.add_argument("--write-docs", action="store_true")
-    parser.add_argument("--write-readme", action="store_true")
-    parser.add_argument("--publish-only", action="store_true",
-                        help="run nothing: write the tables from the rows kept in OUT")
-    args = parser.parse_args()
-    os.makedirs(args.out, exist_ok=True)
-    store = os.path.join(args.out, "rows.json")
-    rows = {}
-    if os.path.exists(store):
-        with open(store) as handle:
-            rows = {r["command"]: r for r in json.load(handle)}
-    for neurons in [] if args.publish_only else args.neurons:
+def read_lines(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def append_line(path, line):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "a") as handle:
+        handle.write(json.dumps(line, sort_keys=True) + "\n")
+
+
+def planned_settings(rule, neurons, args):
+    """The settings this version gives a row's runs (resolved as the job resolves them;
+    nothing simulated)."""
+    import dataclasses
+    sys.path.insert(0, ROOT)
+    from brian_stdp.cli import _job_config, _job_fields, build_parser
+    from brian_stdp.mnist import data, defaults
+    parsed = build_parser().parse_args(command_of(rule, neurons, 0, 0, args.extra)[1:])
+    config = _job_config(parsed, _job_fields())
+    train_order = data.load_job_digits(config.data, config.test_data, config.split_seed)[2]
+    config = config.with_digits(len(train_order))
+    rule_obj = config.make_rule()
+    return {"config": {k: v for k, v in dataclasses.asdict(config).items()
+                       if k not in NOT_SETTINGS},
+            "rule": rule_obj.to_dict(), "protocol": defaults.resolve(config, rule_obj)}
+
+
+def _same_settings(recorded, planned):
+    return (recorded["rule"] == planned["rule"] and recorded["config"] == planned["config"]
+            and all(recorded["protocol"].get(k) == v for k, v in planned["protocol"].items()))
+
+
+def run_rows(args):
+    jobs = []
+    for neurons in args.neurons:
         for rule in args.rules:
-            row = run(rule, neurons, args, args.out)
-            rows[row["command"]] = row
-            with open(store, "w") as handle:
-                json.dump(list(rows.values()), handle, indent=1)
-            print({k: v for k, v in row.items() if k != "curve"}, flush=True)
-    ordered = sorted(rows.values(), key=lambda r: (r["neurons"], r.get("train", 0),
-                                                   RULE_ORDER.get(r["rule"], 9)))
-    publish(docs_table(ordered), args.write_docs, "benchmarks_mnist.inc")
-    table = readme_table(ordered)
-    print(table)
-    if args.write_readme:
-        write_readme(table)
+            path = os.path.join(RESULTS, f"{rule}-{neurons}"
+                                + (f".{args.tag}" if args.tag else "") + ".jsonl")
+            if args.fresh and os.path.exists(path):
+                os.remove(path)
+            planned = planned_settings(rule, neurons, args)
+            done = {(line["seed"], line["split"]) for line in read_lines(path)
+                    if _same_settings(line["settings"], planned)}
+            for split in args.splits:
+                for seed in args.seeds:
+                    if (seed, split) not in done:
+                        jobs.append((rule, neurons, seed, split, path))
+
+    def work(job):
+        rule, neurons, seed, split, path = job
+        line = run_one(rule, neurons, seed, split, args)
+        append_line(path, line)
+        print(f"{line['command']}: held-out {100 * line['accuracy']:.1f}%, validation "
+              f"{100 * line['validation_accuracy']:.1f}%, {line['timings']['wall_s']:.0f} s",
+              flush=True)
+
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        for future in [pool.submit(work, job) for job in jobs]:
+            future.result()
 
 
-RULE_ORDER = {"nearest": 0, "full": 1, "meta": 2, "int": 3}
+# ---- statistics and tables -----------------------------------------------------------------
+def current_runs(lines):
+    """The runs of a row's latest settings (a row's file may hold runs of older settings), the
+    last run of each seed and split."""
+    if not lines:
+        return []
+    latest = lines[-1]["settings"]
+    by_run = {}
+    for line in lines:
+        if line["settings"] == latest:
+            by_run[(line["seed"], line["split"])] = line
+    return [by_run[key] for key in sorted(by_run)]
 
 
-def _cells(row):
-    if "error" in row:
-        return [f"failed: {row['error']}"] + ["n/a"] * 5
-    repeats = row["repeats"]
-    return [f"{100 * row['accuracy']:.1f}%",
-            f"{row['plateau']}" if row["plateau"] else "n/a",
-            f"{repeats['training']} / {repeats['labelling+testing']}",
-            f"{1e3 * row['per_training_digit_s']:.0f}",
-            f"{row['wall_s']:.0f} s ({row['cpu_s']:.0f} s CPU, build {row['build_s']:.0f} s)"]
+def stats(values):
+    """``(mean, sd, min, max, n)`` in percent; sd with n - 1."""
+    values = [100.0 * v for v in values]
+    n = len(values)
+    mean = sum(values) / n
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else 0.0
+    return mean, sd, min(values), max(values), n
 
 
-def docs_table(rows):
-    caption = ("The plain command of each row (cpp_standalone; every other setting at the job's "
-               "default for the rule and size), run by ``python benchmarks/bench_mnist.py`` "
-               "on this machine (2 cores): held-out accuracy on the 1000 held-out shipped "
-               "digits; the training digits after which the block accuracy (each block of "
-               "training digits classified with the labels of the block before) comes within "
-               "2 points of its final level; repetitions (Diehl & Cook's re-presentation of a "
-               "digit that drew fewer than 5 spikes) while training / while labelling and "
-               "testing; simulation time per training digit; the whole command's time.")
-    header = ["command", "held-out accuracy", "block accuracy levels off at (digits)",
-              "repetitions (training / evaluation)", "ms per training digit", "time"]
-    return list_table(caption, header, [[f"``{r['command']}``"] + _cells(r) for r in rows])
+def fmt(values):
+    mean, sd, low, high, _ = stats(values)
+    return f"{mean:.1f} ± {sd:.1f}% ({low:.1f}–{high:.1f})"
+
+
+def beats(runs, baseline):
+    """Whether a row's mean held-out accuracy is above the baseline's by more than twice the
+    standard error of the difference (None without a baseline)."""
+    if not baseline or len(baseline) < 2 or len(runs) < 2:
+        return None
+    m1, s1, _, _, n1 = stats([r["accuracy"] for r in runs])
+    m0, s0, _, _, n0 = stats([r["accuracy"] for r in baseline])
+    return m1 - m0 > 2 * math.sqrt(s1 ** 2 / n1 + s0 ** 2 / n0)
+
+
+def load_rows(directory=RESULTS):
+    """``{(rule, neurons): runs}`` of every results file (:func:`current_runs`)."""
+    import re
+    rows = {}
+    for name in sorted(os.listdir(directory)) if os.path.isdir(directory) else []:
+        match = re.fullmatch(r"([a-z]+)-(\d+)\.jsonl", name)  # a --tag's files are apart
+        if match:
+            rule, neurons = match.groups()
+            runs = current_runs(read_lines(os.path.join(directory, name)))
+            if runs:
+                rows[(rule, int(neurons))] = runs
+    return rows
+
+
+def _ordered(rows):
+    return sorted(rows, key=lambda key: (RULE_ORDER.index(key[0]), key[1]))
 
 
 def readme_table(rows):
-    lines = ["| command | held-out accuracy | levels off at (digits) | repetitions "
-             "(train / eval) | ms per training digit | time |", "|---|---|---|---|---|---|"]
-    for row in rows:
-        lines.append("| `" + row["command"] + "` | " + " | ".join(_cells(row)) + " |")
+    sizes = sorted({n for _, n in rows})
+    lines = ["| rule | " + " | ".join(f"{n} neurons" for n in sizes) + " |",
+             "|---|" + "---|" * len(sizes)]
+    for rule in [r for r in RULE_ORDER if any(k[0] == r for k in rows)]:
+        cells = [fmt([r["accuracy"] for r in rows[(rule, n)]]) if (rule, n) in rows else "n/a"
+                 for n in sizes]
+        lines.append(f"| {RULE_TITLES[rule]} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _verdict(key, rows):
+    rule, neurons = key
+    if rule == "baseline":
+        return "-"
+    verdict = beats(rows[key], rows.get(("baseline", neurons)))
+    return {None: "no baseline runs", True: "yes", False: "no (within the spread)"}[verdict]
+
+
+def _target(key, rows):
+    if key not in TARGETS:
+        return "-"
+    mean, sd, _, _, _ = stats([r["accuracy"] for r in rows[key]])
+    met = mean >= TARGETS[key] and sd <= TARGET_SD
+    return f">= {TARGETS[key]}%, sd <= {TARGET_SD}: {'met' if met else 'missed'}"
+
+
+def docs_table(rows):
+    from bench_rules import list_table  # noqa: E402  (this directory is on sys.path)
+    caption = (
+        "Every run of ``python benchmarks/bench_mnist.py`` (cpp_standalone, 2 cores, each "
+        "row's plain command with ``--seed`` 0, 1, 2 and ``--split-seed`` 0, 1; the raw "
+        "results are ``benchmarks/results/mnist/*.jsonl``): accuracy on the 1000 held-out "
+        "digits and on the 500 validation digits carved from the training digits, as mean ± "
+        "sd (min–max) over the runs; whether the mean beats the hand-written Brian2 network "
+        "of the same size by more than twice the standard error of the difference; the "
+        "target of the MNIST issue; repetitions (Diehl & Cook's re-presentation) while "
+        "training, mean per run; simulation time per training digit and the whole command's "
+        "time, median over the runs.")
+    header = ["rule, neurons", "runs", "held-out accuracy", "validation accuracy",
+              "beats the hand-written network", "target", "repetitions (training)",
+              "ms per training digit", "time per run"]
+    body = []
+    for key in _ordered(rows):
+        runs = rows[key]
+        per_digit = sorted(r["timings"]["per_training_digit_s"] or 0.0 for r in runs)
+        walls = sorted(r["timings"]["wall_s"] for r in runs)
+        body.append([f"{RULE_TITLES[key[0]]}, {key[1]}", str(len(runs)),
+                     fmt([r["accuracy"] for r in runs]),
+                     fmt([r["validation_accuracy"] for r in runs]),
+                     _verdict(key, rows), _target(key, rows),
+                     f"{sum(r['repeats']['training'] for r in runs) / len(runs):.0f}",
+                     f"{1e3 * per_digit[len(runs) // 2]:.0f}", f"{walls[len(runs) // 2]:.0f} s"])
+    return list_table(caption, header, body)
 
 
 def write_readme(table):
@@ -164,6 +303,42 @@ def write_readme(table):
     _, tail = rest.split(README_END, 1)
     with open(path, "w") as handle:
         handle.write(head + README_START + "\n" + table + README_END + tail)
+
+
+def publish():
+    sys.path.insert(0, HERE)
+    rows = load_rows()
+    table = readme_table(rows)
+    write_readme(table)
+    with open(os.path.join(ROOT, "docs", "benchmarks_mnist.inc"), "w") as handle:
+        handle.write(docs_table(rows))
+    print(table)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rules", nargs="+", default=["nearest", "full", "meta", "int"])
+    parser.add_argument("--neurons", nargs="+", type=int, default=[100, 400])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--splits", nargs="+", type=int, default=[0, 1])
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="runs at once, each in its own build directory (default: 1)")
+    parser.add_argument("--fresh", action="store_true",
+                        help="empty the results file of every row run first")
+    parser.add_argument("--work", default=os.path.join(HERE, "mnist_runs"),
+                        help="where the runs' outputs and builds go (not committed)")
+    parser.add_argument("--tag", help="with --extra: the runs go to <rule>-<neurons>.TAG.jsonl, "
+                                      "which the tables leave out")
+    parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[],
+                        help="further brian-stdp mnist flags for every run (needs --tag)")
+    parser.add_argument("--publish", action="store_true",
+                        help="run nothing: write the README's and the docs' tables")
+    args = parser.parse_args()
+    if args.extra and not args.tag:
+        parser.error("--extra needs --tag: runs with other settings go to a file of their own")
+    if not args.publish:
+        run_rows(args)
+    publish()
 
 
 if __name__ == "__main__":
