@@ -75,13 +75,13 @@ def settings_of(results):
     return {"config": config, "protocol": protocol, "rule": results["rule"]}
 
 
-def line_of(results, command, wall_s, cpu_s, jobs):
-    """The JSON line of one finished run."""
+def line_of(rule, results, command, wall_s, cpu_s, jobs):
+    """The JSON line of one finished run of ``rule`` (its short name)."""
     timings = results["timings"]
     return {
         "command": " ".join(command), **git_commit(),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "rule": results["rule"]["rule"], "neurons": results["config"]["neurons"],
+        "rule": rule, "neurons": results["config"]["neurons"],
         "seed": results["seeds"]["network"], "split": results["seeds"]["split"],
         "accuracy": results["accuracy"], "validation_accuracy": results["validation_accuracy"],
         "train": results["data"]["train_presentations"],
@@ -114,7 +114,7 @@ def run_one(rule, neurons, seed, split, args):
     with open(os.path.join(directory, "results.json")) as handle:
         results = json.load(handle)
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    return line_of(results, shown, wall, cpu, args.jobs)
+    return line_of(rule, results, shown, wall, cpu, args.jobs)
 
 
 def read_lines(path):
@@ -305,13 +305,42 @@ def write_readme(table):
         handle.write(head + README_START + "\n" + table + README_END + tail)
 
 
+def tagged_table(tag, runs):
+    """The docs' table of a tagged row (runs with other flags, ``--tag``)."""
+    from bench_rules import list_table  # noqa: E402  (this directory is on sys.path)
+    first = runs[0]
+    caption = (f"``python benchmarks/bench_mnist.py --tag {tag} ...``: "
+               f"``{first['command']}`` and its other seeds and splits "
+               f"(``benchmarks/results/mnist/*.{tag}.jsonl``), {first['train']} training "
+               f"digits, accuracy on {first['test']} test digits and on {first['validation']} "
+               "validation digits carved from the training digits, as mean ± sd (min–max).")
+    per_digit = sorted(r["timings"]["per_training_digit_s"] or 0.0 for r in runs)
+    walls = sorted(r["timings"]["wall_s"] for r in runs)
+    body = [[f"{RULE_TITLES[first['rule']]}, {first['neurons']}", str(len(runs)),
+             fmt([r["accuracy"] for r in runs]),
+             fmt([r["validation_accuracy"] for r in runs]),
+             f"{sum(r['repeats']['training'] for r in runs) / len(runs):.0f}",
+             f"{1e3 * per_digit[len(runs) // 2]:.0f}", f"{walls[len(runs) // 2]:.0f} s"]]
+    return list_table(caption, ["rule, neurons", "runs", "test accuracy",
+                                "validation accuracy", "repetitions (training)",
+                                "ms per training digit", "time per run"], body)
+
+
 def publish():
+    import re
     sys.path.insert(0, HERE)
     rows = load_rows()
     table = readme_table(rows)
     write_readme(table)
     with open(os.path.join(ROOT, "docs", "benchmarks_mnist.inc"), "w") as handle:
         handle.write(docs_table(rows))
+    for name in sorted(os.listdir(RESULTS)):
+        match = re.fullmatch(r"[a-z]+-\d+\.([a-z0-9_]+)\.jsonl", name)
+        if match:
+            runs = current_runs(read_lines(os.path.join(RESULTS, name)))
+            path = os.path.join(ROOT, "docs", f"benchmarks_mnist_{match.group(1)}.inc")
+            with open(path, "w") as handle:
+                handle.write(tagged_table(match.group(1), runs))
     print(table)
 
 

@@ -10,6 +10,7 @@ come from runs that no choice was made on.
 
     python benchmarks/study_defaults.py nearest-100
     python benchmarks/study_defaults.py length-nearest-100   # training length at the defaults
+    python benchmarks/study_defaults.py --publish    # the docs' tables of the studies
 
 The study lives in ``benchmarks/study_runs/NAME`` (not committed: its database, builds and
 runs); its trials, one JSON line each with the commands that rerun them, are copied to
@@ -20,6 +21,7 @@ again (the database keeps its trials).
 digits, the way the job's default training length is chosen.
 """
 import argparse
+import json
 import os
 import shlex
 import shutil
@@ -75,11 +77,97 @@ def tune_config(name, out, workers):
                       seeds=2, splits=2, workers=workers, seed=0, out=out, study=name)
 
 
+def read_study(path):
+    with open(path) as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def best_trial(trials):
+    """The study's best complete trial (the highest mean validation accuracy; the first of
+    equals, as Optuna's best_trial)."""
+    complete = [t for t in trials if t["state"] == "complete"]
+    return max(complete, key=lambda t: (t["validation_accuracy"], -t["number"]))
+
+
+def _runs_figure(trial):
+    values = [100 * r["validation_accuracy"] for r in trial["runs"]]
+    return (f"{sum(values) / len(values):.1f}% ({min(values):.1f}–{max(values):.1f}, "
+            f"{len(values)} runs)")
+
+
+def _params(params):
+    return ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
+                     for k, v in params.items())
+
+
+def studies_table():
+    """The docs' table of every committed study: its trials, its best trial and trial 0."""
+    sys.path.insert(0, HERE)
+    from bench_rules import list_table
+    body = []
+    directory = os.path.join(HERE, "studies")
+    for name in sorted(os.listdir(directory)):
+        if not name.endswith(".jsonl"):
+            continue
+        trials = read_study(os.path.join(directory, name))
+        states = {}
+        for t in trials:
+            states[t["state"]] = states.get(t["state"], 0) + 1
+        best = best_trial(trials)
+        first = trials[0]
+        body.append([f"``{name[:-len('.jsonl')]}``",
+                     ", ".join(f"{n} {state}" for state, n in sorted(states.items())),
+                     f"trial {best['number']}: {_params(best['params'])}", _runs_figure(best),
+                     (f"{_params(first['params'])}: {_runs_figure(first)}"
+                      if first["state"] == "complete" else f"{first['state']}")])
+    caption = ("Every study behind the job's defaults (``benchmarks/studies/NAME.jsonl``, one "
+               "line per trial with the commands that rerun it; ``python "
+               "benchmarks/study_defaults.py NAME`` runs it again): its trials by state, its "
+               "best trial (the highest mean validation accuracy over network seeds 10, 11 "
+               "on splits 10, 11), that trial's validation accuracy (mean, min–max over its "
+               "runs), and trial 0, the defaults before the study.")
+    return list_table(caption, ["study", "trials", "best trial", "its validation accuracy",
+                                "trial 0 (the earlier defaults)"], body)
+
+
+def defaults_table():
+    """The docs' table of the job's defaults by rule and size, and the study behind each."""
+    sys.path.insert(0, HERE)
+    from bench_rules import list_table
+
+    from brian_stdp import rule_class
+    body = []
+    for name, sizes in defaults.STUDIED.items():
+        for neurons, entry in sorted(sizes.items()):
+            settings = {k: v for k, v in entry["settings"].items() if v is not None}
+            body.append([f"``{rule_class(name).short_name}``", str(neurons),
+                         _params(settings), _params(entry["parameters"]) or "SPAIC's",
+                         f"``{entry['study']}``"])
+    caption = ("The job's defaults (:data:`brian_stdp.mnist.defaults.STUDIED`): its settings "
+               "and the rule parameters of a rule named by ``--rule`` (SPAIC's defaults for "
+               "the others), and the study whose best trial they are.")
+    return list_table(caption, ["rule", "neurons", "settings", "rule parameters", "study"],
+                      body)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("name", help="RULE-NEURONS (nearest-100, ...) or length-RULE-NEURONS")
+    parser.add_argument("name", nargs="?",
+                        help="RULE-NEURONS (nearest-100, ...) or length-RULE-NEURONS")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--publish", action="store_true",
+                        help="run nothing: write docs/studies_mnist.inc from the studies")
     args = parser.parse_args()
+    if args.publish:
+        docs = os.path.join(os.path.dirname(HERE), "docs")
+        for name, table in (("studies_mnist.inc", studies_table()),
+                            ("defaults_mnist.inc", defaults_table())):
+            with open(os.path.join(docs, name), "w") as handle:
+                handle.write(table)
+            print(table)
+        return
+    if not args.name:
+        parser.error("name a study, or --publish")
     out = os.path.join(HERE, "study_runs", args.name)
     config = tune_config(args.name, out, args.workers)
     command = shlex.join(["python", "benchmarks/study_defaults.py", args.name])
