@@ -49,7 +49,7 @@ INT_NETWORK = {"intensity": {"low": 0.6, "high": 1.6},
 SPACES = {"nearest": FLOAT_NETWORK, "full": FLOAT_NETWORK, "meta": META, "int": INT_NETWORK}
 #: Trials per study, and completed trials before the pruner may stop one, by size: a
 #: 400-neuron trial costs about three 100-neuron ones.
-TRIALS = {100: 14, 400: 8}
+TRIALS = {100: 10, 400: 6}
 STARTUP_TRIALS = {100: 5, 400: 3}
 LENGTHS = [1000, 2000, 3500]
 
