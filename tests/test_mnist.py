@@ -353,28 +353,33 @@ def test_every_rule_learns_above_chance_and_beats_its_untrained_network(rule, tm
 
 
 def test_rule_named_by_rule_takes_its_studied_settings_and_a_rule_file_its_own(tmp_path):
-    """Meta with 100 neurons (and sizes nearer 100 than 400) runs with what its study found
-    (brian_stdp.mnist.defaults.BY_RULE); at 400 and for another rule, nothing of it; a
-    --rule-file keeps its own parameters, a given flag its value."""
-    from brian_stdp import MetaNearestOnlineSTDP, NearestOnlineSTDP
-    from brian_stdp.mnist.defaults import resolve
-    studied = {"Apost": 0.013, "Apre": 1.3e-5}
-    spaic = {"Apost": MetaNearestOnlineSTDP().Apost, "Apre": MetaNearestOnlineSTDP().Apre}
-    assert spaic == {"Apost": 0.01, "Apre": 1e-4}
-    for neurons, parameters, theta_plus in ((100, studied, 0.07), (16, studied, 0.07),
-                                            (400, spaic, 0.1)):
-        config = MnistConfig(rule="meta", neurons=neurons)
-        rule = config.make_rule()
-        assert {name: getattr(rule, name) for name in parameters} == parameters, neurons
-        assert resolve(config, rule)["theta_plus"] == theta_plus, neurons
-    template = tmp_path / "meta.json"
-    MetaNearestOnlineSTDP().save(str(template))
-    config = MnistConfig(rule_file=str(template), neurons=100)
-    assert (config.make_rule().Apost, config.make_rule().Apre) == (0.01, 1e-4)
-    assert resolve(MnistConfig(rule="meta", theta_plus=0.05), rule)["theta_plus"] == 0.05
+    """A rule named by --rule runs with its study's settings and parameters at the listed size
+    nearest --neurons (brian_stdp.mnist.defaults.STUDIED), SPAIC's defaults for the other
+    parameters; a --rule-file keeps its own parameters, a given flag its value."""
+    from brian_stdp import rule_class
+    from brian_stdp.mnist.defaults import STUDIED, resolve
+    for name, sizes in STUDIED.items():
+        short = rule_class(name).short_name
+        for listed, entry in sizes.items():
+            for neurons in (listed, listed + 1):
+                config = MnistConfig(rule=short, neurons=neurons)
+                rule = config.make_rule()
+                expected = {**rule_class(name)().to_dict()["parameters"], **entry["parameters"]}
+                assert rule.to_dict()["parameters"] == expected, (name, neurons)
+                assert resolve(config, rule) == entry["settings"], (name, neurons)
+        template = tmp_path / f"{short}.json"
+        rule_class(name)().save(str(template))
+        config = MnistConfig(rule_file=str(template), neurons=100)
+        assert config.make_rule().to_dict() == rule_class(name)().to_dict()
+        assert resolve(config, config.make_rule()) == sizes[100]["settings"]
+    meta = MnistConfig(rule="meta", theta_plus=0.05)
+    assert resolve(meta, meta.make_rule())["theta_plus"] == 0.05
+    # Between the listed sizes: the nearer one; as near to both: the smaller.
     nearest = MnistConfig(rule="nearest").make_rule()
-    assert nearest.to_dict() == NearestOnlineSTDP().to_dict()
-    assert resolve(MnistConfig(rule="nearest"), nearest)["theta_plus"] == 0.05
+    assert resolve(MnistConfig(rule="nearest", neurons=250), nearest) == \
+        STUDIED["nearest_online_STDP"][100]["settings"]
+    assert resolve(MnistConfig(rule="nearest", neurons=251), nearest) == \
+        STUDIED["nearest_online_STDP"][400]["settings"]
 
 
 def test_the_job_scales_training_and_held_out_digits_before_it_plans(tmp_path, monkeypatch):
