@@ -18,7 +18,8 @@ __all__ = ["summed_variable_updater", "run_now", "last_step_of_run",
            "add_pathway_after_build", "network_being_prepared", "network_operations_in",
            "drop_post_aliases", "apply_run_args_before_this_run", "standalone_array",
            "canonical_clock_order", "calls_of_the_original", "one_translation_unit",
-           "code_objects_in_one_file"]
+           "code_objects_in_one_file", "write_project", "run_arguments",
+           "keep_sigint_ignored"]
 
 
 def summed_variable_updater(expression, row_variable, synapses, row_group):
@@ -315,3 +316,67 @@ def code_objects_in_one_file(device):
         yield
     finally:
         del device.generate_codeobj_source
+
+
+def write_project(device, directory, with_output=False):
+    """Write the cpp_standalone project of ``device`` into ``directory`` without compiling it
+    (``device.build(compile=False, run=False)``); the caller compiles it (``make`` in the
+    directory, as ``CPPStandaloneDevice.compile_source`` runs it) and may move it.
+
+    Brian2 compiles with ``os.system``, during which the Python process ignores Ctrl-C and
+    delivers SIGTERM only once ``make`` has ended; compiling in a child process of one's own
+    lets an interruption stop it at once. The device then runs the program from wherever it
+    was moved to: ``device.project_dir`` (set by ``build``, not documented) is pointed there
+    by :func:`run_arguments`' caller.
+    """
+    device.build(directory=directory, compile=False, run=False, with_output=with_output)
+
+
+def run_arguments(device, run_args, directory):
+    """``device.run``'s ``run_args`` as the command-line strings of the program, with every
+    array written to ``directory`` (absolute paths), not into the project.
+
+    Brian2's ``run`` writes an array given in ``run_args`` to the project's ``static_arrays``
+    (named by its content), where two jobs sharing the program would write, read and remove
+    one another's files. Its ``_prepare_variableview_run_arg`` and
+    ``_prepare_timed_array_run_arg`` (not public) give the name, the value and the file name
+    of each; ``run`` takes a list of ``name=value`` strings as they are.
+    """
+    import os
+
+    from brian2.core.variables import VariableView
+    from brian2.input.timedarray import TimedArray
+    strings = []
+    for key, value in run_args.items():
+        if isinstance(key, VariableView):
+            name, string_value, file_name, array = device._prepare_variableview_run_arg(
+                key, value)
+        elif isinstance(key, TimedArray):
+            name, string_value, file_name, array = device._prepare_timed_array_run_arg(
+                key, value)
+        else:
+            raise TypeError(f"run_args keys are group variables or TimedArrays, got {key!r}")
+        if file_name:
+            string_value = os.path.join(os.path.abspath(directory), file_name)
+            array.tofile(string_value)
+        strings.append(f"{name}={string_value}")
+    return strings
+
+
+def keep_sigint_ignored():
+    """Put back SIGINT's "ignored" if Brian2's import replaced it; return whether it did.
+
+    ``import brian2`` installs its own SIGINT handler, which hands a Ctrl-C on to the handler
+    it found (``_InterruptHandler.previous_handler``, not public). A process started with SIGINT
+    ignored (``nohup``, a scheduler, a shell's background job) found ``SIG_IGN``, which is not
+    callable: a SIGINT then raised ``TypeError`` instead of being ignored.
+    """
+    import signal
+    import threading
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    handler = signal.getsignal(signal.SIGINT)
+    if getattr(handler, "previous_handler", None) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        return True
+    return False

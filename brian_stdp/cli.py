@@ -9,6 +9,7 @@
 import argparse
 import dataclasses
 import json
+import os
 import shlex
 import sys
 
@@ -29,13 +30,16 @@ def _mean_pixel(text):
             from None
 
 
-def _job_arguments(parser, skip=()):
+def _job_arguments(parser, skip=(), given_only=False):
     """Add the job's flags (``brian-stdp mnist``'s; ``brian-stdp tune`` takes them as its
-    study's fixed settings) but those in ``skip`` to ``parser``; return the flags added."""
+    study's fixed settings) but those in ``skip`` to ``parser``; return the flags added.
+    ``given_only``: no defaults, so that a parse holds only the options given."""
     defaults = MnistConfig()
     added = []
 
     def add(flag, **options):
+        if given_only:
+            options["default"] = argparse.SUPPRESS
         if flag not in skip:
             parser.add_argument(flag, **options)
             added.append(flag)
@@ -117,8 +121,9 @@ def _job_arguments(parser, skip=()):
         help="where results.json, weights.npz and the figures go "
              "(default: %(default)s)")
     add("--build-dir", metavar="DIR",
-        help="cpp_standalone project directory (default: in the user cache; "
-             "reused, so an unchanged network recompiles little)")
+        help="cache of compiled cpp_standalone programs, one per network (keyed by "
+             "its code), which any number of jobs may share at once (default: in the "
+             "user cache, its 32 most recently used programs kept)")
     add("--chunk", type=int, default=defaults.chunk, metavar="N",
         help="presentations simulated per chunk; each chunk starts from the "
              "previous one's saved state with its own seed, so the results "
@@ -131,9 +136,12 @@ def _job_arguments(parser, skip=()):
              "Ctrl-C or SIGTERM (0: only those). Does not change the results "
              "(default: %(default)s)")
     add("--resume", metavar="DIR",
-        help="continue from the checkpoint in DIR (or DIR/checkpoint), given "
-             "the same options as the run that wrote it; the result is the "
-             "same as that run's without interruption")
+        help="continue the job whose checkpoint is in DIR (or DIR/checkpoint) with "
+             "its own settings (an option given with it must agree with them); the "
+             "result is the same as that job's without interruption")
+    add("--overwrite", action="store_true",
+        help="replace a finished job's outputs (or an unfinished job's checkpoint) "
+             "in --out (refused otherwise)")
     return added
 
 
@@ -141,10 +149,10 @@ def _job_arguments(parser, skip=()):
 #: never used (validation digits come from the training digits), the study owns the output,
 #: build and checkpoint directories, and its --resume continues a study.
 _NOT_TUNE_FLAGS = ("--test", "--test-data", "--out", "--build-dir", "--checkpoint-every",
-                   "--resume")
+                   "--resume", "--overwrite")
 
 
-def build_parser():
+def build_parser(given_only=False):
     parser = argparse.ArgumentParser(
         prog="brian-stdp", description="SPAIC's STDP rules in Brian2: examples and templates.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -156,8 +164,9 @@ def build_parser():
                     "excitatory neurons -> N inhibitory neurons; the input weights learn with "
                     "the chosen rule; neurons are labelled on training digits, then held-out "
                     "digits are classified with learning frozen.")
-    _job_arguments(mnist)
-    mnist.add_argument("--quiet", action="store_true", help="no progress lines")
+    _job_arguments(mnist, given_only=given_only)
+    mnist.add_argument("--quiet", action="store_true", help="no progress lines",
+                       **({"default": argparse.SUPPRESS} if given_only else {}))
 
     tune = commands.add_parser(
         "tune", allow_abbrev=False,
@@ -167,54 +176,60 @@ def build_parser():
                     "split carved from them (never the held-out digits) and scores it on the "
                     "validation digits; hopeless trials stop early. The job's flags below are "
                     "the study's fixed settings. See docs/tuning.rst.")
-    tune.add_argument("--space", metavar="FILE",
+    def tune_add(*names, **options):
+        if given_only:  # a parse that holds only what was given
+            options["default"] = argparse.SUPPRESS
+        tune.add_argument(*names, **options)
+
+    tune_add("--space", metavar="FILE",
                       help="search space, JSON or YAML: {name: {low, high[, log]} or "
                            "[low, high] or {choices: [...]}} over the job's settings "
                            "(intensity, theta_plus, ...) and the rule's parameters (Apost, "
                            "...) (default: a range per rule, brian_stdp.tune.space)")
-    tune.add_argument("--trials", type=int, default=20, metavar="N",
+    tune_add("--trials", type=int, default=20, metavar="N",
                       help="trials the study ends with, shared by all its workers on all "
                            "machines (default: %(default)s)")
-    tune.add_argument("--storage", metavar="URL",
+    tune_add("--storage", metavar="URL",
                       help="the study's database, any URL Optuna accepts, e.g. "
                            "postgresql://user@host/db for many machines (default: the "
                            "SQLite file OUT/study.db)")
-    tune.add_argument("--study", metavar="NAME",
+    tune_add("--study", metavar="NAME",
                       help="the study's name; workers started with the same --storage and "
                            "--study join one study (default: mnist-RULE-NEURONS)")
-    tune.add_argument("--resume", action="store_true",
+    tune_add("--resume", action="store_true",
                       help="continue the existing study with its own settings (the job's "
                            "flags are then not needed)")
-    tune.add_argument("--workers", type=int, default=1, metavar="N",
+    tune_add("--workers", type=int, default=1, metavar="N",
                       help="local worker processes (default: %(default)s)")
-    tune.add_argument("--pruner", default="median", choices=["median", "halving", "none"],
+    tune_add("--pruner", default="median", choices=["median", "halving", "none"],
                       help="stops hopeless trials on their training-block accuracy "
                            "(default: %(default)s)")
-    tune.add_argument("--prune-after", type=int, metavar="DIGITS",
+    tune_add("--prune-after", type=int, metavar="DIGITS",
                       help="training digits a trial sees before the pruner may stop it, 0 .. "
                            "its training digits - 1 (default: a third of them, where a "
                            "100-neuron network starts to separate the classes)")
-    tune.add_argument("--startup-trials", type=int, metavar="N",
+    tune_add("--startup-trials", type=int, metavar="N",
                       help="completed trials before any trial is pruned, 0 .. --trials - 1 "
                            "(default: 5)")
-    tune.add_argument("--heartbeat", type=int, default=10, metavar="S",
+    tune_add("--heartbeat", type=int, default=10, metavar="S",
                       help="seconds between a running trial's heartbeats; a trial silent for "
                            "3x this is marked failed (default: %(default)s)")
-    tune.add_argument("--seeds", type=int, default=1, metavar="N",
+    tune_add("--seeds", type=int, default=1, metavar="N",
                       help="network seeds per trial, --seed and the N-1 after it; a trial's "
                            "value is the mean of their validation accuracies (default: "
                            "%(default)s)")
-    tune.add_argument("--splits", type=int, default=1, metavar="N",
+    tune_add("--splits", type=int, default=1, metavar="N",
                       help="splits per trial, --split-seed and the N-1 after it (each its own "
                            "training, validation and held-out digits); every network seed "
                            "runs on every split (default: %(default)s)")
-    tune.add_argument("--sampler-seed", type=int, metavar="N",
+    tune_add("--sampler-seed", type=int, metavar="N",
                       help="seed of the sampler (worker k: N + k; default: random)")
-    tune.add_argument("--out", default="tune_results", metavar="DIR",
+    tune_add("--out", default="tune_results", metavar="DIR",
                       help="the study's directory: the SQLite file, builds, trials, table, "
                            "plots and the best settings (default: %(default)s)")
-    tune.add_argument("--quiet", action="store_true", help="no progress lines")
-    _job_arguments(tune, skip=_NOT_TUNE_FLAGS)
+    tune_add("--quiet", action="store_true", help="no progress lines")
+    _job_arguments(tune, skip=_NOT_TUNE_FLAGS, given_only=given_only)
+
 
     template = commands.add_parser(
         "template", help="print a rule's JSON template with its default parameters",
@@ -239,9 +254,23 @@ def _job_config(args, fields):
                        progress=not args.quiet)
 
 
-def _mnist(args):
+def _given(argv):
+    """The names of the options given on the command line ``argv`` (``quiet`` as
+    ``progress``), not left at their defaults."""
+    names = set(vars(build_parser(given_only=True).parse_args(argv))) - {"command"}
+    return (names - {"quiet"}) | ({"progress"} if "quiet" in names else set())
+
+
+def _mnist(args, argv):
     from .mnist.pipeline import accuracy_text, run_mnist
     config = _job_config(args, _job_fields())
+    given = _given(argv)
+    if {"rule", "rule_file"} <= given:
+        raise ValueError("--rule and --rule-file: give one of them (a rule file names its "
+                         "rule)")
+    if config.resume is not None:
+        from .mnist.resume import resumed
+        config = resumed(config, given)
     results = run_mnist(config)
     if args.quiet:  # otherwise the job's last line said it
         print(accuracy_text(results, config))
@@ -251,14 +280,17 @@ def _mnist(args):
 def _tune(args, argv):
     from .tune import TuneConfig, run_study
     job_fields = _job_fields(skip=_NOT_TUNE_FLAGS)
-    given = {f for f in job_fields
-             if any(a == flag_name(f) or a.startswith(flag_name(f) + "=") for a in argv)}
+    given = _given(argv)
     base = _job_config(args, job_fields)
+    if {"rule", "rule_file"} <= given:
+        raise ValueError("--rule and --rule-file: give one of them (a rule file names its "
+                         "rule)")
     if args.resume and not given & {"rule", "rule_file"}:
         base = None  # the study's own rule and settings
-    study = args.study or f"mnist-{args.rule}-{args.neurons}"
+    study = args.study or (None if args.resume else f"mnist-{args.rule}-{args.neurons}")
+    trials = args.trials if not args.resume or "trials" in given else None
     summary = run_study(TuneConfig(
-        base=base, space=args.space, trials=args.trials, storage=args.storage, study=study,
+        base=base, space=args.space, trials=trials, storage=args.storage, study=study,
         resume=args.resume, workers=args.workers, pruner=args.pruner,
         prune_after=args.prune_after, startup_trials=args.startup_trials,
         out=args.out, heartbeat=args.heartbeat, seed=args.sampler_seed,
@@ -273,6 +305,7 @@ def _tune(args, argv):
 def _template(args):
     cls = rule_class(args.rule)
     print(json.dumps(cls().to_dict(), indent=2))
+    sys.stdout.flush()  # a closed pipe shows here, where main() takes it
     if args.describe:
         for name, default, doc, allowed in cls.parameters():
             print(f"{name} = {default!r}: {doc} (allowed: {allowed})", file=sys.stderr)
@@ -280,13 +313,26 @@ def _template(args):
 
 
 def main(argv=None):
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # The reader of our output went away (``| head``): nothing more to say to it. The
+        # output is pointed at /dev/null so that Python's own flush at exit stays quiet too.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 128 + 13  # as a shell reports a process ended by SIGPIPE
+
+
+def _main(argv):
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     try:
         if args.command == "tune":
             return _tune(args, argv)
-        return {"mnist": _mnist, "template": _template}[args.command](args)
+        if args.command == "mnist":
+            return _mnist(args, argv)
+        return _template(args)
     except (ValueError, TypeError, ImportError) as error:
         # Bad input is the user's to fix: a one-line message, not a traceback.
         parser.exit(2, f"brian-stdp {args.command}: error: {error}\n")

@@ -14,9 +14,9 @@ import sys
 import tempfile
 import time
 
+import numpy as np
 import pytest
 
-from brian_stdp.brian2_private import ONE_FILE
 from brian_stdp.cli import main
 from brian_stdp.mnist.config import MnistConfig
 from brian_stdp.rules import FullOnlineSTDP, NearestOnlineSTDP, PostPreIntSTDP
@@ -207,9 +207,9 @@ def test_tiny_study_beats_a_bad_start_and_prunes(tmp_path, capsys):
 @pytest.mark.standalone
 def test_a_standalone_study_compiles_its_program_once(tmp_path):
     """Trials that differ in run-time settings only run the program the first one compiled:
-    nothing is compiled or linked again, not even main.cpp (which Brian2 would write in another
-    order in another process, brian2_private.canonical_clock_order), and the values really
-    reach the program."""
+    a later trial (a fresh process, which writes the same code: brian2_private.
+    canonical_clock_order) finds it in the study's build directory (keyed by its code) and
+    compiles nothing; the values really reach the program."""
     base = MnistConfig(**dict(TINY, train=40, label=20, device="cpp_standalone"))
     start = {"intensity": 1.0, "theta_plus": 0.05}
     summary = run_study(TuneConfig(
@@ -218,16 +218,13 @@ def test_a_standalone_study_compiles_its_program_once(tmp_path):
     study = optuna.load_study(study_name=summary["study"],
                               storage=f"sqlite:///{tmp_path}/study/study.db")
     first, dark, again = study.get_trials()
-    assert set(first.user_attrs["compiled_files"]) == {  # the whole program
-        "main.o", "objects.o", "network.o", "run.o", "synapses_classes.o",
-        ONE_FILE.replace(".cpp", ".o")}
-    assert first.user_attrs["linked"]
-    # Each trial runs in a fresh process: no object file and not the program was rewritten
-    # (their modification times), so main.cpp came out the same.
+    assert first.user_attrs["programs_compiled"] == 1 and first.user_attrs["compiled"]
     for trial in (dark, again):
-        assert trial.user_attrs["compiled_files"] == [], trial.user_attrs
-        assert not trial.user_attrs["linked"] and not trial.user_attrs["compiled"]
-    assert summary["compiles"] == 1 and summary["main_only_compiles"] == 0
+        assert trial.user_attrs["programs_compiled"] == 0, trial.user_attrs
+    programs = [name for name in os.listdir(tmp_path / "study" / "builds")
+                if not name.endswith(".lock")]
+    assert len(programs) == 1, programs  # one program in the study's build directory
+    assert summary["compiles"] == 1
     # 5% of the input rate reaches the compiled program as a run argument ...
     spikes = {trial.number: trial.user_attrs["runs"][0]["mean_spikes_per_validation_digit"]
               for trial in (first, dark, again)}
@@ -238,16 +235,23 @@ def test_a_standalone_study_compiles_its_program_once(tmp_path):
 
 
 def test_a_pruned_trial_still_counts_what_it_compiled(tmp_path, monkeypatch):
-    """A trial stopped by the pruner after its program was built is counted as compiled."""
+    """A trial stopped by the pruner after its program was built is counted as compiled: the
+    trial's process reports what its job had done with the pruning (as _child_main sends it,
+    from the job's last chunk report)."""
+    from brian_stdp.mnist.pipeline import ChunkReport
     from brian_stdp.tune import objective as objective_module
-    from brian_stdp.tune.objective import Objective
+    from brian_stdp.tune.objective import Objective, _BlockAccuracy
     from brian_stdp.tune.space import SearchSpace
 
+    block_accuracy = _BlockAccuracy(MnistConfig(**TINY), judge=lambda value, step: True)
+    with pytest.raises(optuna.TrialPruned):
+        block_accuracy(ChunkReport(1, True, 40, 60, np.ones((40, 10)), np.arange(40) % 10,
+                                   compiled=True))
+    assert block_accuracy.compiled is True
+
     def build_then_stop(config, judge):
-        os.makedirs(config.build_dir, exist_ok=True)
-        with open(os.path.join(config.build_dir, "main.o"), "w") as handle:
-            handle.write("compiled")
-        raise optuna.TrialPruned("stopped after its build")
+        raise optuna.TrialPruned("stopped after its build",
+                                 {"timings": {"compiled": block_accuracy.compiled}})
 
     monkeypatch.setattr(objective_module, "_run_in_child", build_then_stop)
     prepared = prepare(TuneConfig(base=MnistConfig(**dict(TINY, device="cpp_standalone")),
@@ -258,7 +262,7 @@ def test_a_pruned_trial_still_counts_what_it_compiled(tmp_path, monkeypatch):
                              str(tmp_path / "s"), str(tmp_path / "builds")), n_trials=1)
     (trial,) = study.get_trials()
     assert trial.state.name == "PRUNED"
-    assert trial.user_attrs["compiled"] and trial.user_attrs["compiled_files"] == ["main.o"]
+    assert trial.user_attrs["compiled"] and trial.user_attrs["programs_compiled"] == 1
 
 
 # ---- pruning's warm-up ---------------------------------------------------------------------

@@ -27,6 +27,7 @@ import hashlib
 import io
 import json
 import os
+import sys
 import tempfile
 
 import numpy as np
@@ -35,7 +36,7 @@ from . import signals
 
 __all__ = ["CheckpointError", "FORMAT", "VERSION", "MANIFEST", "data_fingerprint", "write",
            "load", "check_identity", "check_arrays", "resolve_directory",
-           "refuse_to_overwrite_unfinished"]
+           "refuse_to_overwrite_unfinished", "settings_of", "Keeper"]
 
 FORMAT = "brian_stdp mnist checkpoint"
 VERSION = 1
@@ -91,8 +92,10 @@ def _atomic_write(path, payload):
     _fsync_directory(directory)
 
 
-def write(directory, identity, progress, arrays):
-    """Write a checkpoint (see the module docstring); return the manifest's path."""
+def write(directory, identity, progress, arrays, settings=None):
+    """Write a checkpoint (see the module docstring); return the manifest's path.
+    ``settings``: the job's settings as plain data (its config, paths absolute), kept so that
+    ``--resume DIR`` alone can continue the job."""
     os.makedirs(directory, exist_ok=True)
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
@@ -102,6 +105,7 @@ def write(directory, identity, progress, arrays):
         "format": FORMAT,
         "version": VERSION,
         "identity": identity,
+        "settings": settings,
         "progress": progress,
         "arrays": {"file": name, "bytes": len(payload),
                    "sha256": hashlib.sha256(payload).hexdigest(),
@@ -273,3 +277,71 @@ def refuse_to_overwrite_unfinished(directory, out):
         raise ValueError(f"--out {out!r} holds the checkpoint of an unfinished job "
                          f"({directory}): continue it with --resume {out}, or remove that "
                          "directory (or choose another --out) to start afresh")
+
+
+#: Settings whose paths a checkpoint keeps absolute (``--resume DIR`` may run elsewhere).
+_PATHS = ("rule_file", "data", "test_data", "out", "build_dir")
+
+
+def settings_of(config) -> dict:
+    """A job's settings as plain data, its paths absolute: what ``--resume DIR`` alone
+    continues with."""
+    import dataclasses
+    settings = dataclasses.asdict(config)
+    for name in _PATHS:
+        if settings.get(name) is not None:
+            settings[name] = os.path.abspath(settings[name])
+    return json.loads(json.dumps(settings))
+
+
+class Keeper:
+    """Writes a job's checkpoint to ``OUT/checkpoint`` when one is due, and remembers what it
+    last wrote. ``plan``: the job's plan (``identity``, ``n_total``, ``n_train``); the
+    completed work passed in has ``chunks``, ``digits``, ``state``, ``counts`` and
+    ``presenter_arrays()``."""
+
+    def __init__(self, config, plan, chunks_done, resumed_from):
+        self.directory = os.path.join(config.out, "checkpoint")
+        if resumed_from is None and not config.overwrite:
+            refuse_to_overwrite_unfinished(self.directory, config.out)
+        self.plan, self.every = plan, config.checkpoint_every
+        same = resumed_from is not None and os.path.abspath(
+            resolve_directory(config.resume)) == os.path.abspath(self.directory)
+        self.written_chunks = chunks_done if same else -1
+        self.settings = settings_of(config)
+        self.written_presentations = resumed_from["presentations_done"] if resumed_from else 0
+
+    def after_chunk(self, completed):
+        """Write a checkpoint if one is due: at the end of training, at the end, or
+        ``--checkpoint-every`` presentations after the last one."""
+        done = completed.digits
+        if (done in (self.plan.n_total, self.plan.n_train)
+                or (self.every > 0 and done - self.written_presentations >= self.every)):
+            self.write(completed)
+
+    def write(self, completed):
+        plan = self.plan
+        done = completed.digits
+        arrays = dict(completed.state, **completed.presenter_arrays())
+        arrays["counts"] = np.concatenate(completed.counts)
+        # A signal during the write is taken once the write and its record here are done.
+        with signals.deferred():
+            write(self.directory, plan.identity, {
+                "chunks_done": completed.chunks, "presentations_done": done,
+                "presentations_total": plan.n_total,
+                "training_presentations": plan.n_train, "training_done": done >= plan.n_train},
+                arrays, self.settings)
+            self.written_chunks, self.written_presentations = completed.chunks, done
+
+    def keep(self, completed):
+        """After a failure, Ctrl-C or SIGTERM: write the completed chunks unless already written;
+        return the checkpoint directory, or None if there is no completed chunk to keep."""
+        if completed.chunks == 0:
+            return None
+        if self.written_chunks != completed.chunks:
+            try:
+                self.write(completed)
+            except Exception as error:  # noqa: BLE001
+                print(f"brian-stdp mnist: could not write the checkpoint ({error})",
+                      file=sys.stderr)
+        return self.directory if self.written_chunks == completed.chunks else None

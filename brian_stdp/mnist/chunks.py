@@ -61,6 +61,7 @@ builds it, :func:`brian_stdp.mnist.network.run_time_settings`). A one-neuron gro
 applied seeds the generator from it, as Brian's own ``seed()`` would (``seed + thread``).
 """
 import os
+import shutil
 import time
 
 import numpy as np
@@ -277,14 +278,46 @@ class StandaloneRunner(_Runner):
             net.run(length * parts["period"], namespace={})
             device.insert_code("main", "}")
 
-    def build(self, with_output):
+    def build(self, on_compile=None, keep=None):
+        """Write the program and take it from the build directory's cache, compiling it only
+        if no process has (:class:`brian_stdp.mnist.builds.ProgramCache`); the program stays
+        held until :meth:`close`. Returns whether this job compiled it."""
+        import contextlib
+
+        import brian2
+
+        from . import builds
         # The same network gives the same main.cpp in every process (Brian2 writes some of it
-        # in an order that follows object addresses): a program built by an earlier process in
-        # this directory (a tuning study's earlier trial, a resumed job) is not recompiled.
+        # in an order that follows object addresses), so the same network has the same key.
         brian2_private.canonical_clock_order(self.device)
-        with brian2_private.code_objects_in_one_file(self.device):
-            self.device.build(directory=self.project_dir, compile=True, run=False,
-                              with_output=with_output)
+
+        def write(directory):
+            with brian2_private.code_objects_in_one_file(self.device):
+                brian2_private.write_project(self.device, directory)
+
+        prefs = brian2.prefs.devices.cpp_standalone
+        self._held = contextlib.ExitStack()
+        try:
+            cache = builds.ProgramCache(self.project_dir, keep=keep)
+            started = time.time()
+            program, compiled = self._held.enter_context(cache.build(
+                write, prefs.make_cmd_unix, prefs.extra_make_args_unix, on_compile))
+            self.device.timers["compile"]["make"] = time.time() - started if compiled else 0.0
+            self.program = self.device.project_dir = program
+            run_directory = builds.RunDirectory()
+            self._held.callback(run_directory.close)
+            self.run_directory = run_directory.path
+        except BaseException:
+            self._held.close()
+            raise
+        return compiled
+
+    def close(self):
+        """Let go of the program (other processes may then remove it from the cache) and
+        remove this job's run directory."""
+        held = getattr(self, "_held", None)
+        if held is not None:
+            held.close()
 
     def run(self, index, rows, length, learning, seed, state, repeat):
         """As :meth:`RuntimeRunner.run`: one run of the compiled program."""
@@ -308,14 +341,15 @@ class StandaloneRunner(_Runner):
                 value = state[key]
                 run_args[getattr(group, name)] = (value if dim is DIMENSIONLESS
                                                   else Quantity(value, dim=dim))
-        try:
-            self.device.run(directory=self.project_dir, with_output=False, run_args=run_args)
-        finally:
-            for name in self.device.run_args_arrays:  # one chunk's inputs: not needed again
-                path = os.path.join(self.project_dir, "static_arrays", name)
-                for stale in (path, path + ".lock"):
-                    if os.path.exists(stale):
-                        os.remove(stale)
+        # The arguments and the results live in this job's run directory: nothing is written
+        # into the program's, which other jobs may be running at the same time.
+        arguments = os.path.join(self.run_directory, "arguments")
+        shutil.rmtree(arguments, ignore_errors=True)  # one chunk's inputs: not needed again
+        os.makedirs(arguments)
+        strings = brian2_private.run_arguments(self.device, run_args, arguments)
+        results = os.path.relpath(os.path.join(self.run_directory, "results"), self.program)
+        self.device.run(directory=self.program, results_directory=results, with_output=False,
+                        run_args=strings)
         self.timings["simulation_s"] += float(self.device.timers["run_binary"])
         return (self._read_state(length * self.period_s), *self._spikes(),
                 self._presenter_end())

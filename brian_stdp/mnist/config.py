@@ -72,10 +72,12 @@ class MnistConfig:
     ``train`` None means every training digit not set aside for validation (3500 of the
     shipped set); ``validation``: training digits set aside, never trained or labelled on, and
     classified after training (:data:`DEFAULT_VALIDATION`; choose settings on their accuracy,
-    report the held-out one); ``label`` None means the first :data:`DEFAULT_LABEL` training
-    digits (or all, if fewer); ``test`` 0 classifies no held-out digit (a study's trial);
-    ``checkpoint_every`` 0 writes checkpoints only at the end of training, at the end and on
-    interruption; ``resume`` is a checkpoint directory (or a job's ``out``).
+    report the held-out one); ``overwrite``: a job's ``out`` may hold another job's finished
+    outputs or checkpoint, which it replaces (otherwise refused); ``label`` None means the
+    first :data:`DEFAULT_LABEL` training digits (or all, if fewer); ``test`` 0 classifies no
+    held-out digit (a study's trial); ``checkpoint_every`` 0 writes checkpoints only at the end
+    of training, at the end and on interruption; ``resume`` is a checkpoint directory (or a
+    job's ``out``).
     """
     rule: str = _flag("nearest")
     rule_file: Optional[str] = _flag(None)
@@ -109,6 +111,7 @@ class MnistConfig:
     chunk: int = _flag(100, _count(1, 100000))  # presentations per chunk (part of the result)
     checkpoint_every: int = _flag(500, _count(0))
     resume: Optional[str] = _flag(None)
+    overwrite: bool = _flag(False)  # replace a finished job's outputs (or an unfinished one's)
 
     def check(self, n_train_available: Optional[int] = None,
               n_test_available: Optional[int] = None) -> None:
@@ -135,6 +138,7 @@ class MnistConfig:
                 raise TypeError(f"--resume must be a directory path, got {self.resume!r}")
             if not os.path.isdir(self.resume):
                 raise ValueError(f"--resume: no such checkpoint directory {str(self.resume)!r}")
+        _check_out(self.out)
         if n_train_available is not None:
             left = n_train_available - self.validation
             if left < 1:
@@ -179,9 +183,22 @@ class MnistConfig:
         if self.rule_file is not None:
             if not os.path.isfile(self.rule_file):
                 raise ValueError(f"--rule-file: no such file {self.rule_file!r}")
-            return load_rule(self.rule_file)
+            try:
+                return load_rule(self.rule_file)
+            except ValueError as error:
+                raise ValueError(f"--rule-file {error}") from None
         chosen = rule_class(self.rule)
         return chosen(**defaults.rule_parameters(chosen, self.neurons))
+
+
+def _check_out(out):
+    """``--out`` must name a directory (checked without touching the disk; the job makes it
+    first thing, :func:`brian_stdp.mnist.outputs.prepare_out`)."""
+    if not isinstance(out, str) or not out:
+        raise TypeError(f"--out must be a directory path, got {out!r}")
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise ValueError(f"--out {out!r} is a file, not a directory: give a directory for the "
+                         "job's outputs")
 
 
 def run_identity(config: MnistConfig, rule: STDPRule, data_sha256: str,

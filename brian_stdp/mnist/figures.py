@@ -17,7 +17,9 @@ def receptive_fields(weights, assignment, path):
     n = weights.shape[0]
     cols = int(np.ceil(np.sqrt(n)))
     rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.9, rows * 1.0), squeeze=False)
+    # At least wide enough for the title: a few neurons' grid is narrower than its text.
+    fig, axes = plt.subplots(rows, cols, figsize=(max(cols * 0.9, 5.0), rows * 1.0 + 0.4),
+                             squeeze=False)
     vmax = max(float(weights.max()), 1e-12)
     for k, ax in enumerate(axes.flat):
         ax.axis("off")
@@ -25,9 +27,9 @@ def receptive_fields(weights, assignment, path):
             ax.imshow(weights[k].reshape(28, 28), cmap="hot_r", vmin=0, vmax=vmax)
             label = assignment[k] if assignment is not None else -1
             ax.set_title(str(label) if label >= 0 else "-", fontsize=7, pad=1)
-    fig.suptitle("Input weights of each excitatory neuron (title: assigned class)", fontsize=9)
+    fig.suptitle("Input weights of each excitatory neuron\n(title: assigned class)", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=100, bbox_inches="tight", pad_inches=0.1)
     plt.close(fig)
 
 
@@ -50,7 +52,7 @@ def confusion_matrix(matrix, path):
     ax.set_title(f"Held-out confusion matrix (accuracy {correct:.1%})")
     fig.colorbar(image, ax=ax)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=100, bbox_inches="tight", pad_inches=0.1)
     plt.close(fig)
 
 
@@ -73,5 +75,5 @@ def training_curve(curve, path):
     bottom.set_ylabel("neurons assigned per class")
     bottom.set_xlabel("training digits seen")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=100, bbox_inches="tight", pad_inches=0.1)
     plt.close(fig)

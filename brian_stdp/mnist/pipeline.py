@@ -7,18 +7,18 @@ network of :mod:`brian_stdp.mnist.network`, writing checkpoints
 (:mod:`brian_stdp.mnist.checkpoint`); score the held-out digits
 (:mod:`brian_stdp.mnist.scoring`); write the outputs (:mod:`brian_stdp.mnist.outputs`).
 """
+import contextlib
 import dataclasses
 import os
 import signal
-import sys
 import time
 from typing import Callable, NamedTuple, Optional
 
-import brian2
 import numpy as np
 
 from . import checkpoint as ckpt
-from . import chunks, data, defaults, network, outputs, scoring, signals
+from .. import brian2_private
+from . import builds, chunks, data, defaults, network, outputs, scoring, signals
 from .config import MnistConfig, run_identity
 from .device import brian_device
 from .progress import Progress, say
@@ -103,6 +103,7 @@ class ChunkReport(NamedTuple):
     n_train: int                # training presentations of the whole job
     counts: np.ndarray          # [training_done, neurons]: spike counts of each accepted digit
     labels: np.ndarray          # [training_done]: their classes
+    compiled: Optional[bool] = None  # cpp_standalone: this job compiled its program
 
 
 def run_mnist(config: MnistConfig, on_chunk: Optional[Callable[[ChunkReport], None]] = None,
@@ -128,13 +129,25 @@ def run_mnist(config: MnistConfig, on_chunk: Optional[Callable[[ChunkReport], No
     result as the uninterrupted run with the same settings. The SIGTERM handler that was there
     before is put back when the job ends.
     """
+    brian2_private.keep_sigint_ignored()  # nohup: a SIGINT stays ignored
     with signals.sigterm_interrupts():
-        return _run_mnist(config, on_chunk, settings_at_run_time)
+        try:
+            return _run_mnist(config, on_chunk, settings_at_run_time)
+        except KeyboardInterrupt as interrupt:
+            if isinstance(interrupt, TrainingInterrupted):
+                raise
+            # Before the first chunk (loading the digits, building, compiling): nothing done.
+            signum = signals.signal_of(interrupt)
+            how = "interrupted" if signum == signal.SIGINT else f"stopped by {signum.name}"
+            raise TrainingInterrupted(f"{how} before any digit was simulated: nothing to keep; "
+                                      "run the same command again to start", None, 0,
+                                      signum) from None
 
 
 def _run_mnist(config, on_chunk=None, settings_at_run_time=False):
     t_start = time.time()
     config.check()
+    outputs.prepare_out(config)
     rule = config.make_rule()
     X, y, train_order, held_out_order, data_info = data.load_job_digits(
         config.data, config.test_data, config.split_seed)
@@ -146,7 +159,7 @@ def _run_mnist(config, on_chunk=None, settings_at_run_time=False):
         X = data.scale_to_mean_pixel(X, config.mean_pixel)
     plan = _plan(config, rule, X, y, fit_order, validation_order, held_out_order)
     start, resumed_from = _starting_point(config, plan)
-    checkpoints = _Checkpoints(config, plan, start, resumed_from)
+    checkpoints = ckpt.Keeper(config, plan, start.chunks, resumed_from)
     os.makedirs(config.out, exist_ok=True)
     say(config, f"brian_stdp mnist: rule {rule.name}, {config.neurons} neurons, "
                 f"{config.train} training digits x {config.epochs} epoch(s), "
@@ -156,9 +169,22 @@ def _run_mnist(config, on_chunk=None, settings_at_run_time=False):
                    f"presentations" if resumed_from else ""))
 
     timings = {"build_s": 0.0, "simulation_s": 0.0, "training_s": 0.0, "evaluation_s": 0.0}
-    report = None if on_chunk is None else _reporter(on_chunk, plan, y)
+    report = None if on_chunk is None else _reporter(on_chunk, plan, y, timings)
     completed = _run_chunks(config, rule, X, plan, start, checkpoints, timings, report,
                             settings_at_run_time)
+    try:
+        return _finish(config, rule, y, plan, completed, checkpoints, timings, resumed_from,
+                       data_info, train_order, held_out_order, t_start)
+    except KeyboardInterrupt as interrupt:
+        # Every digit is simulated and checkpointed: --resume writes the outputs again.
+        with signals.deferred(deliver=False):
+            saved = checkpoints.keep(completed)
+        raise _interruption(plan, completed, saved, signals.signal_of(interrupt)) from None
+
+
+def _finish(config, rule, y, plan, completed, checkpoints, timings, resumed_from, data_info,
+            train_order, held_out_order, t_start):
+    """Score the simulated job, write its outputs, return its results."""
 
     counts = np.concatenate(completed.counts)
     assignment, scores = scoring.score(counts, y[plan.presentations], plan.n_train,
@@ -273,56 +299,6 @@ def _starting_point(config, plan):
             {"checkpoint": os.path.abspath(directory), "presentations_done": done})
 
 
-class _Checkpoints:
-    """Writes the job's checkpoint to ``OUT/checkpoint`` when one is due, and remembers what
-    it last wrote."""
-
-    def __init__(self, config, plan, start, resumed_from):
-        self.directory = os.path.join(config.out, "checkpoint")
-        if resumed_from is None:
-            ckpt.refuse_to_overwrite_unfinished(self.directory, config.out)
-        self.plan, self.every = plan, config.checkpoint_every
-        same = resumed_from is not None and os.path.abspath(
-            ckpt.resolve_directory(config.resume)) == os.path.abspath(self.directory)
-        self.written_chunks = start.chunks if same else -1
-        self.written_presentations = resumed_from["presentations_done"] if resumed_from else 0
-
-    def after_chunk(self, completed):
-        """Write a checkpoint if one is due: at the end of training, at the end, or
-        ``--checkpoint-every`` presentations after the last one."""
-        done = completed.digits
-        if (done in (self.plan.n_total, self.plan.n_train)
-                or (self.every > 0 and done - self.written_presentations >= self.every)):
-            self.write(completed)
-
-    def write(self, completed):
-        plan = self.plan
-        done = completed.digits
-        arrays = dict(completed.state, **completed.presenter_arrays())
-        arrays["counts"] = np.concatenate(completed.counts)
-        # A signal during the write is taken once the write and its record here are done.
-        with signals.deferred():
-            ckpt.write(self.directory, plan.identity, {
-                "chunks_done": completed.chunks, "presentations_done": done,
-                "presentations_total": plan.n_total,
-                "training_presentations": plan.n_train, "training_done": done >= plan.n_train},
-                arrays)
-            self.written_chunks, self.written_presentations = completed.chunks, done
-
-    def keep(self, completed):
-        """After a failure, Ctrl-C or SIGTERM: write the completed chunks unless already written;
-        return the checkpoint directory, or None if there is no completed chunk to keep."""
-        if completed.chunks == 0:
-            return None
-        if self.written_chunks != completed.chunks:
-            try:
-                self.write(completed)
-            except Exception as error:  # noqa: BLE001
-                print(f"brian-stdp mnist: could not write the checkpoint ({error})",
-                      file=sys.stderr)
-        return self.directory if self.written_chunks == completed.chunks else None
-
-
 # ---- chunks --------------------------------------------------------------------------------
 def _run_chunks(config, rule, X, plan, start, checkpoints, timings, report=None,
                 settings_at_run_time=False):
@@ -333,9 +309,10 @@ def _run_chunks(config, rule, X, plan, start, checkpoints, timings, report=None,
     completed = start
     progress = Progress(config)
     try:
-        with brian_device(config.device, config.target, config.build_dir) as project:
+        with brian_device(config.device, config.target, config.build_dir) as project, \
+                contextlib.ExitStack() as held:
             runner = _runner(config, rule, plan, project, start, timings,
-                             settings_at_run_time)
+                             settings_at_run_time, held)
             import resource  # POSIX: CPU time of the compiler and the standalone program
             cpu0 = time.process_time()
             children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -368,18 +345,19 @@ def _run_chunks(config, rule, X, plan, start, checkpoints, timings, report=None,
     return completed
 
 
-def _reporter(on_chunk, plan, y):
+def _reporter(on_chunk, plan, y, timings):
     """The callback of the chunk loop: ``on_chunk`` called with the training so far."""
     def report(completed, learning):
         training_done = min(completed.digits, plan.n_train)
         counts = np.concatenate(completed.counts)[:training_done]
         on_chunk(ChunkReport(completed.chunks, learning, training_done, plan.n_train, counts,
-                             y[plan.presentations[:training_done]]))
+                             y[plan.presentations[:training_done]], timings.get("compiled")))
     return report
 
 
-def _runner(config, rule, plan, project, start, timings, settings_at_run_time=False):
-    """Build the network and its chunk runner (compiling the standalone program)."""
+def _runner(config, rule, plan, project, start, timings, settings_at_run_time, held):
+    """Build the network and its chunk runner (compiling the standalone program, unless a
+    process already has); ``held`` closes the runner when the job ends."""
     t_setup = time.time()
     template = np.zeros((config.chunk, plan.n_inputs))
     build = network.build_int if rule.integer else network.build
@@ -391,10 +369,12 @@ def _runner(config, rule, plan, project, start, timings, settings_at_run_time=Fa
         # resumed job in the same --build-dir compiles nothing again.
         kinds = {(plan.eval_chunk, False)} | ({(plan.train_chunk, True)} if plan.n_train else set())
         runner = chunks.StandaloneRunner(parts, parts["network"], config.chunk, kinds, project)
-        say(config, "compiling the standalone program (once) ...")
-        runner.build(with_output=config.progress)
-        timings["build_s"] = float(sum(v for v in brian2.get_device().timers["compile"].values()
-                                       if v))
+        held.callback(runner.close)
+        started = time.time()
+        timings["compiled"] = runner.build(
+            on_compile=lambda: say(config, "compiling the standalone program ..."),
+            keep=builds.KEEP if config.build_dir is None else None)
+        timings["build_s"] = time.time() - started
     else:
         runner = chunks.RuntimeRunner(parts, parts["network"], config.chunk)
     if start.state is not None and sorted(start.state) != sorted(runner.keys()):
@@ -437,9 +417,10 @@ def _interruption(plan, completed, saved, signum):
     if saved:
         message = (f"{how} after {done} of {plan.n_total} presentations "
                    f"({min(done, plan.n_train)} of {plan.n_train} training); checkpoint in "
-                   f"{saved}. Continue with the same options and --resume {saved}")
+                   f"{saved}. Continue with: brian-stdp mnist --resume {saved}")
     else:
-        message = f"{how} before the first chunk completed; nothing to save"
+        message = (f"{how} before the first chunk completed: nothing to keep; run the same "
+                   "command again to start")
     return TrainingInterrupted(message, saved, done, signum)
 
 

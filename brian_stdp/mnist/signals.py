@@ -89,7 +89,9 @@ def deferred(deliver=True):
     try:
         for signum in DEFERRED:
             handler = signal.getsignal(signum)
-            if handler is None:  # installed outside Python: cannot be put back, leave it
+            if handler is None or handler is signal.SIG_IGN:
+                # Installed outside Python (cannot be put back), or ignored as whoever started
+                # the process asked (``nohup``): left alone.
                 continue
             previous[signum] = handler
             signal.signal(signum, hold)
@@ -100,3 +102,4 @@ def deferred(deliver=True):
     if deliver:
         for signum in received:
             signal.raise_signal(signum)
+

@@ -250,9 +250,14 @@ def rule_class(name: str) -> type:
 
 
 def load_rule(path: str) -> STDPRule:
-    """Read a rule written by :meth:`STDPRule.save`."""
+    """Read a rule written by :meth:`STDPRule.save` (ValueError naming the file, and the line
+    and column of a JSON error)."""
     with open(path) as handle:
-        data = json.load(handle)
+        try:
+            data = json.load(handle)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}: not valid JSON at line {error.lineno}, column "
+                             f"{error.colno}: {error.msg}") from None
     if not isinstance(data, dict) or "rule" not in data:
         raise ValueError(f"{path}: not a brian_stdp rule file (needs a 'rule' key)")
     return rule_class(data["rule"]).from_dict(data)

@@ -15,8 +15,6 @@ labelled by the block before it, the job's own training curve,
 there (pruning).
 """
 import dataclasses
-import hashlib
-import json
 import os
 import shutil
 import socket
@@ -24,12 +22,13 @@ import time
 
 import numpy as np
 
-from ..mnist import scoring
+from ..mnist import scoring, signals
 from ..mnist.config import MnistConfig
 from ..mnist.pipeline import run_mnist
 from ..rules import rule_class
+from .stopping import STOP, Interrupted
 
-__all__ = ["trial_job", "trial_runs", "Objective", "program_key"]
+__all__ = ["trial_job", "trial_runs", "Objective"]
 
 
 def trial_runs(base: MnistConfig, seeds: int, splits: int) -> list:
@@ -48,31 +47,6 @@ def trial_job(base: MnistConfig, job: dict, rule_parameters: dict) -> tuple:
     return dataclasses.replace(base, **job), rule
 
 
-def program_key(config: MnistConfig, rule) -> str:
-    """What a cpp_standalone program depends on besides its run-time settings: trials with the
-    same key run the same compiled program (settings as run arguments)."""
-    from ..mnist.network import RUN_TIME_SETTINGS
-    fields = {k: v for k, v in dataclasses.asdict(config).items()
-              if k not in RUN_TIME_SETTINGS and k not in (
-                  "out", "build_dir", "progress", "rule_file", "data", "test_data",
-                  # which digits, and how bright: the chunks' data, not the program's code
-                  "split_seed", "mean_pixel")}
-    text = json.dumps([fields, rule.to_dict()], sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
-
-
-def _build_stamps(build_dir):
-    """``{file: modification time}`` of what building a standalone project writes, its object
-    files and its program (``main``): a compile or a link changes them."""
-    stamps = {}
-    for root, _, names in os.walk(build_dir):
-        for name in names:
-            if name.endswith(".o") or (name == "main" and root == build_dir):
-                path = os.path.join(root, name)
-                stamps[os.path.relpath(path, build_dir)] = os.stat(path).st_mtime_ns
-    return stamps
-
-
 class Objective:
     """The function a study optimises: ``objective(trial)`` runs the job once per
     :func:`trial_runs` entry and returns the mean of their validation accuracies.
@@ -80,9 +54,10 @@ class Objective:
     ``base``: the study's fixed settings (``validation`` digits carved from the training
     digits, ``test`` 0); ``space``: the :class:`~brian_stdp.tune.space.SearchSpace`;
     ``out``: the study directory (a trial's runs go to ``OUT/trials/STUDY/NUMBER``);
-    ``builds``: this worker's standalone build directory (one program per :func:`program_key`
-    under it); ``say``: where progress lines go; ``seeds``, ``splits``: network seeds and
-    splits per trial; ``study``: the study's name.
+    ``builds``: the study's standalone build directory (a cache of programs keyed by their
+    code, :mod:`brian_stdp.mnist.builds`, shared by every worker); ``say``: where progress
+    lines go; ``seeds``, ``splits``: network seeds and splits per trial; ``study``: the
+    study's name.
     """
 
     def __init__(self, base, space, out, builds, say=print, seeds=1, splits=1, study="study"):
@@ -103,58 +78,59 @@ class Objective:
         config = dataclasses.replace(config, rule_file=rule_file, progress=False,
                                      checkpoint_every=0, resume=None)
         judge = _Judge(trial, steps_per_run=config.train * config.epochs)
-        started, rebuilt, results = time.time(), [], []
+        started, results = time.time(), []
         try:
             for k, (seed, split) in enumerate(self.runs):
                 run_directory = (directory if len(self.runs) == 1
                                  else os.path.join(directory, f"seed{seed}-split{split}"))
                 judge.run_index = k
+                STOP.check()
                 results.append(self._run(dataclasses.replace(
-                    config, seed=seed, split_seed=split, out=run_directory), rule, judge,
-                    rebuilt))
-        except optuna.TrialPruned:
+                    config, seed=seed, split_seed=split, out=run_directory), judge))
+        except optuna.TrialPruned as pruned:
             trial.set_user_attr("pruned_after", judge.last_step)
+            results += [pruned.args[1]] if len(pruned.args) > 1 else []
             raise
         finally:
             if config.device == "cpp_standalone":  # also for a pruned or failed trial
-                trial.set_user_attr("compiled", bool(rebuilt))
-                trial.set_user_attr("compiled_files",
-                                    [name for name in rebuilt if name.endswith(".o")])
-                trial.set_user_attr("linked", "main" in rebuilt)
+                # The programs this trial compiled (the others were in the study's build
+                # directory already: another trial, another worker, an earlier study).
+                trial.set_user_attr("programs_compiled", sum(
+                    bool(r["timings"].get("compiled")) for r in results))
+                trial.set_user_attr("compiled", any(r["timings"].get("compiled")
+                                                    for r in results))
             trial.set_user_attr("seconds", time.time() - started)
             trial.set_user_attr("runs", [
                 {"seed": seed, "split": split, "validation_accuracy": r["validation_accuracy"],
                  "repeats": r["protocol"]["repeats"],
                  "mean_spikes_per_validation_digit": r["mean_spikes_per_validation_digit"],
                  "simulation_s": r["timings"]["simulation_s"]}
-                for (seed, split), r in zip(self.runs, results)])
+                for (seed, split), r in zip(self.runs, results) if r.get("protocol")])
         accuracies = [result["validation_accuracy"] for result in results]
         trial.set_user_attr("accuracies", accuracies)
         trial.set_user_attr("build_s", sum(r["timings"]["build_s"] for r in results))
         trial.set_user_attr("simulation_s", sum(r["timings"]["simulation_s"] for r in results))
         return float(np.mean(accuracies))
 
-    def _run(self, config, rule, judge, rebuilt):
-        """One job of the trial: its results; what its build rewrote goes to ``rebuilt``
-        (also when the job stops early)."""
+    def _run(self, config, judge):
+        """One job of the trial: its results (cpp_standalone: in the study's build directory,
+        which every worker shares; a program is compiled once)."""
         os.makedirs(config.out, exist_ok=True)
-        build_dir = None
         if config.device == "cpp_standalone":
-            build_dir = os.path.join(self.builds, program_key(config, rule))
-        config = dataclasses.replace(config, build_dir=build_dir)
-        stamps = _build_stamps(build_dir) if build_dir else {}
+            config = dataclasses.replace(config, build_dir=self.builds)
         try:
             if config.device == "cpp_standalone":
                 results = _run_in_child(config, judge)
             else:
-                results = _kept(run_mnist(config, on_chunk=_BlockAccuracy(config, judge),
-                                          settings_at_run_time=True))
+                try:
+                    results = _kept(run_mnist(config, on_chunk=_BlockAccuracy(config, judge),
+                                              settings_at_run_time=True))
+                except KeyboardInterrupt as interrupt:
+                    # The job takes SIGTERM itself while it runs (in this process): it is the
+                    # study's interruption all the same.
+                    STOP(signals.signal_of(interrupt), None)
+                    raise Interrupted(str(interrupt)) from None
         finally:
-            if build_dir:
-                # Which object files this job's build compiled, whether it linked the program
-                # again (neither: the program as it was)
-                rebuilt += sorted(name for name, stamp in _build_stamps(build_dir).items()
-                                  if stamps.get(name) != stamp)
             # A job's outputs are not needed again but its results.json (kept): the weights
             # and figures of every trial would fill the disk of a long study.
             for name in os.listdir(config.out):
@@ -203,9 +179,12 @@ class _BlockAccuracy:
     def __init__(self, config, judge):
         self.block = scoring.block_size(config.train * config.epochs)
         self.judge, self.reported = judge, 0
+        self.compiled = None  # whether the job compiled its program, once it has said so
 
     def __call__(self, report):
         import optuna
+        self.compiled = report.compiled
+        STOP.check()  # Ctrl-C or SIGTERM to the study: the job stops after this chunk
         if not report.learning:
             return
         curve = scoring.training_curve(report.counts, report.labels, self.block)
@@ -220,18 +199,27 @@ class _BlockAccuracy:
 # ---- cpp_standalone: each trial in a fresh process -------------------------------------------
 # Brian2 names generated code and orders a run's clocks by what else lives in the process
 # (name counters, set order of objects by address), so a second network built in the same
-# process generates different source files and recompiles. A fresh process per trial generates
-# the same files for the same network, and the build directory's program is reused (only
-# changed files are recompiled, as for a resumed job). The child reports its block accuracy
-# through a pipe; the parent (which holds the trial and its heartbeat) answers whether to stop.
+# process generates different source files, another program. A fresh process per trial
+# generates the same files for the same network, whose program the build directory then has
+# (keyed by its code). The child reports its block accuracy through a pipe; the parent (which
+# holds the trial and its heartbeat) answers whether to stop.
 def _run_in_child(config, judge):
     import multiprocessing
+    import signal
 
     import optuna
     context = multiprocessing.get_context("spawn")
     parent_end, child_end = context.Pipe()
     child = context.Process(target=_child_main, args=(child_end, config), daemon=True)
-    child.start()
+    STOP.check()
+    # The job's process ignores SIGINT (also while it imports): a Ctrl-C is the study's to
+    # take, which ends the process (STOP.child) with SIGTERM.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        child.start()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    STOP.child = child
     child_end.close()
     try:
         while True:
@@ -239,18 +227,21 @@ def _run_in_child(config, judge):
                 message = parent_end.recv()
             except EOFError:
                 child.join()
+                STOP.check()
                 raise RuntimeError(f"the trial's process ended without a result (exit status "
                                    f"{child.exitcode})") from None
             kind = message[0]
             if kind == "report":
                 parent_end.send(judge(*message[1:]))
-            elif kind == "pruned":
-                raise optuna.TrialPruned(message[1])
+            elif kind == "pruned":  # the message, and what the job had done (compiled?)
+                raise optuna.TrialPruned(message[1], message[2])
             elif kind == "error":
+                STOP.check()
                 raise RuntimeError(f"the trial's job failed: {message[1]}")
             else:
                 return message[1]
     finally:
+        STOP.child = None
         if child.is_alive():
             child.terminate()
         child.join()
@@ -265,11 +256,12 @@ def _child_main(connection, config):
         connection.send(("report", value, step))
         return connection.recv()
 
+    block_accuracy = _BlockAccuracy(config, judge)
     try:
-        results = run_mnist(config, on_chunk=_BlockAccuracy(config, judge),
-                            settings_at_run_time=True)
+        results = run_mnist(config, on_chunk=block_accuracy, settings_at_run_time=True)
     except optuna.TrialPruned as pruned:
-        connection.send(("pruned", str(pruned)))
+        connection.send(("pruned", str(pruned.args[0]),
+                         {"timings": {"compiled": block_accuracy.compiled}}))
     except BaseException as error:  # noqa: BLE001  (reported to the parent, which fails it)
         connection.send(("error", f"{type(error).__name__}: {error}"))
     else:

@@ -32,18 +32,15 @@ def summarize(prepared) -> dict:
     optuna.storages.fail_stale_trials(study)
     trials = study.get_trials(deepcopy=False)
     states = {state.name.lower(): sum(t.state == state for t in trials) for state in TrialState}
-    compiled = [t for t in trials if t.user_attrs.get("compiled")]
-    # A trial that recompiled main.cpp alone (a few seconds, against a minute for the whole
-    # program) is counted apart. The runner writes main.cpp the same in every process
-    # (brian2_private.canonical_clock_order), so none should; were main.cpp to differ again
-    # (another Brian2), this count would show it.
-    main_only = sum(t.user_attrs.get("compiled_files") == ["main.o"] for t in compiled)
-    compiles = len(compiled) - main_only
+    # Programs compiled, over all trials: every other run found its program in the study's
+    # build directory (the same network gives the same code in every process,
+    # brian2_private.canonical_clock_order, so the same key).
+    compiles = sum(t.user_attrs.get("programs_compiled", 0) for t in trials)
     os.makedirs(prepared.out, exist_ok=True)
     files = [_write_table(trials, prepared.out),
              write_trials_jsonl(prepared, trials, os.path.join(prepared.out, "trials.jsonl"))]
     summary = {"study": prepared.name, "storage": shown(prepared.url), "trials": len(trials),
-               "states": states, "compiles": compiles, "main_only_compiles": main_only,
+               "states": states, "compiles": compiles,
                "device": prepared.base.device, "seeds": prepared.seeds,
                "splits": prepared.splits, "best": None}
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
@@ -74,12 +71,12 @@ def _write_table(trials, out):
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["number", "state", "accuracy", "runs (seed/split:accuracy)", "seconds",
-                         "compiled", "pruned_after", *names])
+                         "programs compiled", "pruned_after", *names])
         for t in trials:
             writer.writerow([t.number, t.state.name.lower(),
                              t.value if t.state == TrialState.COMPLETE else "",
                              _runs_text(t), round(t.user_attrs.get("seconds", 0.0), 2),
-                             int(bool(t.user_attrs.get("compiled"))),
+                             t.user_attrs.get("programs_compiled", 0),
                              t.user_attrs.get("pruned_after", ""),
                              *[t.params.get(name, "") for name in names]])
     return path
@@ -211,10 +208,8 @@ def _summary_text(summary, trials):
              + ", ".join(f"{n} {state}" for state, n in summary["states"].items() if n) + ")",
              f"programs compiled: {summary['compiles']}"
              + (" (runtime device: nothing to compile)" if summary["device"] == "runtime"
-                else f" in {summary['trials']} trials"
-                + (f"; {summary['main_only_compiles']} more trial(s) recompiled main.cpp alone"
-                   if summary["main_only_compiles"] else "")
-                + "; the others ran a compiled program unchanged")]
+                else f" in {summary['trials']} trials; every other run found its program "
+                     "compiled")]
     ranked = sorted((t for t in trials if t.state == TrialState.COMPLETE),
                     key=lambda t: -t.value)[:10]
     if ranked:

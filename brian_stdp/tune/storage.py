@@ -1,7 +1,18 @@
 """The study's database: Optuna's storage with heartbeats, and its URL as messages show it."""
 import os
 
-__all__ = ["open_storage", "shown"]
+__all__ = ["open_storage", "shown", "quiet_database_logs"]
+
+
+def quiet_database_logs():
+    """Keep SQLAlchemy's log records off stderr. An interruption that lands inside a database
+    call makes its connection pool log the KeyboardInterrupt with a traceback while it cleans
+    up; every real database error is raised as an exception, and reported as one."""
+    import logging
+    logger = logging.getLogger("sqlalchemy")
+    if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+        logger.addHandler(logging.NullHandler())
+    logger.propagate = False
 
 
 def shown(url):
@@ -19,6 +30,7 @@ def open_storage(url: str, heartbeat: int = 10):
     import warnings
 
     import optuna
+    quiet_database_logs()
     # Heartbeats and fail_stale_trials are "experimental" in Optuna: said once here, not per
     # trial.
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)

@@ -12,19 +12,18 @@ whose worker died (killed, machine lost) is marked failed by the next worker tha
 the heartbeat is ``3 x heartbeat`` seconds old, and a new trial takes its place.
 """
 import dataclasses
-import fcntl
 import json
 import os
-import sys
 from typing import Optional, Sequence, Union
 
 from ..mnist.config import MnistConfig, flag_name
 from ..rules import rule_class
-from .objective import Objective, trial_runs
+from .objective import trial_runs
 from .report import summarize
 from .space import SearchSpace, load_space
 from .storage import open_storage
 from .storage import shown as _shown
+from .workers import StudyInterrupted, run_worker, run_workers
 
 __all__ = ["TuneConfig", "run_study", "prepare", "run_worker", "summarize", "storage_url",
            "open_storage", "PRUNERS"]
@@ -33,9 +32,6 @@ PRUNERS = ("median", "halving", "none")
 #: Settings of the base job that are the study's bookkeeping, not part of what it tunes.
 _BOOKKEEPING = ("data", "test_data", "out", "build_dir", "progress", "checkpoint_every", "resume",
                 "rule_file")
-#: A worker stops after this many failed trials in a row (a setting the job refuses, a bug):
-#: failed trials do not count towards the budget, so it would otherwise never end.
-MAX_FAILURES_IN_A_ROW = 3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,8 +42,10 @@ class TuneConfig:
     ``checkpoint_every`` are the study's to set; None with ``resume``: the study's own);
     ``space``: a search-space file, a dict, or None for the rule's default
     (:mod:`brian_stdp.tune.space`); ``trials``: finished trials the study ends with, shared by
-    all its workers (>= 1); ``storage``: a database URL (None: ``sqlite:///OUT/study.db``);
-    ``study``: its name (None: ``mnist-RULE-NEURONS``); ``resume``: continue the existing
+    all its workers (>= 1; None with ``resume``: the study's own total); ``storage``: a
+    database URL (None: ``sqlite:///OUT/study.db``);
+    ``study``: its name (None: ``mnist-RULE-NEURONS``; with ``resume``, the one study of the
+    storage); ``resume``: continue the existing
     study, with its own settings; ``workers``: local worker processes (>= 1); ``pruner``: one
     of :data:`PRUNERS`; ``prune_after``: training digits a trial sees before the pruner may
     stop it (0 .. its training digits - 1; None: a third of the trial's training digits);
@@ -66,7 +64,7 @@ class TuneConfig:
     """
     base: Optional[MnistConfig] = None
     space: Union[str, dict, None] = None
-    trials: int = 20
+    trials: Optional[int] = 20
     storage: Optional[str] = None
     study: Optional[str] = None
     resume: bool = False
@@ -84,9 +82,13 @@ class TuneConfig:
     command: Optional[str] = None
 
     def check(self):
+        if self.trials is None and not self.resume:
+            raise ValueError("--trials: a new study needs its number of trials")
         for name, low in (("trials", 1), ("workers", 1), ("heartbeat", 1), ("seeds", 1),
                           ("splits", 1)):
             value = getattr(self, name)
+            if name == "trials" and value is None:
+                continue
             if isinstance(value, bool) or not isinstance(value, int):
                 raise TypeError(f"{flag_name(name)} must be an integer >= {low}, got {value!r}")
             if value < low:
@@ -104,7 +106,8 @@ class TuneConfig:
             if self.pruner == "none":
                 raise ValueError(f"{flag_name(name)} sets when --pruner median or halving may "
                                  "stop a trial; --pruner none stops none")
-        if self.startup_trials is not None and self.startup_trials >= self.trials:
+        if (self.startup_trials is not None and self.trials is not None
+                and self.startup_trials >= self.trials):
             raise ValueError(f"--startup-trials must be between 0 and {self.trials - 1} (below "
                              f"--trials {self.trials}, or no trial could be pruned), got "
                              f"{self.startup_trials}")
@@ -120,12 +123,6 @@ def storage_url(config: TuneConfig) -> str:
     if config.storage:
         return config.storage
     return "sqlite:///" + os.path.abspath(os.path.join(config.out, "study.db"))
-
-
-def _pruner(prepared):
-    from .pruning import make_pruner
-    return make_pruner(prepared.pruner, prepared.base, prepared.prune_after,
-                       prepared.startup_trials)
 
 
 def _check_prune_after(prune_after, base, space):
@@ -152,13 +149,13 @@ def _check_prune_after(prune_after, base, space):
                          "--pruner none turns pruning off")
 
 
-def _study_record(base, space, rule, digits_sha256, seeds, splits, command):
+def _study_record(base, space, rule, digits_sha256, seeds, splits, command, trials):
     """What a study stores about itself and a joining worker must match (not its
     ``command``, ``data`` path: the digits' sha256 is what must match)."""
     settings = {k: v for k, v in dataclasses.asdict(base).items() if k not in _BOOKKEEPING}
     return {"rule": rule.to_dict(), "space": space.to_dict(), "settings": settings,
             "digits_sha256": digits_sha256, "seeds": seeds, "splits": splits,
-            "data": base.data, "command": command}
+            "data": base.data, "command": command, "trials": trials}
 
 
 def _digits(base):
@@ -205,7 +202,7 @@ def prepare(config: TuneConfig) -> Prepared:
     url = storage_url(config)
     if config.resume:
         storage = open_storage(url, config.heartbeat)
-        name = config.study or _default_name(config.base)
+        name = config.study or _only_study(storage, url)
         try:
             study = optuna.load_study(study_name=name, storage=storage)
         except KeyError:
@@ -234,11 +231,13 @@ def prepare(config: TuneConfig) -> Prepared:
             raise ValueError(f"--data: these digits are not the study {name!r}'s")
         space = SearchSpace.parse(record["space"], rule)
         _check_prune_after(config.prune_after, base, space)
+        trials = config.trials if config.trials is not None else record.get("trials", 20)
         return Prepared(url, name, config.heartbeat, base, space.to_dict(), rule.to_dict(),
-                        config.trials, config.pruner, config.prune_after,
+                        trials, config.pruner, config.prune_after,
                         config.startup_trials, config.out, config.seed, config.progress,
                         record["seeds"], record["splits"], record.get("command"))
 
+    _study_directory(config.out)
     base = dataclasses.replace(config.base, test=0, test_data=None)
     base.check()
     rule = base.make_rule()
@@ -256,7 +255,7 @@ def prepare(config: TuneConfig) -> Prepared:
             raise ValueError(f"enqueue: {sorted(unknown)} not in the search space "
                              f"{space.names()}")
     record = _study_record(base, space, rule, digest, config.seeds, config.splits,
-                           config.command)
+                           config.command, config.trials)
     storage = open_storage(url, config.heartbeat)
     name = config.study or _default_name(base)
     study = optuna.create_study(storage=storage, study_name=name, direction="maximize",
@@ -272,6 +271,31 @@ def prepare(config: TuneConfig) -> Prepared:
                     config.trials, config.pruner, config.prune_after, config.startup_trials,
                     config.out, config.seed, config.progress, config.seeds, config.splits,
                     config.command)
+
+
+def _study_directory(out):
+    """Make the study's directory ``--out`` (refused, naming it, if it cannot be)."""
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise ValueError(f"--out {out!r} is a file, not a directory: give a directory for the "
+                         "study")
+    try:
+        os.makedirs(out, exist_ok=True)
+        probe = os.path.join(out, f".write-test-{os.getpid()}")
+        os.mkdir(probe)
+        os.rmdir(probe)
+    except OSError as error:
+        raise ValueError(f"--out {out!r} cannot be written ({error.strerror or error}): give "
+                         "a directory you can write to") from None
+
+
+def _only_study(storage, url):
+    """The name of the one study in ``storage`` (``--resume`` without ``--study``)."""
+    import optuna
+    names = optuna.study.get_all_study_names(storage)
+    if len(names) != 1:
+        raise ValueError(f"--resume: {_shown(url)} holds {len(names)} studies "
+                         f"{sorted(names)}: name the one to continue with --study")
+    return names[0]
 
 
 def _default_name(base):
@@ -304,99 +328,6 @@ def _check_same_study(name, existing, record):
                              f"{existing.get(name_of)}, not {record[name_of]}")
 
 
-# ---- workers -------------------------------------------------------------------------------
-_held_slots = []
-
-
-def _build_slot(out):
-    """A build directory this process holds alone (an flock on ``builds/workerK.lock``): one
-    program per worker and network, reused from trial to trial and from run to run."""
-    builds = os.path.join(os.path.abspath(out), "builds")
-    os.makedirs(builds, exist_ok=True)
-    k = 0
-    while True:
-        handle = open(os.path.join(builds, f"worker{k}.lock"), "a")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.close()
-            k += 1
-            continue
-        _held_slots.append(handle)  # held for the process's life
-        return os.path.join(builds, f"worker{k}"), k
-
-
-def _counted(study):
-    """Trials that count towards the budget: finished (complete or pruned) and running."""
-    from optuna.trial import TrialState
-    return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED,
-                                                        TrialState.RUNNING)))
-
-
-def run_worker(prepared: Prepared, index: int = 0) -> int:
-    """Run trials of the study until it has its budget; return how many this worker ran."""
-    import optuna
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = open_storage(prepared.url, prepared.heartbeat)
-    seed = None if prepared.seed is None else prepared.seed + index
-    study = optuna.load_study(study_name=prepared.name, storage=storage,
-                              sampler=optuna.samplers.TPESampler(seed=seed),
-                              pruner=_pruner(prepared))
-    rule = rule_class(prepared.rule["rule"]).from_dict(prepared.rule)
-    space = SearchSpace.parse(prepared.space, rule)
-    builds, slot = _build_slot(prepared.out)
-    tag = f"worker {slot} (pid {os.getpid()})"
-
-    def say(text):
-        if prepared.progress:
-            print(f"[{tag}] {text}", flush=True)
-
-    objective = Objective(prepared.base, space, prepared.out, builds, say, prepared.seeds,
-                          prepared.splits, prepared.name)
-    done, failures = [], 0
-
-    def record(study, trial):
-        done.append(trial)
-        say(_trial_line(trial))
-
-    while True:
-        optuna.storages.fail_stale_trials(study)  # a dead worker's trial: failed, replaced
-        if _counted(study) >= prepared.trials:
-            break
-        study.optimize(objective, n_trials=1, catch=(Exception,), callbacks=[record])
-        if done and done[-1].state == optuna.trial.TrialState.FAIL:
-            failures += 1
-            if failures >= MAX_FAILURES_IN_A_ROW:
-                raise RuntimeError(f"{tag}: {failures} trials failed in a row, the last with "
-                                   f"{done[-1].user_attrs.get('error') or done[-1].system_attrs}"
-                                   "; stopping")
-        else:
-            failures = 0
-    say(f"done: {len(done)} trial(s) here; the study has its {prepared.trials}")
-    return len(done)
-
-
-def _trial_line(trial):
-    state = trial.state.name.lower()
-    params = ", ".join(f"{k}={_fmt(v)}" for k, v in trial.params.items())
-    took = trial.user_attrs.get("seconds")
-    took = f" in {took:.1f} s" if took is not None else ""
-    files = trial.user_attrs.get("compiled_files") or []
-    compiled = (", recompiled main.cpp" if files == ["main.o"] else
-                f", compiled {len(files)} files" if files else "")
-    if state == "complete":
-        each = trial.user_attrs.get("runs") or []
-        each = (" (" + ", ".join(f"seed {r['seed']} split {r['split']}: "
-                                 f"{r['validation_accuracy'] * 100:.1f}%" for r in each) + ")"
-                if len(each) > 1 else "")
-        return (f"trial {trial.number}: accuracy {trial.value * 100:.1f}%{each}{took}{compiled}"
-                f" ({params})")
-    if state == "pruned":
-        return (f"trial {trial.number}: pruned after {trial.user_attrs.get('pruned_after')} "
-                f"training digits{took} ({params})")
-    return f"trial {trial.number}: {state}{took} ({params})"
-
-
 def _seeds_text(prepared):
     runs = trial_runs(prepared.base, prepared.seeds, prepared.splits)
     if len(runs) == 1:
@@ -404,10 +335,6 @@ def _seeds_text(prepared):
     seed, split = prepared.base.seed, prepared.base.split_seed
     return (f", mean accuracy of network seeds {seed} .. {seed + prepared.seeds - 1} on splits "
             f"{split} .. {split + prepared.splits - 1} ({len(runs)} runs) per trial")
-
-
-def _fmt(value):
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def _pruning_text(prepared):
@@ -425,13 +352,6 @@ def _pruning_text(prepared):
             f"{after} of a trial")
 
 
-def _worker_process(prepared, index):
-    try:
-        run_worker(prepared, index)
-    except KeyboardInterrupt:
-        sys.exit(130)
-
-
 def run_study(config: TuneConfig) -> dict:
     """Check and create (or join) the study, run ``config.workers`` workers on it until it has
     its trials, then write and return its summary (:func:`summarize`)."""
@@ -444,19 +364,9 @@ def run_study(config: TuneConfig) -> dict:
               f"digits"
               f"{_seeds_text(prepared)}; "
               f"{config.workers} worker(s); {_pruning_text(prepared)}", flush=True)
-    if config.workers == 1:
-        run_worker(prepared, 0)
-    else:
-        import multiprocessing
-        context = multiprocessing.get_context("spawn")  # a fresh Brian2 in every worker
-        processes = [context.Process(target=_worker_process, args=(prepared, k))
-                     for k in range(config.workers)]
-        for process in processes:
-            process.start()
-        for process in processes:
-            process.join()
-        failed = [p.exitcode for p in processes if p.exitcode != 0]
-        if failed:
-            print(f"brian-stdp tune: {len(failed)} worker(s) ended with status {failed}",
-                  file=sys.stderr)
+    from .. import brian2_private
+    brian2_private.keep_sigint_ignored()  # nohup: a SIGINT stays ignored
+    signum = run_workers(prepared, config.workers)
+    if signum is not None:
+        raise StudyInterrupted(prepared, signum, config.storage is not None)
     return summarize(prepared)
