@@ -159,6 +159,8 @@ def main():
     parser.add_argument("name", nargs="?",
                         help="RULE-NEURONS (nearest-100, ...) or length-RULE-NEURONS")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--export", action="store_true",
+                        help="run nothing: write the study's trials again from its database")
     parser.add_argument("--publish", action="store_true",
                         help="run nothing: write docs/studies_mnist.inc from the studies")
     args = parser.parse_args()
@@ -172,6 +174,18 @@ def main():
         return
     if not args.name:
         parser.error("name a study, or --publish")
+    if args.export:
+        # The trials again from the study's database, as this version writes them.
+        from brian_stdp.tune import prepare
+        from brian_stdp.tune.report import write_trials_jsonl
+        import optuna
+        out = os.path.join(HERE, "study_runs", args.name)
+        prepared = prepare(TuneConfig(study=args.name, resume=True, trials=None, out=out,
+                                      progress=False))
+        study = optuna.load_study(study_name=args.name, storage=prepared.url)
+        write_trials_jsonl(prepared, study.get_trials(deepcopy=False),
+                           os.path.join(HERE, "studies", f"{args.name}.jsonl"))
+        return
     out = os.path.join(HERE, "study_runs", args.name)
     config = tune_config(args.name, out, args.workers)
     command = shlex.join(["python", "benchmarks/study_defaults.py", args.name])

@@ -95,6 +95,8 @@ def _trial_settings(prepared, params):
     settings = {name: getattr(prepared.base, name) for name in JOB_SETTINGS}
     settings.update({k: v for k, v in params.items() if k in JOB_SETTINGS})
     settings["validation"] = prepared.base.validation
+    mean_pixel = prepared.base.mean_pixel
+    settings["mean_pixel"] = "none" if mean_pixel is None else mean_pixel  # as the flag says it
     return {k: v for k, v in settings.items() if v is not None}
 
 
@@ -123,9 +125,15 @@ def trial_records(prepared, trials) -> list:
                     for seed, split in trial_runs(prepared.base, prepared.seeds,
                                                   prepared.splits)
                     if (seed, split) in done or not runs]
+        complete = t.state.name == "COMPLETE"
+        last = max(t.intermediate_values) if t.intermediate_values else None
         records.append({
             "study": prepared.name, "number": t.number, "state": t.state.name.lower(),
-            "validation_accuracy": t.value, "params": t.params, "runs": runs,
+            # A pruned trial has no validation accuracy: Optuna's value for it is its last
+            # training-block accuracy, kept apart.
+            "validation_accuracy": t.value if complete else None,
+            "last_block_accuracy": t.intermediate_values[last] if last is not None else None,
+            "params": t.params, "runs": runs,
             "pruned_after": t.user_attrs.get("pruned_after"),
             "seconds": t.user_attrs.get("seconds"),
             "compiled": t.user_attrs.get("compiled"), "rule": rule.to_dict(),
