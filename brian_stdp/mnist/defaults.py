@@ -22,8 +22,8 @@ subtracts from every other neuron's input sum (integer network).
 #: defaults for the others; a ``--rule-file`` keeps its own).
 STUDIED = {
     "nearest_online_STDP": {
-        100: {"study": None, "settings": {"intensity": 1.0, "theta_plus": 0.05,
-                                          "inhibition": 17.0}, "parameters": {}},
+        100: {"study": "nearest-100", "settings": {"intensity": 1.27, "theta_plus": 0.0574,
+                                                   "inhibition": 19.7}, "parameters": {}},
         400: {"study": None, "settings": {"intensity": 1.0, "theta_plus": 0.1,
                                           "inhibition": 17.0}, "parameters": {}},
     },
