@@ -28,8 +28,8 @@ STUDIED = {
                                           "inhibition": 17.0}, "parameters": {}},
     },
     "full_online_STDP": {
-        100: {"study": None, "settings": {"intensity": 1.0, "theta_plus": 0.05,
-                                          "inhibition": 17.0}, "parameters": {}},
+        100: {"study": "full-100", "settings": {"intensity": 1.14, "theta_plus": 0.0583,
+                                                "inhibition": 22.6}, "parameters": {}},
         400: {"study": None, "settings": {"intensity": 1.0, "theta_plus": 0.1,
                                           "inhibition": 17.0}, "parameters": {}},
     },
