@@ -106,6 +106,19 @@ def _counted(study):
                                                         TrialState.RUNNING)))
 
 
+def sampler_seed(seed, index, trials_before):
+    """The seed of worker ``index``'s sampler when the study already holds ``trials_before``
+    trials (None: random). A resumed study must not draw its first session's settings again
+    (the same seed would repeat the same random start-up trials), so the count enters the seed;
+    a fresh study's worker k keeps ``seed + k``."""
+    if seed is None:
+        return None
+    if trials_before == 0:
+        return seed + index
+    import numpy as np
+    return int(np.random.SeedSequence([seed, index, trials_before]).generate_state(1)[0])
+
+
 def run_worker(prepared, index: int = 0) -> int:
     """Run trials of the study (``prepared``: :class:`brian_stdp.tune.study.Prepared`) until it
     has its budget; return how many this worker ran."""
@@ -114,10 +127,10 @@ def run_worker(prepared, index: int = 0) -> int:
     # trial cut short by Ctrl-C.
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     storage = open_storage(prepared.url, prepared.heartbeat)
-    seed = None if prepared.seed is None else prepared.seed + index
     study = optuna.load_study(study_name=prepared.name, storage=storage,
-                              sampler=optuna.samplers.TPESampler(seed=seed),
                               pruner=_pruner(prepared))
+    study.sampler = optuna.samplers.TPESampler(
+        seed=sampler_seed(prepared.seed, index, len(study.get_trials(deepcopy=False))))
     rule = rule_class(prepared.rule["rule"]).from_dict(prepared.rule)
     space = SearchSpace.parse(prepared.space, rule)
     slot = _worker_slot(prepared.out)
