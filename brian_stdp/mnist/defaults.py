@@ -2,13 +2,15 @@
 left unset (``None``) on the command line, and the rule parameters it gives a rule named by
 ``--rule``.
 
-Each entry of :data:`STUDIED` is the best trial of a ``brian-stdp tune`` study of that rule and
-size, scored on validation digits carved from the training digits (never the held-out ones),
-over two network seeds on two splits; its values rounded to three significant digits. The
-studies' trials are in ``benchmarks/studies/<study>.jsonl`` (``benchmarks/study_defaults.py``
-runs them again), and ``docs/mnist.rst`` tabulates them; ``tests/test_studies.py`` checks that
-every value here is its study's best trial. A size between two listed sizes takes the settings
-of the nearest listed size (the smaller one of two as near).
+Each entry of :data:`STUDIED` that names a study is the best trial of a ``brian-stdp tune``
+study of that rule and size, scored on validation digits carved from the training digits (never
+the held-out ones), over two network seeds on two splits; its values rounded to three
+significant digits. The studies' trials are in ``benchmarks/studies/<study>.jsonl``
+(``benchmarks/study_defaults.py`` runs them again), and ``docs/mnist.rst`` tabulates them;
+``tests/test_studies.py`` checks that every value here is its study's best trial. An entry
+naming no study (``None``) keeps the defaults of earlier versions, chosen on held-out digits,
+until its study has run. A size between two listed sizes takes the settings of the nearest
+listed size (the smaller one of two as near).
 
 ``intensity``: factor of the base rates (pixel / 4 Hz, 63.75 Hz for a white pixel);
 ``theta_plus``: mV added to an excitatory threshold per spike (float network; None for the
@@ -34,9 +36,9 @@ STUDIED = {
                                           "inhibition": 17.0}, "parameters": {}},
     },
     "meta_nearest_online_STDP": {
-        100: {"study": None, "settings": {"intensity": 1.0, "theta_plus": 0.07,
-                                          "inhibition": 17.0},
-              "parameters": {"Apost": 0.013, "Apre": 1.3e-5}},
+        100: {"study": "meta-100", "settings": {"intensity": 1.0, "theta_plus": 0.08,
+                                                "inhibition": 25.3},
+              "parameters": {"Apost": 0.012, "Apre": 3.73e-5}},
         400: {"study": None, "settings": {"intensity": 1.0, "theta_plus": 0.1,
                                           "inhibition": 17.0}, "parameters": {}},
     },
