@@ -47,7 +47,7 @@ TARGET_SD = 1.5
 #: What a run's result depends on besides its seed and split (its settings), from results.json's
 #: config: runs that agree on these are one row's distribution.
 NOT_SETTINGS = ("seed", "split_seed", "out", "build_dir", "progress", "checkpoint_every",
-                "resume")
+                "resume", "overwrite")
 
 
 # ---- running --------------------------------------------------------------------------------
@@ -101,9 +101,12 @@ def line_of(rule, results, command, wall_s, cpu_s, jobs):
 
 def run_one(rule, neurons, seed, split, args):
     shown = command_of(rule, neurons, seed, split, args.extra)
-    directory = os.path.join(args.work, f"{rule}-{neurons}", f"seed{seed}-split{split}")
+    row = f"{rule}-{neurons}" + (f".{args.tag}" if args.tag else "")
+    directory = os.path.join(args.work, row, f"seed{seed}-split{split}")
+    # A run the results file lacks is run again from the start: whatever an earlier, unrecorded
+    # attempt left in its directory is replaced (--overwrite), not refused or resumed.
     command = [sys.executable, "-m", "brian_stdp", *shown[1:], "--out", directory,
-               "--build-dir", os.path.join(directory, "build"), "--quiet"]
+               "--build-dir", os.path.join(directory, "build"), "--quiet", "--overwrite"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.time()
     proc = subprocess.run(command, capture_output=True, text=True)
@@ -148,7 +151,9 @@ def planned_settings(rule, neurons, args):
 
 
 def _same_settings(recorded, planned):
-    return (recorded["rule"] == planned["rule"] and recorded["config"] == planned["config"]
+    def config(settings):  # lines written before a name joined NOT_SETTINGS still hold it
+        return {k: v for k, v in settings["config"].items() if k not in NOT_SETTINGS}
+    return (recorded["rule"] == planned["rule"] and config(recorded) == config(planned)
             and all(recorded["protocol"].get(k) == v for k, v in planned["protocol"].items()))
 
 
@@ -237,13 +242,18 @@ def _ordered(rows):
     return sorted(rows, key=lambda key: (RULE_ORDER.index(key[0]), key[1]))
 
 
+#: The README's table: every rule and the baseline at both sizes; a row not yet benched says so.
+README_SIZES = (100, 400)
+NOT_YET_RUN = "not yet run"
+
+
 def readme_table(rows):
-    sizes = sorted({n for _, n in rows})
+    sizes = sorted(set(README_SIZES) | {n for _, n in rows})
     lines = ["| rule | " + " | ".join(f"{n} neurons" for n in sizes) + " |",
              "|---|" + "---|" * len(sizes)]
-    for rule in [r for r in RULE_ORDER if any(k[0] == r for k in rows)]:
-        cells = [fmt([r["accuracy"] for r in rows[(rule, n)]]) if (rule, n) in rows else "n/a"
-                 for n in sizes]
+    for rule in RULE_ORDER:
+        cells = [fmt([r["accuracy"] for r in rows[(rule, n)]]) if (rule, n) in rows
+                 else NOT_YET_RUN for n in sizes]
         lines.append(f"| {RULE_TITLES[rule]} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
