@@ -111,8 +111,8 @@ def studies_table():
     body = []
     directory = os.path.join(HERE, "studies")
     for name in sorted(os.listdir(directory)):
-        if not name.endswith(".jsonl"):
-            continue
+        if not name.endswith(".jsonl") or name.startswith("ink-"):
+            continue  # ink-*: study_ink.py's comparison, tabled in studies_ink.inc
         trials = read_study(os.path.join(directory, name))
         states = {}
         for t in trials:
@@ -129,9 +129,10 @@ def studies_table():
                "benchmarks/study_defaults.py NAME`` runs it again): its trials by state, its "
                "best trial (the highest mean validation accuracy over network seeds 10, 11 "
                "on splits 10, 11), that trial's validation accuracy (mean, min–max over its "
-               "runs), and trial 0, the defaults before the study.")
+               "runs), and trial 0: the defaults before the study (a ``length-`` study's trial 0 is "
+               "its shortest training).")
     return list_table(caption, ["study", "trials", "best trial", "its validation accuracy",
-                                "trial 0 (the earlier defaults)"], body)
+                                "trial 0"], body)
 
 
 def defaults_table():
@@ -146,7 +147,9 @@ def defaults_table():
             settings = {k: v for k, v in entry["settings"].items() if v is not None}
             body.append([f"``{rule_class(name).short_name}``", str(neurons),
                          _params(settings), _params(entry["parameters"]) or "SPAIC's",
-                         f"``{entry['study']}``"])
+                         f"``{entry['study']}``" if entry["study"] else
+                         "none yet: chosen before the validation protocol, on held-out "
+                         "digits"])
     caption = ("The job's defaults (:data:`brian_stdp.mnist.defaults.STUDIED`): its settings "
                "and the rule parameters of a rule named by ``--rule`` (SPAIC's defaults for "
                "the others), and the study whose best trial they are.")

@@ -95,9 +95,13 @@ def ink_table():
                              str(len(mine)),
                              bench_mnist.fmt([line["validation_accuracy"] for line in mine]),
                              f"{repeats:.0f}"])
-    caption = ("``python benchmarks/study_ink.py`` (``benchmarks/studies/ink-RULE-100.jsonl``): "
-               "validation accuracy as mean ± sd (min–max) over the runs, and the digits "
-               "shown again while training, per run.")
+    commits = sorted({line["commit"][:7] for name in os.listdir(os.path.join(HERE, "studies"))
+                      if name.startswith("ink-")
+                      for line in bench_mnist.read_lines(os.path.join(HERE, "studies", name))})
+    caption = ("``python benchmarks/study_ink.py`` (``benchmarks/studies/ink-RULE-100.jsonl``), "
+               f"run at commit {', '.join(commits)} with the job's defaults of then (before "
+               "the studies of the other settings): validation accuracy as mean ± sd "
+               "(min–max) over the runs, and the digits shown again while training, per run.")
     return list_table(caption, ["rule", "ink", "runs", "validation accuracy",
                                 "repetitions (training)"], body)
 
