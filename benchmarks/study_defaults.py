@@ -129,8 +129,8 @@ def studies_table():
                "benchmarks/study_defaults.py NAME`` runs it again): its trials by state, its "
                "best trial (the highest mean validation accuracy over network seeds 10, 11 "
                "on splits 10, 11), that trial's validation accuracy (mean, min–max over its "
-               "runs), and trial 0: the defaults before the study (a ``length-`` study's trial 0 is "
-               "its shortest training).")
+               "runs), and trial 0: the defaults before the study (a ``length-`` study's "
+               "trial 0 is its shortest training).")
     return list_table(caption, ["study", "trials", "best trial", "its validation accuracy",
                                 "trial 0"], body)
 
