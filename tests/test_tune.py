@@ -165,6 +165,25 @@ def test_a_trial_never_presents_a_held_out_digit(tmp_path):
     assert values["validation"] != values["real"]
 
 
+def test_a_study_stored_with_other_bookkeeping_is_joined(tmp_path):
+    """A worker joins a study created by an earlier version, whose stored settings hold
+    bookkeeping this version does not compare (--overwrite, --progress); a setting that changes
+    results still refuses it."""
+    out = str(tmp_path / "study")
+    prepare(TuneConfig(base=MnistConfig(**TINY), space=SPACE, trials=1, out=out, study="s"))
+    study = optuna.load_study(study_name="s", storage=f"sqlite:///{out}/study.db")
+    record = study.user_attrs["brian_stdp"]
+    record["settings"].pop("overwrite", None)
+    record["settings"]["overwrite"] = None  # as an earlier version stored it
+    record["settings"]["progress"] = False
+    study.set_user_attr("brian_stdp", record)
+    assert prepare(TuneConfig(base=MnistConfig(**TINY), space=SPACE, trials=1, out=out,
+                              study="s")).name == "s"
+    with pytest.raises(ValueError, match="other settings: --presentation"):
+        prepare(TuneConfig(base=MnistConfig(**dict(TINY, presentation=350.0)), space=SPACE,
+                           trials=1, out=out, study="s"))
+
+
 def test_a_resumed_study_draws_new_settings(tmp_path):
     """A seeded study resumed later samples afresh: its first session's random start-up
     trials are not drawn again (the same seeded sampler would repeat them one for one)."""

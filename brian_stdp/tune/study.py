@@ -31,7 +31,7 @@ __all__ = ["TuneConfig", "run_study", "prepare", "run_worker", "summarize", "sto
 PRUNERS = ("median", "halving", "none")
 #: Settings of the base job that are the study's bookkeeping, not part of what it tunes.
 _BOOKKEEPING = ("data", "test_data", "out", "build_dir", "progress", "checkpoint_every", "resume",
-                "rule_file")
+                "rule_file", "overwrite")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -314,8 +314,11 @@ def _check_same_study(name, existing, record):
     if existing["space"] != record["space"]:
         raise ValueError(f"--space: the study {name!r} was created with another search space "
                          f"({existing['space']})")
+    # A study stored by another version may hold bookkeeping this one does not compare (or
+    # lack one it has): only what a result depends on must match.
     differ = sorted(k for k in set(existing["settings"]) | set(record["settings"])
-                    if existing["settings"].get(k) != record["settings"].get(k))
+                    if k not in _BOOKKEEPING
+                    and existing["settings"].get(k) != record["settings"].get(k))
     if differ:
         raise ValueError(f"the study {name!r} was created with other settings: "
                          + ", ".join(f"{flag_name(k)} {existing['settings'].get(k)!r}"
