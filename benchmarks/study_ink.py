@@ -82,11 +82,12 @@ def main():
 def ink_table():
     """The docs' table of the ink study, from its files."""
     from bench_rules import list_table
-    body = []
+    body, commits = [], set()
     for name in sorted(os.listdir(os.path.join(HERE, "studies"))):
         if not (name.startswith("ink-") and name.endswith(".jsonl")):
             continue
         lines = bench_mnist.read_lines(os.path.join(HERE, "studies", name))
+        commits |= {line["commit"][:7] for line in lines}
         for ink in INKS:
             mine = [line for line in lines if line["mean_pixel"] == ink]
             if mine:
@@ -95,12 +96,9 @@ def ink_table():
                              str(len(mine)),
                              bench_mnist.fmt([line["validation_accuracy"] for line in mine]),
                              f"{repeats:.0f}"])
-    commits = sorted({line["commit"][:7] for name in os.listdir(os.path.join(HERE, "studies"))
-                      if name.startswith("ink-")
-                      for line in bench_mnist.read_lines(os.path.join(HERE, "studies", name))})
     caption = ("``python benchmarks/study_ink.py`` (``benchmarks/studies/ink-RULE-100.jsonl``), "
-               f"run at commit {', '.join(commits)} with the job's defaults of then (before "
-               "the studies of the other settings): validation accuracy as mean ± sd "
+               f"run at commit {', '.join(sorted(commits))} with the job's defaults of then "
+               "(before the studies of the other settings): validation accuracy as mean ± sd "
                "(min–max) over the runs, and the digits shown again while training, per run.")
     return list_table(caption, ["rule", "ink", "runs", "validation accuracy",
                                 "repetitions (training)"], body)
