@@ -7,7 +7,7 @@ steps. Compared, in ONE run of this script:
 - ``spaic``: a dense per-step implementation of the rule exactly as SPAIC executes it (every
   matrix op of SPAIC's learner, PyTorch CPU, float32, one thread, batch 1): ``spaic_dense_run``,
   which tests/test_benchmarks.py checks against SPAIC's recordings step by step. Needs ``torch``
-  (``torch==2.13.0``, installed by the ``test`` extra: ``pip install -e '.[test]'``); without it
+  (``torch==2.13.0``, installed by the ``bench`` extra: ``pip install -e '.[bench]'``); without it
   the column says n/a.
 - ``standalone`` / ``cython``: brian_stdp in cpp_standalone (compiled once, timed by the
   binary's own run clock) and in runtime cython (timed after a warm-up run that compiles).
@@ -205,22 +205,29 @@ def spaic_dense_run(rule, pre, post, w_start, steps_per_sample, thresh=None, dra
     return W
 
 
-def spaic_dense(rule, n_post, n_samples, p_in, p_out, seed=0):
-    """Time per sample of ``spaic_dense_run`` on 784 -> ``n_post`` (float32, one thread, Poisson
-    spikes, weights ``rand * 0.3``, for the int rule ``int(rand * 60)``, after SPAIC's build pass);
-    times the step loop only."""
+def spaic_dense_inputs(rule, n_post, n_samples, p_in, p_out, seed=0):
+    """The timed run's inputs on 784 -> ``n_post`` (float32): Poisson spikes ``pre``, ``post``,
+    weights ``rand * 0.3`` (for the int rule ``int(rand * 60)``) after SPAIC's build pass, and
+    the generator the int rule then draws from."""
     import torch
-    torch.set_num_threads(1)
     gen = torch.Generator().manual_seed(seed)
     steps = n_samples * STEPS_PER_SAMPLE
     pre = (torch.rand(steps, N_PRE, generator=gen) < p_in).float()
     post = (torch.rand(steps, n_post, generator=gen) < p_out).float()
     W = torch.rand(n_post, N_PRE, generator=gen)
     W = (W * 60).floor() if rule == "int" else W * 0.3
-    W = spaic_build(rule, W)
+    return pre, post, spaic_build(rule, W), gen
+
+
+def spaic_dense(rule, n_post, n_samples, p_in, p_out, seed=0):
+    """Seconds per sample of ``spaic_dense_run`` (one thread) on ``spaic_dense_inputs``, timing
+    the step loop only; and the weights it ended on."""
+    import torch
+    torch.set_num_threads(1)
+    pre, post, W, gen = spaic_dense_inputs(rule, n_post, n_samples, p_in, p_out, seed)
     start = time.perf_counter()
-    spaic_dense_run(rule, pre, post, W, STEPS_PER_SAMPLE, generator=gen)
-    return (time.perf_counter() - start) / n_samples
+    W = spaic_dense_run(rule, pre, post, W, STEPS_PER_SAMPLE, generator=gen)
+    return (time.perf_counter() - start) / n_samples, W
 
 
 # ------------------------------------------------------------------------------------------
@@ -415,7 +422,7 @@ def main():
             try:
                 row["spaic"] = statistics.median(
                     spaic_dense(rule_name, n_post, max(1, args.samples // 2), args.p_in,
-                                args.p_out, seed=r) for r in range(args.repeats))
+                                args.p_out, seed=r)[0] for r in range(args.repeats))
             except ImportError:
                 row["spaic"] = None
             for kind in ("standalone", "cython") + (("hand",) if rule_name in ("nearest", "full")

@@ -20,6 +20,7 @@ import time
 import pytest
 
 from tests.support.browser import BUILD, Chromium, build_docs, chromium_executable
+from tests.support.optional import missing
 
 RULE_PAGES = sorted(p.stem for p in (pathlib.Path(BUILD).parent / "rules").glob("*.rst"))
 GALLERY_PAGE = "auto_examples/weights_over_time.html"
@@ -56,8 +57,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.standalone, pytest.mark.xdist_group(
 @pytest.fixture(scope="module")
 def site():
     if not chromium_executable():
-        pytest.fail("no Chromium on PATH: apt-get install -y chromium (the test needs a real "
-                    "browser; .ci/run installs it)")
+        missing("chromium")
     started = time.time()
     html = build_docs()
     print(f"\ndocs built in {time.time() - started:.0f} s into {html}")
@@ -124,8 +124,9 @@ def test_rule_page_renders_its_maths_offline(browser, site, rule_page):
     assert_maths_rendered(page)
     assert os.path.getsize(shot) > 10000
     # The learning-window figure is there and decoded.
-    assert page.evaluate("[...document.images].filter(i => i.src.endsWith('_window.png'))"
-                         ".every(i => i.complete && i.naturalWidth > 0)")
+    windows = page.evaluate("[...document.images].filter(i => i.src.endsWith('_window.png'))"
+                            ".map(i => [i.complete, i.naturalWidth])")
+    assert windows and all(done and width > 0 for done, width in windows), windows
 
 
 def test_gallery_page_shows_its_figure_offline(browser, site):
@@ -146,5 +147,36 @@ def test_gallery_page_shows_its_figure_offline(browser, site):
     assert thumbnails == examples
 
 
-def test_index_page_is_offline(browser, site):
-    assert_offline(open_page(browser, site, "index.html", maths=False))
+def built_pages(site):
+    """Every HTML page of the built site (Sphinx's own copies of sources and downloads are
+    not pages)."""
+    return sorted(str(path.relative_to(site)) for path in site.rglob("*.html")
+                  if path.relative_to(site).parts[0] not in ("_static", "_sources",
+                                                             "_downloads", "_images"))
+
+
+def test_every_page_is_offline(browser, site):
+    """Every page of the site, not a chosen few: a page added later that loads from a CDN (as
+    sphinx-gallery's execution-times pages did) fails here."""
+    pages = built_pages(site)
+    sources = [p for p in pathlib.Path(BUILD).parent.rglob("*.rst")
+               if "_build" not in p.parts and p.name != "sg_execution_times.rst"]
+    assert len(pages) >= len(sources) > 0, (pages, sources)
+    for name in pages:
+        assert_offline(open_page(browser, site, name, maths=False))
+    print(f"\n{len(pages)} pages checked offline")
+
+
+def test_every_page_check_sees_a_page_loading_from_a_cdn(browser, tmp_path):
+    """The page list and the check together catch a CDN page anywhere in the tree."""
+    (tmp_path / "index.html").write_text("<html><body>fine</body></html>")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "times.html").write_text(
+        '<html><head><script src="https://code.jquery.com/jquery-3.7.0.js"></script></head>'
+        '<body>times</body></html>')
+    (tmp_path / "_static").mkdir()
+    (tmp_path / "_static" / "theme.html").write_text("<html></html>")
+    assert built_pages(tmp_path) == ["index.html", "sub/times.html"]
+    assert_offline(open_page(browser, tmp_path, "index.html", maths=False))
+    with pytest.raises(AssertionError, match="asked for files from other hosts"):
+        assert_offline(open_page(browser, tmp_path, "sub/times.html", maths=False))

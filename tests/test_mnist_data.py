@@ -18,6 +18,7 @@ from brian_stdp.cli import main
 from brian_stdp.mnist import data as mnist_data
 from brian_stdp.mnist import pipeline
 from brian_stdp.mnist.data import load_digits, load_job_digits, split_digits
+from tests.support.optional import missing
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FASHION = "/usr/share/datasets/fashion-mnist"
@@ -373,8 +374,7 @@ def test_the_command_exits_2_with_the_message_on_stderr(tmp_path):
 def test_the_real_fashion_mnist_files_load():
     train = os.path.join(FASHION, "train-images-idx3-ubyte.gz")
     if not os.path.isfile(train):
-        pytest.fail(f"no {train}: apt-get install -y dataset-fashion-mnist (the test reads the "
-                    "real IDX files; .ci/run installs them)")
+        missing("fashion-mnist")
     X, y, train_order, held_out_order, info = load_job_digits(FASHION, FASHION, 0)
     assert X.shape == (70000, 784) and X.dtype == np.float64
     assert (info["n_train"], info["n_test"]) == (60000, 10000)

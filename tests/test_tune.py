@@ -21,6 +21,8 @@ from brian_stdp.cli import main
 from brian_stdp.mnist.config import MnistConfig
 from brian_stdp.rules import FullOnlineSTDP, NearestOnlineSTDP, PostPreIntSTDP
 from brian_stdp.tune import SearchSpace, TuneConfig, load_space, prepare, run_study
+from brian_stdp.tune.storage import open_storage, with_driver
+from tests.support.optional import postgresql_bin_dir
 
 optuna = pytest.importorskip("optuna")
 
@@ -539,25 +541,13 @@ def _free_port():
         return sock.getsockname()[1]
 
 
-def _pg_bin():
-    for version in ("17", "16", "15", "14", "13"):
-        directory = f"/usr/lib/postgresql/{version}/bin"
-        if os.path.exists(os.path.join(directory, "initdb")):
-            return directory
-    found = shutil.which("initdb")
-    if found:
-        return os.path.dirname(found)
-    pytest.fail("PostgreSQL's server binaries (initdb, pg_ctl) are not installed: "
-                "apt-get install postgresql (as .ci/run does)")
-
-
 @pytest.fixture
 def postgres_url():
     """A throwaway PostgreSQL cluster in a temporary directory, on a free local port; its URL.
 
     initdb refuses to run as root: as root the cluster belongs to the ``postgres`` user
     (``runuser``), in a directory of its own outside pytest's root-only temporary tree."""
-    bin_dir = _pg_bin()
+    bin_dir = postgresql_bin_dir()
     as_user = []
     directory = tempfile.mkdtemp(prefix="brian_stdp_pg_")
     if os.geteuid() == 0:
@@ -575,7 +565,8 @@ def postgres_url():
         "-o", f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
     try:
         run(f"{bin_dir}/createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "tune")
-        yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/tune"
+        # the spelling of Optuna's documentation; the tune extra's driver is chosen for it
+        yield f"postgresql://postgres@127.0.0.1:{port}/tune"
     finally:
         subprocess.run([*as_user, f"{bin_dir}/pg_ctl", "-D", data_dir, "-m", "immediate",
                         "stop"], capture_output=True)
@@ -651,6 +642,23 @@ def _two_workers_one_killed(url, tmp_path, b_workers=1):
                                    out=out, heartbeat=1, pruner="none", progress=False))
     assert summary["states"]["complete"] == trials + 1
     assert summary["states"]["fail"] == 1
+
+
+def test_both_postgresql_spellings_reach_one_study(postgres_url, tmp_path):
+    """``postgresql://`` (Optuna's documentation; SQLAlchemy 2.1 alone would pick psycopg 3,
+    which is not installed) and ``postgresql+psycopg2://`` open the same database."""
+    assert postgres_url.startswith("postgresql://")
+    (tmp_path / "space.json").write_text(json.dumps(SPACE))
+    prepare(TuneConfig(base=MnistConfig(**TINY), space=str(tmp_path / "space.json"),
+                       storage=postgres_url, study="spelled", trials=2,
+                       out=str(tmp_path / "out"), heartbeat=1))
+    explicit = postgres_url.replace("postgresql://", "postgresql+psycopg2://", 1)
+    for url in (postgres_url, explicit):
+        assert optuna.study.get_all_study_names(open_storage(url)) == ["spelled"]
+    # a URL naming its driver is kept; only the bare scheme gets the installed one
+    assert with_driver(explicit) == explicit
+    assert with_driver("sqlite:///x.db") == "sqlite:///x.db"
+    assert with_driver("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"
 
 
 @pytest.mark.slow
