@@ -1,7 +1,7 @@
 """The study's database: Optuna's storage with heartbeats, and its URL as messages show it."""
 import os
 
-__all__ = ["open_storage", "shown", "quiet_database_logs"]
+__all__ = ["open_storage", "with_driver", "shown", "quiet_database_logs"]
 
 
 def quiet_database_logs():
@@ -24,6 +24,18 @@ def shown(url):
         return url
 
 
+def with_driver(url: str) -> str:
+    """``url`` with the PostgreSQL driver the ``tune`` extra installs (psycopg2) when it names
+    none. ``postgresql://`` is the form Optuna's documentation uses, but SQLAlchemy 2.1 reads it
+    as psycopg 3, which the extra does not install; a URL naming its driver is kept as given, as
+    is a bare one when psycopg2 is missing (SQLAlchemy's own choice then)."""
+    if url.startswith("postgresql://"):
+        import importlib.util
+        if importlib.util.find_spec("psycopg2") is not None:
+            return "postgresql+psycopg2://" + url[len("postgresql://"):]
+    return url
+
+
 def open_storage(url: str, heartbeat: int = 10):
     """Optuna's database storage at ``url`` with heartbeats every ``heartbeat`` seconds (a
     trial silent for ``3 x heartbeat`` is failed); ValueError if it cannot be opened."""
@@ -43,7 +55,7 @@ def open_storage(url: str, heartbeat: int = 10):
     else:
         engine = {}
     try:
-        return optuna.storages.RDBStorage(url, engine_kwargs=engine,
+        return optuna.storages.RDBStorage(with_driver(url), engine_kwargs=engine,
                                           heartbeat_interval=heartbeat,
                                           grace_period=3 * heartbeat)
     except Exception as error:  # noqa: BLE001  (driver, URL and connection errors alike)
