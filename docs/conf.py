@@ -34,7 +34,9 @@ extensions = [
     "brian_stdp_docs",
 ]
 exclude_patterns = ["_build", "_generated/*.txt", "auto_examples/*.ipynb",
-                    "auto_examples/*.py", "auto_examples/*.zip"]
+                    "auto_examples/*.py", "auto_examples/*.zip",
+                    # left by builds before write_computation_times was turned off
+                    "sg_execution_times.rst", "auto_examples/sg_execution_times.rst"]
 templates_path = []
 html_theme = "pydata_sphinx_theme"
 html_theme_options = {

@@ -67,5 +67,8 @@ def gallery_conf(docs_dir):
         "capture_repr": (),
         "matplotlib_animations": False,
         "min_reported_time": 1e9,              # no per-example timing line on the pages
+        # no execution-times pages: sphinx-gallery's load jQuery, DataTables and Bootstrap
+        # from CDNs, which a reader without network (and the browser test) cannot reach
+        "write_computation_times": False,
         "show_signature": False,
     }
