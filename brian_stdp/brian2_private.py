@@ -2,16 +2,48 @@
 
 Each function answers one Brian2 behaviour that its public API does not cover; the comment on
 it says which. Nothing else in the package touches a private attribute of Brian2.
+
+Importing this module checks, once, that the Brian2 found is one of the versions the package is
+tested with (``SUPPORTED_BRIAN2``, as ``setup.cfg`` declares it) and that every internal used
+here is still there in the shape used: a Brian2 that changed one fails at import with a message
+saying which internal, what for and what changed, not later with an AttributeError deep in a
+run.
 """
 import contextlib
 import inspect
 import re
 
-from brian2.core.network import Network, _get_all_objects
-from brian2.core.operations import NetworkOperation
-from brian2.devices.device import CurrentDeviceProxy, get_device
-from brian2.equations.codestrings import Expression
-from brian2.synapses.synapses import SummedVariableUpdater
+import brian2
+
+#: The Brian2 versions the package is tested with, inclusive (setup.cfg's install_requires
+#: says the same; tests/test_brian2_support.py checks the two agree).
+SUPPORTED_BRIAN2 = ("2.7", "2.9.0")
+
+
+def _version_tuple(version):
+    """``"2.8.0.4"`` -> ``(2, 8, 0, 4)``, padded with zeros as pip compares releases."""
+    release = re.match(r"\d+(\.\d+)*", version)
+    parts = tuple(int(part) for part in release.group(0).split(".")) if release else ()
+    return (parts + (0, 0, 0, 0))[:max(4, len(parts))]
+
+
+def check_brian2_version(version=None):
+    """ImportError unless ``version`` (default: the installed Brian2's) is supported."""
+    version = brian2.__version__ if version is None else version
+    low, high = SUPPORTED_BRIAN2
+    if not _version_tuple(low) <= _version_tuple(version) <= _version_tuple(high):
+        raise ImportError(f"brian_stdp supports Brian2 {low} to {high} (the versions it is "
+                          f"tested with); found Brian2 {version}: pip install "
+                          f"'brian2>={low},<={high}'")
+
+
+check_brian2_version()
+
+from brian2.core.network import Network, _get_all_objects  # noqa: E402
+from brian2.core.operations import NetworkOperation  # noqa: E402
+from brian2.devices.device import CurrentDeviceProxy, get_device  # noqa: E402
+from brian2.equations.codestrings import Expression  # noqa: E402
+from brian2.synapses.synapses import SummedVariableUpdater  # noqa: E402
 
 __all__ = ["summed_variable_updater", "run_now", "last_step_of_run",
            "declare_contained_synapses", "share_connectivity_transposed",
@@ -19,7 +51,8 @@ __all__ = ["summed_variable_updater", "run_now", "last_step_of_run",
            "drop_post_aliases", "apply_run_args_before_this_run", "standalone_array",
            "canonical_clock_order", "calls_of_the_original", "one_translation_unit",
            "code_objects_in_one_file", "write_project", "run_arguments",
-           "keep_sigint_ignored"]
+           "keep_sigint_ignored", "SUPPORTED_BRIAN2", "check_brian2_version",
+           "check_internals"]
 
 
 def summed_variable_updater(expression, row_variable, synapses, row_group):
@@ -380,3 +413,92 @@ def keep_sigint_ignored():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         return True
     return False
+
+
+# ---- the internals above, checked once at import -----------------------------------------
+def _parameters(function):
+    return list(inspect.signature(function).parameters)
+
+
+def _source_mentions(function, *names):
+    # Brian2's unit-checking decorator keeps the function it wraps as ``_orig_func``.
+    source = inspect.getsource(getattr(function, "_orig_func", function))
+    return [name for name in names if name not in source]
+
+
+def _internals():
+    """(internal, what brian_stdp uses it for, a function returning what changed or None)."""
+    from brian2.core.clocks import Clock
+    from brian2.core.variables import Variables
+    from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
+    from brian2.groups.group import Group
+    from brian2.synapses.synapses import Synapses
+
+    def parameters_start(function, expected):
+        found = _parameters(function)[:len(expected)]
+        return None if found == expected else f"takes {found} where {expected} was expected"
+
+    def mentions(function, *names):
+        missing = _source_mentions(function, *names)
+        return None if not missing else f"no longer refers to {', '.join(missing)}"
+
+    def attributes(cls, *names, instance=None):
+        missing = [name for name in names if not hasattr(instance or cls, name)]
+        return None if not missing else f"has no {', '.join(missing)}"
+
+    return [
+        ("SummedVariableUpdater(expression, target_varname, synapses, target, "
+         "target_size_name, index_var)", "the rules' row sums into a helper group",
+         lambda: parameters_start(SummedVariableUpdater.__init__,
+                                  ["self", "expression", "target_varname", "synapses",
+                                   "target", "target_size_name", "index_var"])),
+        ("Variables._variables and Variables.indices", "sharing connectivity, name aliases",
+         lambda: mentions(Variables.__init__, "_variables", "indices")),
+        ("Synapses._add_updater(code, prepost, objname, delay, event) and _pathways",
+         "the pathways added after a Synapses is built",
+         lambda: parameters_start(Synapses._add_updater,
+                                  ["self", "code", "prepost", "objname", "delay", "event"])
+         or mentions(Synapses.__init__, "_pathways")),
+        ("Group._group_attribute_access_active and _enable_group_attributes",
+         "lifting the guard on new attributes for one pathway",
+         lambda: attributes(Group, "_enable_group_attributes")
+         or mentions(Group._enable_group_attributes, "_group_attribute_access_active")),
+        ("Network.before_run(self, ...)", "finding the network being prepared",
+         lambda: parameters_start(Network.before_run, ["self"])),
+        ("Clock._i_end", "the last step of a run",
+         lambda: mentions(Clock.set_interval, "_i_end")),
+        ("CPPStandaloneDevice.main_queue, run_args_applied, apply_run_args",
+         "applying run_args before the rules' run-start code",
+         lambda: mentions(CPPStandaloneDevice.__init__, "main_queue", "run_args_applied")
+         or attributes(CPPStandaloneDevice, "apply_run_args")),
+        ("CPPStandaloneDevice.generate_codeobj_source(writer)",
+         "compiling the code objects in one file",
+         lambda: parameters_start(CPPStandaloneDevice.generate_codeobj_source,
+                                  ["self", "writer"])),
+        ("CPPStandaloneDevice._prepare_variableview_run_arg and "
+         "_prepare_timed_array_run_arg(key, value)", "run arguments kept out of the project",
+         lambda: parameters_start(CPPStandaloneDevice._prepare_variableview_run_arg,
+                                  ["self", "key", "value"])
+         or parameters_start(CPPStandaloneDevice._prepare_timed_array_run_arg,
+                             ["self", "key", "value"])),
+        ("brian2._InterruptHandler.previous_handler", "keeping an ignored SIGINT ignored",
+         lambda: mentions(brian2._InterruptHandler.__init__, "previous_handler")),
+    ]
+
+
+def check_internals(internals=None):
+    """ImportError naming every internal that is not as used here (default: all of them)."""
+    changed = []
+    for internal, used_for, check in (_internals() if internals is None else internals):
+        try:
+            what = check()
+        except Exception as error:  # noqa: BLE001  (gone altogether: that is the change)
+            what = f"{type(error).__name__}: {error}"
+        if what:
+            changed.append(f"- {internal} (used for {used_for}): {what}")
+    if changed:
+        raise ImportError(f"brian_stdp relies on Brian2 internals that changed in Brian2 "
+                          f"{brian2.__version__}:\n" + "\n".join(changed))
+
+
+check_internals()
