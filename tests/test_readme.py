@@ -30,3 +30,20 @@ def test_readme_block_runs(index, tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
                           text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def test_ci_runs_the_readme_test_command_with_every_optional_piece():
+    """``.ci/run`` runs exactly README's test command, with ``CI=true`` (a missing optional
+    piece fails there: tests/support/optional.py)."""
+    with open(README) as handle:
+        readme = handle.read()
+    command = readme.split("Run the tests (what `.ci/run` runs")[1].split("```bash\n")[1]
+    command = command.split("\n```")[0].strip()
+    assert command.startswith("pip install -e '.[test,bench]'") and "python -m pytest" in command
+    with open(os.path.join(ROOT, ".ci", "run")) as handle:
+        lines = [line.strip() for line in handle if line.strip() and not line.startswith("#")]
+    assert command in lines
+    assert lines.index("export CI=true") < lines.index(command)
+    for package in ("chromium", "dataset-fashion-mnist", "postgresql"):
+        assert f"apt-get install -y --no-install-recommends {package}" in " ".join(lines)
+        assert f"`{package}`" in readme
