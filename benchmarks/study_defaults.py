@@ -99,9 +99,16 @@ def _runs_figure(trial):
             f"{len(values)} runs)")
 
 
+def _number(value):
+    """Three significant digits, without an exponent for a large one (5960, not 5.96e+03)."""
+    if not isinstance(value, float):
+        return f"{value}"
+    text = f"{value:.3g}"
+    return f"{float(text):.0f}" if "e+" in text else text
+
+
 def _params(params):
-    return ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
-                     for k, v in params.items())
+    return ", ".join(f"{k} {_number(v)}" for k, v in params.items())
 
 
 def studies_table():

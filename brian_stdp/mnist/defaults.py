@@ -43,8 +43,9 @@ STUDIED = {
                                           "inhibition": 17.0}, "parameters": {}},
     },
     "PostPreIntSTDP": {
-        100: {"study": None, "settings": {"intensity": 1.0, "theta_plus": None,
-                                          "inhibition": 8000}, "parameters": {}},
+        100: {"study": "int-100", "settings": {"intensity": 1.15, "theta_plus": None,
+                                               "inhibition": 5960.0},
+              "parameters": {"nu0": 15, "nu1": 140}},
         400: {"study": None, "settings": {"intensity": 1.0, "theta_plus": None,
                                           "inhibition": 1000}, "parameters": {}},
     },
