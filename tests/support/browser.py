@@ -282,6 +282,25 @@ def build_docs(outdir=None, short=True):
     if result.returncode != 0:
         raise AssertionError(f"sphinx-build -W failed:\n{result.stdout[-5000:]}\n"
                              f"{result.stderr[-5000:]}")
+    _remove_stale_pages(outdir)
     _BUILT[outdir] = outdir
     build_docs.seconds = time.time() - started
     return outdir
+
+
+#: The pages Sphinx writes that have no source document.
+SPHINX_PAGES = {"genindex", "search", "py-modindex"}
+
+
+def _remove_stale_pages(outdir):
+    """Remove the pages of documents the project no longer has (or now excludes): an
+    incremental build keeps them, a fresh one would not write them."""
+    import pickle
+    with open(os.path.join(outdir, ".doctrees", "environment.pickle"), "rb") as handle:
+        documents = set(pickle.load(handle).found_docs) | SPHINX_PAGES
+    for directory, _, files in os.walk(outdir):
+        for name in files:
+            path = os.path.join(directory, name)
+            page = os.path.relpath(path, outdir)[:-len(".html")]
+            if name.endswith(".html") and not page.startswith("_") and page not in documents:
+                os.remove(path)
