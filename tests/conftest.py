@@ -11,6 +11,7 @@ if signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, signal.SIG_DFL):
 import pytest  # noqa: E402
 
 from tests.support.golden import GOLDEN, load_golden  # noqa: E402
+from tests.support.optional import compiler_available, missing, needs_compiler  # noqa: E402
 from tests.support.targets import use_test_compile_args  # noqa: E402
 
 
@@ -46,6 +47,16 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_runtest_setup(item):
+    """A test that compiles skips (fails under CI=true) on a machine without a compiler."""
+    if needs_compiler(item) and not _COMPILER:
+        missing("compiler")
+    _check_grouping(item)
+
+
+_COMPILER = compiler_available()
+
+
+def _check_grouping(item):
     """Under ``--dist loadgroup`` each worker appends ``@group`` to the node ids of the tests
     marked ``xdist_group``, and the controller schedules by that suffix. When it is missing (as
     with pytest 9.2, whose node ids pytest-xdist 3.8 can no longer change) the groups are

@@ -70,6 +70,7 @@ def _soak_case(rule_name, seed=0, n_pre=8, n_post=3):
     return in_spk, out_spk, rng.random((n_post, n_pre)) * 0.5, rng
 
 
+@pytest.mark.compiler   # the soak runs in cython
 @pytest.mark.parametrize("rule_name", ["nearest", "full", "meta"])
 def test_soak_float_rules_match_reference(rule_name):
     rule = {"nearest": NearestOnlineSTDP(Apost=0.05, Apre=0.02, w_norm=2.0),
@@ -87,6 +88,7 @@ def test_soak_float_rules_match_reference(rule_name):
     np.testing.assert_allclose(weights, expected, rtol=0, atol=1e-5)
 
 
+@pytest.mark.compiler
 def test_soak_int_rule_exact_with_shared_draws():
     rule = PostPreIntSTDP(max_threshold=400)
     in_spk, out_spk, w_start, rng = _soak_case("int")

@@ -6,7 +6,9 @@ sets it and installs every piece) a missing piece fails the test instead: there,
 hide a test that never ran.
 """
 import os
+import shlex
 import shutil
+import sysconfig
 
 import pytest
 
@@ -18,6 +20,8 @@ PIECES = {
                  "apt-get install chromium"),
     "postgresql": ("PostgreSQL's server binaries (initdb, pg_ctl)",
                    "brian-stdp tune on a real PostgreSQL server", "apt-get install postgresql"),
+    "compiler": ("a C++ compiler and make", "Brian2's cython target and cpp_standalone builds",
+                 "apt-get install g++ make"),
     "fashion-mnist": ("Fashion-MNIST's IDX files in /usr/share/datasets/fashion-mnist",
                       "reading the real Fashion-MNIST", "apt-get install dataset-fashion-mnist"),
 }
@@ -30,7 +34,7 @@ def in_ci():
 def missing(piece):
     """Skip (fail under ``CI=true``) the running test for want of ``piece``."""
     what, needed_for, install = PIECES[piece]
-    reason = f"{what} is not installed ({needed_for}): {install}"
+    reason = f"{what} not found ({needed_for}): {install}"
     if in_ci():
         pytest.fail(f"{reason}; CI=true, where every optional piece must be installed "
                     "(.ci/run installs them)", pytrace=False)
@@ -55,3 +59,24 @@ def postgresql_bin_dir():
     if found:
         return os.path.dirname(found)
     missing("postgresql")
+
+
+def compiler_available():
+    """Whether Brian2 can compile here: the C and C++ compilers it will call (``$CC``/``$CXX``,
+    else Python's build configuration, as setuptools and cpp_standalone's makefile take them)
+    and ``make``."""
+    for variable in ("CC", "CXX"):
+        command = os.environ.get(variable) or sysconfig.get_config_var(variable) or ""
+        words = shlex.split(command)
+        if not words or shutil.which(words[0]) is None:
+            return False
+    return shutil.which("make") is not None
+
+
+def needs_compiler(item):
+    """A test that compiles: a cpp_standalone build (``standalone``), a case of the cython or
+    cpp_standalone target (named in its id), or one marked ``compiler`` (a job on its default
+    device, a cython run inside a test)."""
+    return (item.get_closest_marker("standalone") is not None
+            or item.get_closest_marker("compiler") is not None
+            or "cython" in item.nodeid or "cpp_standalone" in item.nodeid)
