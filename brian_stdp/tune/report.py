@@ -109,7 +109,10 @@ def job_command(prepared, params, rule_path, **overrides) -> list:
         command += [flag_name(name), _fmt_exact(value)]
     if prepared.base.data:
         command += ["--data", prepared.base.data]
-    return command + ["--device", prepared.base.device]
+    command += ["--device", prepared.base.device]
+    if prepared.base.device == "runtime":   # the job's default target is cython
+        command += ["--target", prepared.base.target]
+    return command
 
 
 def trial_records(prepared, trials) -> list:
