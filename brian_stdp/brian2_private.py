@@ -1,4 +1,5 @@
-"""Every place where brian_stdp relies on Brian2 internals (checked against Brian2 2.9.0).
+"""Every place where brian_stdp relies on Brian2 internals (checked against Brian2 2.9.0, and
+as used by the tests on 2.7.1 and 2.8.0.4: ``noxfile.py``).
 
 Each function answers one Brian2 behaviour that its public API does not cover; the comment on
 it says which. Nothing else in the package touches a private attribute of Brian2.
@@ -51,8 +52,8 @@ __all__ = ["summed_variable_updater", "run_now", "last_step_of_run",
            "drop_post_aliases", "apply_run_args_before_this_run", "standalone_array",
            "canonical_clock_order", "calls_of_the_original", "one_translation_unit",
            "code_objects_in_one_file", "write_project", "run_arguments",
-           "keep_sigint_ignored", "SUPPORTED_BRIAN2", "check_brian2_version",
-           "check_internals"]
+           "keep_sigint_ignored", "ctrl_c_raises_preferences", "SUPPORTED_BRIAN2",
+           "check_brian2_version", "check_internals"]
 
 
 def summed_variable_updater(expression, row_variable, synapses, row_group):
@@ -413,6 +414,19 @@ def keep_sigint_ignored():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         return True
     return False
+
+
+def ctrl_c_raises_preferences():
+    """The preferences (``{name: value}``) under which Ctrl-C during a run raises
+    ``KeyboardInterrupt``, as outside a run.
+
+    Brian2 2.9.0 added ``core.stop_on_keyboard_interrupt`` (default ``True``: Ctrl-C ends the
+    run early as if it had finished; ``False`` raises). Brian2 2.7 and 2.8 have no such
+    preference and always raise: nothing to set there.
+    """
+    from brian2 import prefs
+    name = "core.stop_on_keyboard_interrupt"
+    return {name: False} if name in prefs else {}
 
 
 # ---- the internals above, checked once at import -----------------------------------------

@@ -498,6 +498,7 @@ def test_a_trial_over_seeds_and_splits_is_the_mean_of_the_jobs_run_alone(tmp_pat
     again = _job_config(build_parser().parse_args(command[1:] + ["--out", str(tmp_path / "r"),
                                                                  "--quiet"]), _job_fields())
     assert (again.seed, again.split_seed, again.test) == (5, 8, 0)
+    assert (again.device, again.target) == ("runtime", "numpy")   # the run's own target
     assert run_mnist(again)["validation_accuracy"] == runs[3]["validation_accuracy"]
 
 
@@ -599,7 +600,8 @@ def _two_workers_one_killed(url, tmp_path, b_workers=1):
                        heartbeat=1))
     a = _worker(url, out, tmp_path / "a.log", trials)
     b = _worker(url, out, tmp_path / "b.log", trials, b_workers)
-    study = optuna.load_study(study_name="shared", storage=url or f"sqlite:///{out}/study.db")
+    study = optuna.load_study(study_name="shared",
+                              storage=open_storage(url or f"sqlite:///{out}/study.db"))
     pid_a = f"{socket.gethostname()}:{a.pid}"
     deadline = time.time() + 240
     killed_trial = None

@@ -6,6 +6,7 @@ from typing import Iterator, Optional
 import brian2
 from brian2.devices.device import all_devices
 
+from .. import brian2_private
 from . import data
 
 __all__ = ["brian_device"]
@@ -22,15 +23,15 @@ def brian_device(device: str, target: str, build_dir: Optional[str]) -> Iterator
     restored.
     """
     prefs = brian2.prefs
-    saved_prefs = {"core.stop_on_keyboard_interrupt": prefs.core.stop_on_keyboard_interrupt,
-                   "codegen.target": prefs.codegen.target,
-                   "devices.cpp_standalone.extra_make_args_unix":
-                       prefs.devices.cpp_standalone.extra_make_args_unix}
+    ctrl_c_raises = brian2_private.ctrl_c_raises_preferences()
+    saved_prefs = {name: prefs[name] for name in [*ctrl_c_raises, "codegen.target",
+                                                  "devices.cpp_standalone.extra_make_args_unix"]}
     previous = brian2.get_device()
     previous_options = (getattr(previous, "build_on_run", True),
                         getattr(previous, "build_options", {}))
     standalone_set = False
-    prefs.core.stop_on_keyboard_interrupt = False
+    for name, value in ctrl_c_raises.items():
+        prefs[name] = value
     try:
         brian2.start_scope()
         if device == "cpp_standalone":
