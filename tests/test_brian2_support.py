@@ -73,3 +73,24 @@ def test_a_changed_internal_is_named_with_its_use_and_the_change(monkeypatch):
     vanished = [("brian2.Gone", "nothing", lambda: Clock._gone)]
     with pytest.raises(ImportError, match=r"brian2.Gone \(used for nothing\): AttributeError"):
         brian2_private.check_internals(vanished)
+
+
+def test_nox_has_a_session_for_each_end_of_the_range_and_ci_runs_the_older_ones():
+    """noxfile.py's versions span setup.cfg's range (its lowest minor version and its highest
+    release); .ci/run runs every one but the suite's own (the installed Brian2)."""
+    import ast
+
+    import brian2
+    with open(os.path.join(ROOT, "noxfile.py")) as handle:
+        tree = ast.parse(handle.read())
+    (versions,) = [ast.literal_eval(node.value) for node in tree.body
+                   if isinstance(node, ast.Assign)
+                   and getattr(node.targets[0], "id", None) == "BRIAN2"]
+    low, high = brian2_private.SUPPORTED_BRIAN2
+    for version in versions:
+        brian2_private.check_brian2_version(version)
+    assert high in versions and any(v.startswith(low + ".") for v in versions), versions
+    with open(os.path.join(ROOT, ".ci", "run")) as handle:
+        ci = handle.read()
+    for version in versions:
+        assert (f"brian2(version='{version}')" in ci) == (version != brian2.__version__)

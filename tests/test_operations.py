@@ -246,6 +246,7 @@ def test_an_option_that_contradicts_the_checkpoint_is_refused_by_name(interrupte
 
 
 # ---- outputs -------------------------------------------------------------------------------
+@pytest.mark.slow   # three tiny jobs
 def test_a_finished_out_is_replaced_only_with_overwrite(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["mnist", *TINY, *RUNTIME, "--out", str(out)]) == 0
@@ -308,6 +309,7 @@ def test_rule_and_rule_file_together_are_refused_by_name(command, tmp_path, caps
     assert "--rule and --rule-file: give one of them" in capsys.readouterr().err
 
 
+@pytest.mark.slow   # two jobs in fresh processes
 def test_each_result_is_printed_once(tmp_path):
     for quiet in ([], ["--quiet"]):
         flags = [f for f in TINY if f != "--quiet"] + quiet
@@ -319,7 +321,7 @@ def test_each_result_is_printed_once(tmp_path):
         assert result.stdout.count("validation accuracy") == 1, result.stdout
 
 
-@pytest.mark.parametrize("neurons", [3, 10, 400])
+@pytest.mark.parametrize("neurons", [3, 10, pytest.param(400, marks=pytest.mark.slow)])
 def test_figures_are_not_clipped(neurons, tmp_path):
     """Every figure keeps a white margin: nothing drawn reaches its edge (a 10-neuron grid was
     narrower than its title, which lost both ends)."""

@@ -22,8 +22,10 @@ def test_readme_has_runtime_and_standalone_examples():
     assert any("cpp_standalone" in block for block in blocks)
 
 
+# A runtime block runs in cython with Brian2's own flags, as a reader's would: slow to compile.
 @pytest.mark.parametrize("index", [
-    pytest.param(index, marks=pytest.mark.standalone) if "cpp_standalone" in code else index
+    pytest.param(index, marks=pytest.mark.standalone if "cpp_standalone" in code
+                 else pytest.mark.slow)
     for index, code in enumerate(python_blocks())])
 def test_readme_block_runs(index, tmp_path):
     code = python_blocks()[index]

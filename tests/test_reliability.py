@@ -49,6 +49,7 @@ def _assert_same_weights(results, expected, target):
 # The same seed gives the same weights for all four rules in one closed-loop network (the int
 # rule's stochastic rounding included) in numpy and in each compiled target. Two tests, so that
 # cython's compiling does not wait for the standalone batch's worker.
+@pytest.mark.slow   # cython compiles the four rules' closed loop: minutes with a cold cache
 def test_same_seed_same_weights_in_numpy_and_cython(tmp_path):
     _assert_same_weights(_determinism_run("cython", tmp_path),
                          _determinism_run("numpy", tmp_path), "cython")
