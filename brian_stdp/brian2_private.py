@@ -13,8 +13,18 @@ run.
 import contextlib
 import inspect
 import re
+import warnings
+from importlib.metadata import version as _installed_version
 
-import brian2
+if _installed_version("brian2").startswith("2.8."):
+    # Brian2 2.8, on import, reads distutils' private _get_vc_env (for MSVC, on every
+    # platform), on which setuptools 77 and later warn (pypa/distutils#340): "import brian2"
+    # printed a UserWarning on every command. Brian2 2.7 and 2.9.0 do not read it. This module
+    # is the package's first import, so the filter (matching only that warning) is in place
+    # before Brian2 is imported.
+    warnings.filterwarnings("ignore", message="_get_vc_env is private", category=UserWarning)
+
+import brian2  # noqa: E402
 
 #: The Brian2 versions the package is tested with, inclusive (setup.cfg's install_requires
 #: says the same; tests/test_brian2_support.py checks the two agree).
