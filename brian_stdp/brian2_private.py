@@ -505,8 +505,10 @@ def _internals():
                                   ["self", "key", "value"])
          or parameters_start(CPPStandaloneDevice._prepare_timed_array_run_arg,
                              ["self", "key", "value"])),
+        # Brian2 2.9.0 added the SIGINT handler; before it there is nothing to keep ignored.
         ("brian2._InterruptHandler.previous_handler", "keeping an ignored SIGINT ignored",
-         lambda: mentions(brian2._InterruptHandler.__init__, "previous_handler")),
+         lambda: mentions(brian2._InterruptHandler.__init__, "previous_handler")
+         if hasattr(brian2, "_InterruptHandler") else None),
     ]
 
 
