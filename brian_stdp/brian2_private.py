@@ -440,16 +440,6 @@ def ctrl_c_raises_preferences():
 
 
 # ---- the internals above, checked once at import -----------------------------------------
-def _parameters(function):
-    return list(inspect.signature(function).parameters)
-
-
-def _source_mentions(function, *names):
-    # Brian2's unit-checking decorator keeps the function it wraps as ``_orig_func``.
-    source = inspect.getsource(getattr(function, "_orig_func", function))
-    return [name for name in names if name not in source]
-
-
 def _internals():
     """(internal, what brian_stdp uses it for, a function returning what changed or None)."""
     from brian2.core.clocks import Clock
@@ -459,15 +449,17 @@ def _internals():
     from brian2.synapses.synapses import Synapses
 
     def parameters_start(function, expected):
-        found = _parameters(function)[:len(expected)]
+        found = list(inspect.signature(function).parameters)[:len(expected)]
         return None if found == expected else f"takes {found} where {expected} was expected"
 
     def mentions(function, *names):
-        missing = _source_mentions(function, *names)
+        # Brian2's unit-checking decorator keeps the function it wraps as ``_orig_func``.
+        source = inspect.getsource(getattr(function, "_orig_func", function))
+        missing = [name for name in names if name not in source]
         return None if not missing else f"no longer refers to {', '.join(missing)}"
 
-    def attributes(cls, *names, instance=None):
-        missing = [name for name in names if not hasattr(instance or cls, name)]
+    def attributes(cls, *names):
+        missing = [name for name in names if not hasattr(cls, name)]
         return None if not missing else f"has no {', '.join(missing)}"
 
     return [
