@@ -14,6 +14,8 @@ from tests.support.golden import GOLDEN, load_golden  # noqa: E402
 from tests.support.optional import compiler_available, missing, needs_compiler  # noqa: E402
 from tests.support.targets import use_test_compile_args  # noqa: E402
 
+_COMPILER = compiler_available()
+
 
 @pytest.fixture(autouse=True)
 def _fresh_brian():
@@ -51,9 +53,6 @@ def pytest_runtest_setup(item):
     if needs_compiler(item) and not _COMPILER:
         missing("compiler")
     _check_grouping(item)
-
-
-_COMPILER = compiler_available()
 
 
 def _check_grouping(item):

@@ -300,7 +300,9 @@ def _remove_stale_pages(outdir):
         documents = set(pickle.load(handle).found_docs) | SPHINX_PAGES
     for directory, _, files in os.walk(outdir):
         for name in files:
+            if not name.endswith(".html"):
+                continue
             path = os.path.join(directory, name)
             page = os.path.relpath(path, outdir)[:-len(".html")]
-            if name.endswith(".html") and not page.startswith("_") and page not in documents:
+            if not page.startswith("_") and page not in documents:
                 os.remove(path)
