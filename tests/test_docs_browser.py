@@ -19,7 +19,8 @@ import time
 
 import pytest
 
-from tests.support.browser import BUILD, Chromium, build_docs, chromium_executable
+from tests.support.browser import (BUILD, Chromium, build_docs, chromium_executable,
+                                   site_pages)
 from tests.support.optional import missing
 
 RULE_PAGES = sorted(p.stem for p in (pathlib.Path(BUILD).parent / "rules").glob("*.rst"))
@@ -147,18 +148,10 @@ def test_gallery_page_shows_its_figure_offline(browser, site):
     assert thumbnails == examples
 
 
-def built_pages(site):
-    """Every HTML page of the built site (Sphinx's own copies of sources and downloads are
-    not pages)."""
-    return sorted(str(path.relative_to(site)) for path in site.rglob("*.html")
-                  if path.relative_to(site).parts[0] not in ("_static", "_sources",
-                                                             "_downloads", "_images"))
-
-
 def test_every_page_is_offline(browser, site):
     """Every page of the site, not a chosen few: a page added later that loads from a CDN (as
     sphinx-gallery's execution-times pages did) fails here."""
-    pages = built_pages(site)
+    pages = site_pages(site)
     sources = [p for p in pathlib.Path(BUILD).parent.rglob("*.rst")
                if "_build" not in p.parts and p.name != "sg_execution_times.rst"]
     assert len(pages) >= len(sources) > 0, (pages, sources)
@@ -176,7 +169,7 @@ def test_every_page_check_sees_a_page_loading_from_a_cdn(browser, tmp_path):
         '<body>times</body></html>')
     (tmp_path / "_static").mkdir()
     (tmp_path / "_static" / "theme.html").write_text("<html></html>")
-    assert built_pages(tmp_path) == ["index.html", "sub/times.html"]
+    assert site_pages(tmp_path) == ["index.html", "sub/times.html"]
     assert_offline(open_page(browser, tmp_path, "index.html", maths=False))
     with pytest.raises(AssertionError, match="asked for files from other hosts"):
         assert_offline(open_page(browser, tmp_path, "sub/times.html", maths=False))

@@ -17,6 +17,7 @@ examples shortened) for every test that needs the built site.
 import base64
 import json
 import os
+import pathlib
 import select
 import shutil
 import subprocess
@@ -292,17 +293,20 @@ def build_docs(outdir=None, short=True):
 SPHINX_PAGES = {"genindex", "search", "py-modindex"}
 
 
+def site_pages(outdir):
+    """The HTML pages of a built site, relative to it (Sphinx's ``_static``, ``_sources``,
+    ``_downloads``, ``_images`` hold no pages)."""
+    return sorted(path.relative_to(outdir).as_posix()
+                  for path in pathlib.Path(outdir).rglob("*.html")
+                  if not path.relative_to(outdir).parts[0].startswith("_"))
+
+
 def _remove_stale_pages(outdir):
     """Remove the pages of documents the project no longer has (or now excludes): an
     incremental build keeps them, a fresh one would not write them."""
     import pickle
     with open(os.path.join(outdir, ".doctrees", "environment.pickle"), "rb") as handle:
         documents = set(pickle.load(handle).found_docs) | SPHINX_PAGES
-    for directory, _, files in os.walk(outdir):
-        for name in files:
-            if not name.endswith(".html"):
-                continue
-            path = os.path.join(directory, name)
-            page = os.path.relpath(path, outdir)[:-len(".html")]
-            if not page.startswith("_") and page not in documents:
-                os.remove(path)
+    for page in site_pages(outdir):
+        if page[:-len(".html")] not in documents:
+            os.remove(os.path.join(outdir, page))
