@@ -51,8 +51,8 @@ def test_the_tests_that_compile_are_known():
 
 
 def _run(env_changes, *selection):
-    env = dict(os.environ, CXX="/nonexistent/c++", CC="/nonexistent/cc", **env_changes)
-    env.pop("CI", None) if "CI" not in env_changes else None
+    env = {name: value for name, value in os.environ.items() if name != "CI"}
+    env.update(CXX="/nonexistent/c++", CC="/nonexistent/cc", **env_changes)
     return subprocess.run([sys.executable, "-m", "pytest", "-n", "0", "-p", "no:cacheprovider",
                            "-rs", *selection], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=600)
