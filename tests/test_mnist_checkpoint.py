@@ -5,9 +5,11 @@ target); the cpp_standalone cases run the job in fresh processes and share one b
 interrupted and resumed job must end with exactly the weights, thresholds and spike counts of
 the uninterrupted job; a corrupt or mismatched checkpoint must be refused before anything runs.
 """
+import gc
 import hashlib
 import io
 import json
+import logging
 import os
 import re
 import shutil
@@ -99,6 +101,45 @@ def test_ctrl_c_writes_the_completed_chunks_and_exits_130(partial, capsys):
     assert not (partial / "results.json").exists()
     files = os.listdir(partial / "checkpoint")
     assert sorted(files) == ["manifest.json", f"state_{done:08d}.npz"]  # no temporary left
+
+
+class _Records(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+@pytest.mark.parametrize("rule", ["nearest", "PostPreIntSTDP"])
+def test_ctrl_c_while_the_network_is_built_leaves_no_warning_per_object(tmp_path, monkeypatch,
+                                                                        rule):
+    """Ctrl-C half-way through building the network: the interruption alone, no warning from
+    Brian2 for each object it abandoned; afterwards an object really forgotten is still
+    warned about (only the job's own abandoned objects were silenced)."""
+    import brian2
+
+    def ctrl_c_before_the_network(*args, **kwargs):
+        raise KeyboardInterrupt  # every object created, held by the build, none in a network
+
+    monkeypatch.setattr(network, "_parts", ctrl_c_before_the_network)
+    records = _Records()
+    brian2_logger = logging.getLogger("brian2")
+    brian2_logger.addHandler(records)
+    try:
+        with pytest.raises(KeyboardInterrupt, match="before the first chunk") as interrupted:
+            run_mnist(tiny_config(tmp_path / "out", rule=rule))
+        del interrupted
+        gc.collect()
+        unused = [m for m in records.messages if "never included in a network" in m]
+        assert unused == []
+        brian2.NeuronGroup(1, "v : 1", name="forgotten_after_the_job")
+        gc.collect()
+        unused = [m for m in records.messages if "never included in a network" in m]
+        assert len(unused) == 1 and "forgotten_after_the_job" in unused[0]
+    finally:
+        brian2_logger.removeHandler(records)
 
 
 def test_the_tiny_job_shows_digits_again(uninterrupted):

@@ -134,6 +134,7 @@ def run_mnist(config: MnistConfig, on_chunk: Optional[Callable[[ChunkReport], No
         try:
             return _run_mnist(config, on_chunk, settings_at_run_time)
         except KeyboardInterrupt as interrupt:
+            signals.release_abandoned(interrupt)  # a half-built network, if it stopped one
             if isinstance(interrupt, TrainingInterrupted):
                 raise
             # Before the first chunk (loading the digits, building, compiling): nothing done.

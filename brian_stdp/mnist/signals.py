@@ -12,14 +12,22 @@ through a checkpoint write.
   program is left running after the job.
 * :func:`deferred` holds both signals back while a checkpoint is written and delivers them
   afterwards, each to the handler it had before.
+* :func:`release_abandoned` frees what an interruption left half-built (Brian2 objects never
+  added to a network) without Brian2's warning for each: the job's one line says what happened.
 
 Handlers are only changed in the main thread (Python allows no other), and always put back.
 """
+import gc
+import logging
 import signal
 import threading
 from contextlib import contextmanager
 
-__all__ = ["Terminated", "sigterm_interrupts", "deferred", "signal_of", "exit_status"]
+__all__ = ["Terminated", "sigterm_interrupts", "deferred", "signal_of", "exit_status",
+           "release_abandoned"]
+
+# Brian2 logs this when an object it never ran is freed (brian2.core.base.BrianObject.__del__).
+UNUSED_OBJECT_LOGGER = "brian2.core.base.unused_brian_object"
 
 DEFERRED = (signal.SIGINT, signal.SIGTERM)
 
@@ -41,6 +49,37 @@ def signal_of(interrupt):
 def exit_status(interrupt):
     """128 + the signal number: 130 after Ctrl-C, 143 after SIGTERM."""
     return 128 + int(signal_of(interrupt))
+
+
+def release_abandoned(interrupt):
+    """Free the objects an interruption left behind, with Brian2's "never included in a
+    network" warning silenced for them only.
+
+    A Ctrl-C while the job builds its network leaves the objects created so far referenced
+    from the interruption's traceback (and from the tracebacks it carries as its context); when
+    that is freed, Brian2 would warn once per object (twenty lines, for a network abandoned on
+    purpose). The tracebacks are dropped here, so the objects go now, while only that one
+    warning is filtered; afterwards the warning is as Brian2 has it.
+    """
+    unused_object = logging.getLogger(UNUSED_OBJECT_LOGGER)
+    unused_object.addFilter(_reject)
+    try:
+        seen = set()
+        exception = interrupt
+        while exception is not None and id(exception) not in seen:
+            seen.add(id(exception))
+            exception.__traceback__ = None  # objects outside reference cycles go right here
+            exception = exception.__cause__ or exception.__context__
+        # The rest with the garbage collector; objects freed by one collection can release
+        # others: collect until a collection finds nothing.
+        while gc.collect():
+            pass
+    finally:
+        unused_object.removeFilter(_reject)
+
+
+def _reject(record):
+    return False
 
 
 def _raise_terminated(signum, frame):
