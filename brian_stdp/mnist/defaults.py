@@ -26,14 +26,14 @@ STUDIED = {
     "nearest_online_STDP": {
         100: {"study": "nearest-100", "settings": {"intensity": 1.27, "theta_plus": 0.0574,
                                                    "inhibition": 19.7}, "parameters": {}},
-        400: {"study": None, "settings": {"intensity": 1.0, "theta_plus": 0.1,
-                                          "inhibition": 17.0}, "parameters": {}},
+        400: {"study": "nearest-400", "settings": {"intensity": 1.0, "theta_plus": 0.1,
+                                                   "inhibition": 17.0}, "parameters": {}},
     },
     "full_online_STDP": {
         100: {"study": "full-100", "settings": {"intensity": 1.14, "theta_plus": 0.0583,
                                                 "inhibition": 22.6}, "parameters": {}},
-        400: {"study": None, "settings": {"intensity": 1.0, "theta_plus": 0.1,
-                                          "inhibition": 17.0}, "parameters": {}},
+        400: {"study": "full-400", "settings": {"intensity": 1.45, "theta_plus": 0.0748,
+                                                "inhibition": 13.3}, "parameters": {}},
     },
     "meta_nearest_online_STDP": {
         100: {"study": "meta-100", "settings": {"intensity": 1.0, "theta_plus": 0.08,
