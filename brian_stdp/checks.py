@@ -87,7 +87,8 @@ def check_hand_built(rule, synapses):
         raise TypeError(f"rule.attach needs a brian2.Synapses, got {type(synapses).__name__}: "
                         "use rule.synapses(source, target) to create one")
     how = ("build it as Synapses(source, target, model=rule.model, on_pre=rule.on_pre, "
-           "on_post=rule.on_post, delay=rule.pathway_delays(), namespace=rule.namespace()), "
+           "on_post=rule.on_post, delay=rule.pathway_delays(), "
+           "namespace=rule.namespace(defaultclock.dt)), "
            "or use rule.synapses(...)")
     expected = Equations(rule.model)
     missing = [name for name in expected.names if name not in synapses.variables]
@@ -116,6 +117,22 @@ def check_hand_built(rule, synapses):
         if not getattr(synapses, pathway).variables["delay"].scalar:
             raise TypeError(f"{synapses.name!r} needs the pathway {pathway!r} with a fixed "
                             f"delay (delay=rule.pathway_delays()): {how}")
+
+
+def check_decays(rule, synapses, dt):
+    """Refuse a hand-built ``Synapses`` whose namespace holds decay factors of another dt
+    than the one it runs at: the rule would keep its numbers per step and change its time
+    constants without a word."""
+    wanted = rule.namespace(dt)
+    for decay in rule.time_constants.values():
+        have = synapses.namespace.get(decay)
+        if have is not None and abs(have - wanted[decay]) > 1e-12 * abs(wanted[decay]):
+            raise ValueError(
+                f"{synapses.name!r} holds {decay} = {have!r}, but the rule's {decay} at this "
+                f"dt ({dt}) is {wanted[decay]!r} ({rule.name} states it at dt = {rule.dt} ms): "
+                "build the Synapses with namespace=rule.namespace(defaultclock.dt) (the same "
+                "time constants), or state the rule at this dt (e.g. dt=0.5*ms) to keep its "
+                "numbers per step")
 
 
 def check_delays(rule, synapses, dt):

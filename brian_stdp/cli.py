@@ -236,6 +236,9 @@ def build_parser(given_only=False):
         description="Print a rule's parameters (with defaults) as JSON; save it, edit it and "
                     "pass it to 'brian-stdp mnist --rule-file' or brian_stdp.load_rule().")
     template.add_argument("rule", help=f"one of {sorted(SHORT_NAMES)} or a SPAIC rule name")
+    template.add_argument("--dt", type=float, default=None, metavar="MS",
+                          help="the per-step factors at this time step in ms (the same time "
+                               "constants; default: SPAIC's 1 ms)")
     template.add_argument("--describe", action="store_true",
                           help="also list each parameter's meaning and allowed values "
                                "(on stderr, so stdout stays valid JSON)")
@@ -304,11 +307,16 @@ def _tune(args, argv):
 
 def _template(args):
     cls = rule_class(args.rule)
-    print(json.dumps(cls().to_dict(), indent=2))
+    rule = cls() if args.dt is None else cls().at_dt(args.dt)
+    print(json.dumps(rule.to_dict(), indent=2))
     sys.stdout.flush()  # a closed pipe shows here, where main() takes it
     if args.describe:
         for name, default, doc, allowed in cls.parameters():
             print(f"{name} = {default!r}: {doc} (allowed: {allowed})", file=sys.stderr)
+        for keyword, decay in cls.time_constants.items():
+            print(f"{keyword} = {rule.time_constant(keyword)}: {decay} given as a time "
+                  f"constant with units, instead of the factor (e.g. {keyword}=20*ms)",
+                  file=sys.stderr)
     return 0
 
 

@@ -9,7 +9,8 @@ import math
 import numbers
 
 __all__ = ["parameter", "Constraint", "real", "integer", "choice", "identifier", "decay_factor",
-           "positive", "any_real", "amplitude", "weight_bound", "MAX_AMPLITUDE"]
+           "positive", "any_real", "amplitude", "weight_bound", "MAX_AMPLITUDE", "time_step",
+           "MAX_TIME_STEP_MS", "time_constant"]
 
 
 class Constraint:
@@ -21,13 +22,14 @@ class Constraint:
     """
 
     def __init__(self, description, check, kind="real", low=None, high=None, low_open=False,
-                 high_open=False, options=None):
+                 high_open=False, options=None, units_required=False):
         self.description = description
         self.check = check
         self.kind = kind
         self.low, self.high = low, high
         self.low_open, self.high_open = low_open, high_open
         self.options = options
+        self.units_required = units_required
 
     def validate(self, name, value):
         if self.kind == "string":
@@ -36,6 +38,8 @@ class Constraint:
             if not self.check(value):
                 raise ValueError(f"{name} must be {self.description}, got {value!r}")
             return value
+        if self.kind == "time":
+            value = self._milliseconds(name, value)
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             if hasattr(value, "dim"):
                 raise TypeError(f"{name} must be a plain number without units "
@@ -55,7 +59,24 @@ class Constraint:
         # Integers are checked exactly: float() would round 2**31 - 1 + 1 and its neighbours.
         if not self.check(int(value) if self.kind == "integer" else number):
             raise ValueError(f"{name} must be {self.description}, got {value!r}")
+        if self.kind == "time":
+            # 12 significant digits: 0.5*ms / ms is 0.5 and not a neighbour of it.
+            return float(f"{number:.12g}")
         return int(value) if self.kind == "integer" else number
+
+    def _milliseconds(self, name, value):
+        """A Brian2 time as a number of ms; a plain number is ms already where units are not
+        required (the form a JSON template holds)."""
+        if hasattr(value, "dim"):
+            from brian2 import ms, second
+            if value.dim != second.dim or getattr(value, "shape", ()) != ():
+                raise TypeError(f"{name} must be a single time ({self.description}), "
+                                f"got {value!r}")
+            return float(value / ms)
+        if self.units_required:
+            raise TypeError(f"{name} must be a time with units ({self.description}), "
+                            f"got {value!r}")
+        return value
 
 
 def real(description, check, **bounds):
@@ -94,9 +115,20 @@ decay_factor = real("a per-step decay factor in (0, 1]", lambda v: 0 < v <= 1, l
                     high=1.0, low_open=True)
 
 
-def parameter(default, doc, constraint):
+#: The longest time step a rule accepts, in ms: a second per step is no longer a spiking
+#: network, and a bound keeps the conversions between time steps finite.
+MAX_TIME_STEP_MS = 1000.0
+time_step = Constraint(f"a time step in (0, {MAX_TIME_STEP_MS:g}] ms, as a time (0.5*ms) or a "
+                       "number of ms", lambda v: 0 < v <= MAX_TIME_STEP_MS, kind="time",
+                       low=0.0, high=MAX_TIME_STEP_MS, low_open=True)
+time_constant = Constraint("a time > 0, e.g. 20*ms", lambda v: v > 0,
+                           kind="time", low=0.0, low_open=True, units_required=True)
+
+
+def parameter(default, doc, constraint, keyword_only=False):
     """Declare a rule parameter: its default, its meaning and its allowed values."""
-    return dataclasses.field(default=default, metadata={"doc": doc, "constraint": constraint})
+    return dataclasses.field(default=default, kw_only=keyword_only,
+                             metadata={"doc": doc, "constraint": constraint})
 
 
 def validate_fields(record):

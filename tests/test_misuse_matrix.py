@@ -277,14 +277,19 @@ def test_user_delay_on_a_rule_pathway_is_refused_and_a_pathway_of_its_own_works(
 
 # ---- 7. another dt ------------------------------------------------------------------------------
 def test_dt_of_half_a_millisecond_counts_the_same_steps():
-    """A rule counts in steps: with dt = 0.5 ms, 25 steps (12.5 ms) per run are the
-    reference's 25 steps."""
+    """A rule counts in steps and keeps its time constants: with dt = 0.5 ms, 25 steps
+    (12.5 ms) per run are the reference's 25 steps with the decay factors of 0.5 ms."""
     b2.defaultclock.dt = 0.5 * b2.ms
     case = make_case(39)
     source, target = _groups(case)
     built = learn(b2, case, source, target, lambda S: S.connect())
     assert float(built["network"].t) == pytest.approx(2 * 25 * 0.5e-3)
     _check(built, case)
+    for name in RULES:
+        rule, S = built[name]
+        for decay in rule.time_constants.values():
+            assert S.namespace[decay] == rule.at_dt(0.5 * b2.ms).namespace()[decay]
+            assert S.namespace[decay] != getattr(rule, decay)
 
 
 # ---- 9. a Network built by hand --------------------------------------------------------------

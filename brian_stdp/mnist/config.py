@@ -89,7 +89,8 @@ class MnistConfig:
     test: int = _flag(1000, _count(0))
     presentation: float = _flag(250.0, _span(0.0, 10000.0, low_open=True))
     rest: float = _flag(0.0, _span(0.0, 10000.0))       # silent inputs after each presentation
-    dt: float = _flag(1.0, _span(0.0, 10.0, low_open=True))  # the rules' constants are per step
+    # ms; the rules keep their time constants (brian_stdp.rules.base.STDPRule.at_dt)
+    dt: float = _flag(1.0, _span(0.0, 10.0, low_open=True))
     # None: the tuned value for the rule and size (brian_stdp.mnist.defaults)
     intensity: Optional[float] = _flag(None, _span(0.0, 100.0, low_open=True))  # x pixel / 4 Hz
     theta_plus: Optional[float] = _flag(None, _span(0.0, 100.0))  # mV per spike (float network)

@@ -59,7 +59,7 @@ def build_synapses(rule, source, target, model="", on_pre="", on_post="", namesp
                              "pathway of its own and delay that one, e.g. "
                              "on_pre={'transmit': 'v_post += w'}, delay={'transmit': 2*ms}")
         delays.update(user_delay)
-    constants = templates.namespace()
+    constants = templates.namespace(defaultclock.dt)  # the decays of the run's dt
     for key, value in (namespace or {}).items():
         if key in constants and constants[key] is not value:
             raise ValueError(f"namespace entry {key!r} clashes with the rule's constant of that "
@@ -88,6 +88,7 @@ def attach(rule, synapses, period=None):
     rule.check_target(synapses.target)
     checks.check_clocks(checks.synapse_clocks(synapses), synapses.name)
     checks.check_delays(rule, synapses, defaultclock.dt)
+    checks.check_decays(rule, synapses, defaultclock.dt)
     # Where Brian2 cannot read the delays back (standalone, before the run) the run boundary
     # sets them, so that a hand-built Synapses keeps SPAIC's timing whatever it was built with.
     return attach_objects(rule, rule, synapses, period_in_steps(period), set_delays=True)

@@ -9,6 +9,7 @@ the one registry from which a rule's SPAIC name, class and short name (the CLI's
 """
 import dataclasses
 import json
+import math
 from typing import TYPE_CHECKING, Any, ClassVar, Optional, Union
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 import numpy as np
 
 from .. import rendering
-from ..parameters import describe, validate_fields
+from ..parameters import describe, parameter, time_constant, time_step, validate_fields
 
 __all__ = ["STDPRule", "RULES", "SHORT_NAMES", "load_rule", "rule_class"]
 
@@ -29,9 +30,21 @@ RULES: dict = {}
 #: SPAIC name by short name.
 SHORT_NAMES: dict = {}
 
+#: SPAIC's time step: its per-step numbers (``exp(-1/20)``: 20 ms) hold at 1 ms.
+SPAIC_DT_MS = 1.0
+
+
+class _RuleType(type):
+    """A rule's constructor also takes its decays as time constants (``tau_pre=20*ms``) and
+    ``dt`` as a time: both become the record's plain per-step numbers before the dataclass
+    is built, so the record stays plain data (JSON) whichever form was given."""
+
+    def __call__(cls, *args, **kwargs):
+        return super().__call__(*args, **cls._per_step_keywords(args, kwargs))
+
 
 @dataclasses.dataclass(frozen=True)
-class STDPRule:
+class STDPRule(metaclass=_RuleType):
     """Base class: a SPAIC STDP rule rendered as Brian2 code.
 
     Class attributes naming the rule: ``name`` (SPAIC's), ``short_name`` (the CLI's and the
@@ -85,7 +98,19 @@ class STDPRule:
     ``reset_code`` / ``post_reset_code`` / ``pre_reset_code``
         assignments that clear the per-run state of the synapses / of the rows / of the
         columns (the ``pre_model`` state).
+    ``time_constants``
+        ``{keyword: decay parameter}``: the constructor keywords that give a per-step decay
+        factor as a time constant (``tau_pre=20*ms`` for ``trace_pre``), see :attr:`dt`.
+
+    Time: the decay parameters are per-step factors, as SPAIC states them, holding at the
+    time step ``dt`` (ms; SPAIC's 1 ms by default). A network running at another dt gets the
+    factors of the same time constants (:meth:`at_dt`): ``exp(-1/20)`` at 1 ms is
+    ``exp(-0.5/20)`` at 0.5 ms. For SPAIC's numbers per step at another dt, say so:
+    ``NearestOnlineSTDP(dt=0.5*ms)`` holds SPAIC's factors at 0.5 ms.
     """
+    dt: float = parameter(SPAIC_DT_MS, "the time step (ms) at which the per-step decay factors "
+                                       "hold; a network at another dt gets the factors of the "
+                                       "same time constants", time_step, keyword_only=True)
     name: ClassVar[str] = ""
     short_name: ClassVar[str] = ""
     integer: ClassVar[bool] = False
@@ -106,6 +131,7 @@ class STDPRule:
     reset_code: ClassVar[str] = ""
     post_reset_code: ClassVar[str] = ""
     pre_reset_code: ClassVar[str] = ""
+    time_constants: ClassVar[dict] = {}
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -123,18 +149,95 @@ class STDPRule:
 
     @classmethod
     def parameters(cls) -> list:
-        """``[(name, default, meaning, allowed values)]`` of every parameter."""
-        return describe(cls)
+        """``[(name, default, meaning, allowed values)]`` of every parameter (``dt`` last, as
+        in :meth:`to_dict`)."""
+        rows = describe(cls)
+        return [row for row in rows if row[0] != "dt"] + [row for row in rows if row[0] == "dt"]
 
-    def namespace(self) -> dict:
-        """The constants the templates refer to, by name."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+    def namespace(self, dt: Optional["Quantity"] = None) -> dict:
+        """The constants the templates refer to, by name: the decay factors for time step
+        ``dt`` (default: the rule's own :attr:`dt`, as stated). A ``Synapses`` built by hand
+        takes ``namespace=rule.namespace(defaultclock.dt)``."""
+        rule = self if dt is None else self.at_dt(dt)
+        return {f.name: getattr(rule, f.name) for f in dataclasses.fields(rule)
+                if f.name != "dt"}
+
+    # ---- time ----------------------------------------------------------------------------
+    @classmethod
+    def _per_step_keywords(cls, args, kwargs) -> dict:
+        """The constructor's keywords with ``dt`` in ms and every time constant turned into
+        its per-step factor at that dt; both forms of one decay are refused."""
+        kwargs = dict(kwargs)
+        if "dt" in kwargs:
+            kwargs["dt"] = time_step.validate("dt", kwargs["dt"])
+        positional = [f.name for f in dataclasses.fields(cls) if f.init and not f.kw_only]
+        given = {**dict(zip(positional, args)), **kwargs}
+        for keyword, decay in cls.time_constants.items():
+            if keyword not in kwargs:
+                continue
+            tau = time_constant.validate(keyword, kwargs.pop(keyword))
+            if decay in given:
+                raise ValueError(f"give {decay} (a per-step factor) or {keyword} (a time "
+                                 f"constant), not both")
+            steps = kwargs.get("dt", SPAIC_DT_MS) / tau
+            factor = cls.decay_of_time_constant(decay, steps, given)
+            if factor <= 0:
+                raise ValueError(f"{keyword} = {tau:g} ms is too short for dt = "
+                                 f"{kwargs.get('dt', SPAIC_DT_MS):g} ms: {decay} = "
+                                 f"exp(-dt/{keyword}) comes out 0")
+            kwargs[decay] = given[decay] = factor
+        return kwargs
+
+    @classmethod
+    def decay_of_time_constant(cls, decay: str, steps: float, given: dict) -> float:
+        """The per-step factor of the decay parameter ``decay`` whose time constant is
+        ``1/steps`` time steps (``given``: the other constructor arguments)."""
+        return math.exp(-steps)
+
+    def convert_decay(self, decay: str, ratio: float) -> float:
+        """The factor of the decay parameter ``decay`` over ``ratio`` of this rule's steps."""
+        return getattr(self, decay) ** ratio
+
+    def at_dt(self, dt: Union["Quantity", float]) -> "STDPRule":
+        """This rule for time step ``dt`` (a time, or a number of ms): the decay factors of the
+        same time constants (this rule itself when ``dt`` is its own)."""
+        dt = time_step.validate("dt", dt)
+        ratio = dt / self.dt
+        if abs(ratio - 1) <= 1e-9:
+            return self
+        converted = {decay: self.convert_decay(decay, ratio)
+                     for decay in self.time_constants.values()}
+        for keyword, decay in self.time_constants.items():
+            if converted[decay] <= 0 < getattr(self, decay) and not self.integer:
+                raise ValueError(
+                    f"{decay} = {getattr(self, decay)!r} per {self.dt:g} ms step (time constant "
+                    f"{keyword} = {self.time_constant(keyword)}) decays to 0 in one step of "
+                    f"{dt:g} ms: use a smaller dt or a longer {keyword}")
+        return dataclasses.replace(self, dt=dt, **converted)
+
+    def time_constant(self, keyword: str) -> "Quantity":
+        """The time constant of a decay (by its keyword, e.g. ``"tau_pre"``), with units
+        (``inf`` for a factor of 1, no decay)."""
+        from brian2 import ms
+        if keyword not in self.time_constants:
+            raise ValueError(f"{self.name} has no time constant {keyword!r}; its time "
+                             f"constants: {sorted(self.time_constants) or 'none'}")
+        factor = self.decay_per_step(self.time_constants[keyword])
+        if factor <= 0:
+            return 0 * ms
+        return (-self.dt / math.log(factor) if factor < 1 else math.inf) * ms
+
+    def decay_per_step(self, decay: str) -> float:
+        """The decay parameter ``decay`` as a fraction kept per step."""
+        return getattr(self, decay)
 
     # ---- plain data ----------------------------------------------------------------------
     def to_dict(self) -> dict:
-        """``{"rule": name, "parameters": {...}}``: plain data (JSON) describing this rule."""
-        return {"rule": self.name,
-                "parameters": {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}}
+        """``{"rule": name, "parameters": {...}}``: plain data (JSON) describing this rule
+        (``dt`` last, in ms: the time step its per-step numbers hold at)."""
+        parameters = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                      if f.name != "dt"}
+        return {"rule": self.name, "parameters": {**parameters, "dt": self.dt}}
 
     @classmethod
     def from_dict(cls, data: dict) -> "STDPRule":

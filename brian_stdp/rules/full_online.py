@@ -91,6 +91,7 @@ class FullOnlineSTDP(STDPRule):
                                     "the last step of a run (then clamped to [0, 1])", positive)
 
     name: ClassVar[str] = "full_online_STDP"
+    time_constants: ClassVar[dict] = {"tau_trace": "trace_decay"}
     short_name: ClassVar[str] = "full"
     model: ClassVar[str] = "w : 1  # the weight\n"
     pre_model: ClassVar[str] = PRE_TRACE_MODEL + PRE_TRACE_AT_SPIKE_MODEL + """

@@ -126,6 +126,7 @@ class MetaNearestOnlineSTDP(STDPRule):
                              weight_bound)
 
     name: ClassVar[str] = "meta_nearest_online_STDP"
+    time_constants: ClassVar[dict] = {"tau_pre": "pre_decay", "tau_post": "post_decay"}
     short_name: ClassVar[str] = "meta"
     model: ClassVar[str] = """
 w : 1                    # the weight

@@ -63,6 +63,8 @@ class NearestOnlineSTDP(STDPRule):
                                     "every step (then clamped to [0, 1])", positive)
 
     name: ClassVar[str] = "nearest_online_STDP"
+    # The decays as time constants: NearestOnlineSTDP(tau_pre=20*ms) (STDPRule.dt).
+    time_constants: ClassVar[dict] = {"tau_pre": "trace_pre", "tau_post": "trace_post"}
     short_name: ClassVar[str] = "nearest"
     model: ClassVar[str] = "w : 1  # the weight\n"
     pre_model: ClassVar[str] = PRE_TRACE_MODEL + PRE_TRACE_AT_SPIKE_MODEL

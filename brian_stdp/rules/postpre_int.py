@@ -25,6 +25,7 @@ are passed over, halved and clamped, and, on the first step of each ``run()`` ca
 is clamped once (weights set from outside).
 """
 import dataclasses
+import math
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
@@ -114,6 +115,7 @@ class PostPreIntSTDP(STDPRule):
                              choice("floor", "float"))
 
     name: ClassVar[str] = "PostPreIntSTDP"
+    time_constants: ClassVar[dict] = {"tau_trace": "trace_decay"}
     short_name: ClassVar[str] = "int"
     integer: ClassVar[bool] = True
     pre_model: ClassVar[str] = "input_trace : integer   # the pre neuron's trace\n"
@@ -130,6 +132,20 @@ class PostPreIntSTDP(STDPRule):
     post_reset_code: ClassVar[str] = "output_trace = 0\n"
 
     # ---- parameters ----------------------------------------------------------------------
+    # The decay is an integer factor over 2**shift_spike_trace: a time constant, or another
+    # dt, gives the nearest such integer (31169 at 1 ms is 19.99 ms; 0.5 ms makes it 31959).
+    @classmethod
+    def decay_of_time_constant(cls, decay, steps, given):
+        shift = given.get("shift_spike_trace", cls.shift_spike_trace)
+        return round(2 ** shift * math.exp(-steps))
+
+    def convert_decay(self, decay, ratio):
+        unit = 2 ** self.shift_spike_trace
+        return round(unit * (self.trace_decay / unit) ** ratio)
+
+    def decay_per_step(self, decay):
+        return self.trace_decay / 2 ** self.shift_spike_trace
+
     @property
     def spike_trace_value(self):
         # SPAIC: ``trace_scale if shift_spike_trace > 0 else 1``
@@ -176,10 +192,11 @@ class PostPreIntSTDP(STDPRule):
         """The largest magnitude one weight term can have (``nu`` is ``'nu0'`` or ``'nu1'``)."""
         return abs(getattr(self, nu)) * self.spike_trace_value // 2 ** self.shift + 1
 
-    def namespace(self):
-        """The numeric constants the templates refer to, with the derived integer constants."""
-        ns = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-              if not isinstance(getattr(self, f.name), str)}
+    def namespace(self, dt=None):
+        """The numeric constants the templates refer to (the decay at ``dt``, as for every
+        rule), with the derived integer constants."""
+        ns = {name: value for name, value in super().namespace(dt).items()
+              if not isinstance(value, str)}
         ns.update(spike_trace_value=self.spike_trace_value,
                   trace_unit=2 ** self.shift_spike_trace, round_unit=2 ** self.shift,
                   pre_term_sign=1 if self.pre_term == "add" else -1)
@@ -354,8 +371,8 @@ class _WithDraws:
     def on_post(self):
         return self._pathways()[1]
 
-    def namespace(self):
-        ns = self._rule.namespace()
+    def namespace(self, dt=None):
+        ns = self._rule.namespace(dt)
         ns[self._table.name] = self._table
         return ns
 

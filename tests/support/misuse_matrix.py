@@ -70,7 +70,10 @@ def expected(name, rule, case, mask=None):
     kwargs = {}
     if name == "int":
         kwargs = dict(thresh=case["thresh"], draws=case["draws"])
-    params = rule.namespace() if name != "int" else PARAMS["int"]
+    import brian2
+    rule = rule.at_dt(brian2.defaultclock.dt)  # the decays the network runs with
+    params = (rule.namespace() if name != "int"
+              else {**PARAMS["int"], "trace_decay": rule.trace_decay})
     if mask is None or mask.all():
         result = reference.simulate(name, case["w_start"][name], case["in_spk"],
                                     case["out_spk"], params, **kwargs)

@@ -117,12 +117,12 @@ def run_open_loop(b2, rule, w_start, in_spk, out_spk, build_directory=None, **kw
 
 def build_job(b2, **job):
     """:func:`build_open_loop` for one job (a dict: ``rule`` as ``to_dict()``, ``w_start``,
-    ``in_spk``, ``out_spk`` and optional ``period``, ``record``, ``plastic``, ``thresh``,
-    ``draws``, ``seed``, ``float32``, ``openmp_threads``). ``float32`` and ``openmp_threads``
-    are global preferences: the caller sets them (:func:`run_job`, or a standalone batch's
-    settings); here they are only checked."""
+    ``in_spk``, ``out_spk`` and optional ``dt`` (ms, default 1), ``period``, ``record``,
+    ``plastic``, ``thresh``, ``draws``, ``seed``, ``float32``, ``openmp_threads``). ``float32``
+    and ``openmp_threads`` are global preferences: the caller sets them (:func:`run_job`, or a
+    standalone batch's settings); here they are only checked."""
     from brian_stdp import rule_class
-    b2.defaultclock.dt = 1 * b2.ms
+    b2.defaultclock.dt = job.pop("dt", 1.0) * b2.ms
     rule_data = job.pop("rule")
     rule = rule_class(rule_data["rule"]).from_dict(rule_data)
     float32 = job.pop("float32", False)
