@@ -23,9 +23,10 @@ from tests.support.blocks import rst_blocks
 from tests.support.scripts import load_script
 
 DOCS = os.path.join(ROOT, "docs")
-RUN_PAGES = ["getting_started.rst", "standalone.rst", "migrating.rst"] + sorted(
+RUN_PAGES = ["getting_started.rst", "howto.rst", "standalone.rst", "migrating.rst"] + sorted(
     os.path.relpath(p, DOCS) for p in glob.glob(os.path.join(DOCS, "rules", "*.rst")))
-STRICT_PAGES = ["getting_started.rst"] + [p for p in RUN_PAGES if p.startswith("rules")]
+STRICT_PAGES = ["getting_started.rst", "howto.rst"] + [p for p in RUN_PAGES
+                                                      if p.startswith("rules")]
 STANDALONE_DIR = os.path.join(tempfile.gettempdir(), "brian_stdp_docs_standalone")
 BLOCK_TIMEOUT = 900
 

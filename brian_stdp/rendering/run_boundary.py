@@ -1,12 +1,70 @@
 """The object that prepares an attachment's state before each ``run()``."""
+import os
+import threading
+
+from brian2 import prefs
 from brian2.core.base import BrianObject
-from brian2.devices.device import get_device
+from brian2.devices.device import RuntimeDevice, get_device
 
 from .. import checks
 from ..schedule import Order
 from .. import brian2_private
 
-__all__ = ["RunBoundary"]
+__all__ = ["RunBoundary", "COMPILE_NOTICE_AFTER_S"]
+
+#: Seconds a runtime ``run()`` may spend preparing before the one-line notice that cython is
+#: compiling: reading compiled code from the cache takes well under this, compiling longer.
+COMPILE_NOTICE_AFTER_S = 3.0
+COMPILE_NOTICE = ("brian_stdp: cython is compiling this network's code (a minute or more for "
+                  "code it has not compiled before; cached in {cache}, later runs start at "
+                  "once)\n")
+
+
+class _CompileNotice:
+    """One timer per process that prints the notice, unless cancelled first: every
+    attachment of a network starts it (once) and the first step ends it. The notice goes to
+    the stderr of the moment the run began: Brian2 points file descriptors 1 and 2 at
+    temporary files while it compiles, so Python's streams (and Brian2's log) show nothing
+    then. Quiet when Brian2's console log shows no INFO lines."""
+    timer = None
+    stream = None
+    lock = threading.Lock()
+
+    @staticmethod
+    def wanted():
+        """Runtime cython compiles in ``before_run``; numpy and cpp_standalone do not."""
+        return (prefs.codegen.target == "cython" and isinstance(get_device(), RuntimeDevice)
+                and prefs.logging.console_log_level not in QUIET_LEVELS)
+
+    @classmethod
+    def start(cls):
+        if cls.timer is not None:  # started by another attachment of this run
+            return
+        cache = prefs.codegen.runtime.cython.cache_dir or "~/.cython/brian_extensions"
+        cls.stream = os.fdopen(os.dup(2), "w")
+        cls.timer = threading.Timer(COMPILE_NOTICE_AFTER_S, cls._say,
+                                    args=(COMPILE_NOTICE.format(cache=cache),))
+        cls.timer.daemon = True
+        cls.timer.start()
+
+    @classmethod
+    def _say(cls, text):
+        with cls.lock:
+            if cls.stream is not None:
+                cls.stream.write(text)
+                cls.stream.flush()
+
+    @classmethod
+    def end(cls):
+        if cls.timer is None:
+            return
+        cls.timer.cancel()
+        with cls.lock:
+            cls.stream.close()
+            cls.timer = cls.stream = None
+
+
+QUIET_LEVELS = ("WARNING", "ERROR", "CRITICAL")
 
 
 class RunBoundary(BrianObject):
@@ -53,3 +111,15 @@ class RunBoundary(BrianObject):
         for updater in self.seed_updaters:
             brian2_private.run_now(updater, run_namespace)
         super().before_run(run_namespace)
+        # In runtime cython the objects after this one compile their code now: a notice if that
+        # takes long, ended by the first step.
+        if _CompileNotice.wanted():
+            _CompileNotice.start()
+
+    def run(self):
+        _CompileNotice.end()
+        super().run()
+
+    def after_run(self):
+        _CompileNotice.end()
+        super().after_run()
