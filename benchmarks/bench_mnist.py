@@ -27,6 +27,7 @@ import json
 import math
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -317,8 +318,22 @@ def write_readme(table):
         handle.write(head + README_START + "\n" + table + README_END + tail)
 
 
-def tagged_table(tag, runs):
-    """The docs' table of a tagged row (runs with other flags, ``--tag``)."""
+def paired_differences(runs, plain_runs):
+    """``[(seed, split, points)]``: held-out accuracy of each tagged run minus that of the plain
+    command's run on the same network seed and split (where there is one)."""
+    def digits(run):
+        return run["settings"]["config"].get("data"), run["settings"]["config"].get("test_data")
+    # the same digits only: another data set (Fashion-MNIST) is no pair
+    plain = {(r["seed"], r["split"]): r["accuracy"] for r in plain_runs
+             if runs and digits(r) == digits(runs[0])}
+    return [(r["seed"], r["split"], 100 * (r["accuracy"] - plain[(r["seed"], r["split"])]))
+            for r in sorted(runs, key=lambda r: (r["split"], r["seed"]))
+            if (r["seed"], r["split"]) in plain]
+
+
+def tagged_table(tag, runs, plain_runs=()):
+    """The docs' table of a tagged row (runs with other flags, ``--tag``), and the differences
+    to the plain command's runs of the same seeds and splits (``plain_runs``)."""
     from bench_rules import list_table  # noqa: E402  (this directory is on sys.path)
     first = runs[0]
     caption = (f"``python benchmarks/bench_mnist.py --tag {tag} ...``: "
@@ -333,26 +348,44 @@ def tagged_table(tag, runs):
              fmt([r["validation_accuracy"] for r in runs]),
              f"{sum(r['repeats']['training'] for r in runs) / len(runs):.0f}",
              f"{1e3 * per_digit[len(runs) // 2]:.0f}", f"{walls[len(runs) // 2]:.0f} s"]]
-    return list_table(caption, ["rule, neurons", "runs", "test accuracy",
-                                "validation accuracy", "repetitions (training)",
-                                "ms per training digit", "time per run"], body)
+    table = list_table(caption, ["rule, neurons", "runs", "test accuracy",
+                                 "validation accuracy", "repetitions (training)",
+                                 "ms per training digit", "time per run"], body)
+    pairs = paired_differences(runs, plain_runs)
+    if pairs:
+        table += ("\nAgainst the plain command (``" + plain_runs[0]["command"] + "``) on the same "
+                  "network seed and split, test accuracy difference in points: "
+                  + ", ".join(f"{points:+.1f} (seed {seed}, split {split})"
+                              for seed, split, points in pairs)
+                  + f"; mean {statistics.mean(p for _, _, p in pairs):+.1f}, largest "
+                  f"{max(abs(p) for _, _, p in pairs):.1f}.\n")
+    return table
+
+
+def tagged_tables(rows):
+    """``{docs .inc path: text}`` of every tagged results file (``<rule>-<n>.<tag>.jsonl``)."""
+    import re
+    tables = {}
+    for name in sorted(os.listdir(RESULTS)):
+        match = re.fullmatch(r"([a-z]+)-(\d+)\.([a-z0-9_]+)\.jsonl", name)
+        if match:
+            rule, neurons, tag = match.groups()
+            runs = current_runs(read_lines(os.path.join(RESULTS, name)))
+            path = os.path.join(ROOT, "docs", f"benchmarks_mnist_{tag}.inc")
+            tables[path] = tagged_table(tag, runs, rows.get((rule, int(neurons)), []))
+    return tables
 
 
 def publish():
-    import re
     sys.path.insert(0, HERE)
     rows = load_rows()
     table = readme_table(rows)
     write_readme(table)
     with open(os.path.join(ROOT, "docs", "benchmarks_mnist.inc"), "w") as handle:
         handle.write(docs_table(rows))
-    for name in sorted(os.listdir(RESULTS)):
-        match = re.fullmatch(r"[a-z]+-\d+\.([a-z0-9_]+)\.jsonl", name)
-        if match:
-            runs = current_runs(read_lines(os.path.join(RESULTS, name)))
-            path = os.path.join(ROOT, "docs", f"benchmarks_mnist_{match.group(1)}.inc")
-            with open(path, "w") as handle:
-                handle.write(tagged_table(match.group(1), runs))
+    for path, text in tagged_tables(rows).items():
+        with open(path, "w") as handle:
+            handle.write(text)
     print(table)
 
 

@@ -144,3 +144,36 @@ def test_each_row_ran_the_defaults_of_this_version(key):
     for run in ROWS[key]:
         assert bench_mnist._same_settings(run["settings"], planned), (key, run["seed"],
                                                                       run["split"])
+
+
+TAGGED_FILE = re.compile(r"([a-z]+)-(\d+)\.([a-z0-9_]+)\.jsonl")
+
+
+def _tagged_runs(name):
+    with open(os.path.join(RESULTS, name)) as handle:
+        lines = [json.loads(text) for text in handle if text.strip()]
+    runs = {}
+    for line in lines:
+        if line["settings"] == lines[-1]["settings"]:
+            runs[(line["seed"], line["split"])] = line
+    return list(runs.values())
+
+
+@pytest.mark.parametrize("name", sorted(n for n in os.listdir(RESULTS) if TAGGED_FILE.fullmatch(n)))
+def test_a_tagged_rows_table_is_its_results_file(name):
+    """A tagged row's docs table (``--tag``: other flags, e.g. ``--dt 0.5``) holds its runs'
+    figure, and, where the plain command ran on the same digits, the differences per seed and
+    split."""
+    rule, neurons, tag = TAGGED_FILE.fullmatch(name).groups()
+    runs = _tagged_runs(name)
+    with open(os.path.join(ROOT, "docs", f"benchmarks_mnist_{tag}.inc")) as handle:
+        text = handle.read()
+    assert f"     - {_figure([r['accuracy'] for r in runs])}\n" in text
+    plain = {(r["seed"], r["split"]): r for r in ROWS.get((rule, int(neurons)), [])
+             if r["settings"]["config"]["data"] == runs[0]["settings"]["config"]["data"]}
+    pairs = [(r["seed"], r["split"], 100 * (r["accuracy"] - plain[(r["seed"], r["split"])]
+                                           ["accuracy"]))
+             for r in runs if (r["seed"], r["split"]) in plain]
+    for seed, split, points in pairs:
+        assert f"{points:+.1f} (seed {seed}, split {split})" in text
+    assert ("Against the plain command" in text) == bool(pairs)
