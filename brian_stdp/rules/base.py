@@ -132,12 +132,28 @@ class STDPRule(metaclass=_RuleType):
     post_reset_code: ClassVar[str] = ""
     pre_reset_code: ClassVar[str] = ""
     time_constants: ClassVar[dict] = {}
+    # SPAIC's four rules: reference_weights is brian_stdp.reference.simulate, given the
+    # namespace without the derived constants it computes itself.
+    spaic_reference: ClassVar[bool] = False
+    reference_excludes: ClassVar[tuple] = ()
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        if cls.name:
-            RULES[cls.name] = cls
-            SHORT_NAMES[cls.short_name] = cls.name
+        if not cls.name:
+            return
+        if not cls.short_name:
+            raise TypeError(f"{cls.__name__} names itself {cls.name!r} but has no short_name "
+                            "(the command line's and the templates' short name)")
+        for key, table in ((cls.name, RULES), (cls.short_name, SHORT_NAMES)):
+            known = table.get(key)
+            known = RULES[known] if table is SHORT_NAMES and known in RULES else known
+            # the same class defined again (a script run twice in one process) replaces itself
+            if known is not None and (known.__module__, known.__qualname__) != (
+                    cls.__module__, cls.__qualname__):
+                raise TypeError(f"a rule named {key!r} exists already ({known.__module__}."
+                                f"{known.__qualname__}): give {cls.__name__} another name")
+        RULES[cls.name] = cls
+        SHORT_NAMES[cls.short_name] = cls.name
 
     def __post_init__(self):
         validate_fields(self)
@@ -291,6 +307,27 @@ class STDPRule(metaclass=_RuleType):
         default. A rule with keywords of its own (PostPreIntSTDP's ``draws``) pops them from
         ``options`` and returns the rule's templates so modified."""
         return self
+
+    def reference_weights(self, w_start: np.ndarray, in_spk: np.ndarray, out_spk: np.ndarray,
+                          **kwargs) -> np.ndarray:
+        """The rule's NumPy reference: its weights after every step, ``[R, T, post, pre]``,
+        for the spikes ``in_spk [R, T, pre]`` and ``out_spk [R, T, post]`` of ``R`` runs of
+        ``T`` steps from ``w_start [post, pre]``, in steps at the rule's own factors. The hook
+        of a parity test (:func:`brian_stdp.authoring.check_against_reference`): a new rule
+        defines it; SPAIC's rules answer with :func:`brian_stdp.reference.simulate`
+        (``kwargs``: ``thresh`` and ``draws`` for the integer rule)."""
+        if not self.spaic_reference:
+            raise NotImplementedError(
+                f"{type(self).__name__} has no NumPy reference: define reference_weights(self, "
+                "w_start, in_spk, out_spk) returning the weights after every step "
+                "[runs, steps, post, pre]")
+        from .. import reference
+        params = {name: value for name, value in self.namespace().items()
+                  if name not in self.reference_excludes}
+        if self.integer:
+            kwargs.setdefault("float_shift", self.halving == "float")
+        weights = reference.simulate(self.short_name, w_start, in_spk, out_spk, params, **kwargs)
+        return weights[0] if isinstance(weights, tuple) else weights
 
     def build_weights(self, w_init: np.ndarray) -> np.ndarray:
         """SPAIC's build pass on the initial ``[post, pre]`` weights."""

@@ -93,6 +93,7 @@ class FullOnlineSTDP(STDPRule):
     name: ClassVar[str] = "full_online_STDP"
     time_constants: ClassVar[dict] = {"tau_trace": "trace_decay"}
     short_name: ClassVar[str] = "full"
+    spaic_reference: ClassVar[bool] = True
     model: ClassVar[str] = "w : 1  # the weight\n"
     pre_model: ClassVar[str] = PRE_TRACE_MODEL + PRE_TRACE_AT_SPIKE_MODEL + """
 input_spiked_at_spike : 1            # 1 if the pre neuron spiked at that step

@@ -128,6 +128,7 @@ class MetaNearestOnlineSTDP(STDPRule):
     name: ClassVar[str] = "meta_nearest_online_STDP"
     time_constants: ClassVar[dict] = {"tau_pre": "pre_decay", "tau_post": "post_decay"}
     short_name: ClassVar[str] = "meta"
+    spaic_reference: ClassVar[bool] = True
     model: ClassVar[str] = """
 w : 1                    # the weight
 bounded_change : 1       # the change from the previous step's spikes through the soft

@@ -66,6 +66,7 @@ class NearestOnlineSTDP(STDPRule):
     # The decays as time constants: NearestOnlineSTDP(tau_pre=20*ms) (STDPRule.dt).
     time_constants: ClassVar[dict] = {"tau_pre": "trace_pre", "tau_post": "trace_post"}
     short_name: ClassVar[str] = "nearest"
+    spaic_reference: ClassVar[bool] = True
     model: ClassVar[str] = "w : 1  # the weight\n"
     pre_model: ClassVar[str] = PRE_TRACE_MODEL + PRE_TRACE_AT_SPIKE_MODEL
     post_model: ClassVar[str] = (NORMALISED_ROW_MODEL + POST_TRACE_MODEL

@@ -117,6 +117,8 @@ class PostPreIntSTDP(STDPRule):
     name: ClassVar[str] = "PostPreIntSTDP"
     time_constants: ClassVar[dict] = {"tau_trace": "trace_decay"}
     short_name: ClassVar[str] = "int"
+    spaic_reference: ClassVar[bool] = True
+    reference_excludes: ClassVar[tuple] = ("spike_trace_value", "trace_unit", "round_unit")
     integer: ClassVar[bool] = True
     pre_model: ClassVar[str] = "input_trace : integer   # the pre neuron's trace\n"
     post_model: ClassVar[str] = ("output_trace : integer  # the post neuron's trace\n"
