@@ -164,8 +164,9 @@ RULES_IN_TIME = {
 }
 
 
-@pytest.mark.parametrize("target", ["numpy", "cython"])
-@pytest.mark.parametrize("dt", [0.5, 0.1])
+# cython compiles each rule's code anew for each dt (the factors are compiled-in constants):
+# once, at 0.5 ms, shows the compiled path.
+@pytest.mark.parametrize("dt,target", [(0.5, "numpy"), (0.1, "numpy"), (0.5, "cython")])
 @pytest.mark.parametrize("name", sorted(RULES_IN_TIME))
 def test_time_constants_at_another_dt_match_the_reference_at_that_dt(name, dt, target):
     rule = RULES_IN_TIME[name]

@@ -101,6 +101,10 @@ class STDPRule(metaclass=_RuleType):
     ``time_constants``
         ``{keyword: decay parameter}``: the constructor keywords that give a per-step decay
         factor as a time constant (``tau_pre=20*ms`` for ``trace_pre``), see :attr:`dt`.
+    ``spaic_reference`` / ``reference_excludes``
+        SPAIC's four rules only: :meth:`reference_weights` is
+        :func:`brian_stdp.reference.simulate` given the namespace without these names. A new
+        rule defines :meth:`reference_weights` instead.
 
     Time: the decay parameters are per-step factors, as SPAIC states them, holding at the
     time step ``dt`` (ms; SPAIC's 1 ms by default). A network running at another dt gets the
