@@ -438,6 +438,26 @@ def test_a_checkpoint_of_other_data_or_rule_parameters_is_refused(partial, tmp_p
     assert "leave --rule-file out to continue it" in err
 
 
+def test_a_checkpoint_written_before_rules_recorded_their_dt_resumes(uninterrupted, partial,
+                                                                       tmp_path):
+    """Its rule held SPAIC's 1 ms (the job's --dt 1): the same rule, so it continues; a rule
+    stated at another dt is another rule."""
+    out = tmp_path / "before_dt"
+    shutil.copytree(partial, out)
+    manifest = json.loads((out / "checkpoint" / "manifest.json").read_text())
+    manifest["identity"]["rule parameters"]["parameters"].pop("dt")
+    (out / "checkpoint" / "manifest.json").write_text(json.dumps(manifest))
+    other = tmp_path / "other_dt"
+    shutil.copytree(out, other)
+    assert main(["mnist", *TINY, *RUNTIME, "--rule", "nearest", "--out", str(out),
+                 "--resume", str(out)]) == 0
+    assert_same_result(uninterrupted, out)
+    manifest["identity"]["rule parameters"]["parameters"]["dt"] = 0.5
+    (other / "checkpoint" / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(CheckpointError, match="rule parameters: checkpoint"):
+        run_mnist(tiny_config(other, resume=str(other)))
+
+
 def test_a_resume_runs_from_the_checkpoint_not_from_scratch(uninterrupted, partial, tmp_path):
     """The comparison above can fail: a checkpoint whose thresholds were changed (and
     re-hashed, so it is accepted) gives another result."""
