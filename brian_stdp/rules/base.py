@@ -356,7 +356,9 @@ class STDPRule(metaclass=_RuleType):
     def attach(self, synapses: "Synapses", period: Optional["Quantity"] = None
                ) -> "Attachment":
         """Add this rule's extra operations to a ``Synapses`` built by hand from
-        ``rule.model``, ``rule.on_pre``, ``rule.on_post`` and ``namespace=rule.namespace()``."""
+        ``rule.model``, ``rule.on_pre``, ``rule.on_post``, ``delay=rule.pathway_delays()`` and
+        ``namespace=rule.namespace(defaultclock.dt)`` (refused without the delays, or with
+        another dt's decays)."""
         return rendering.attach(self, synapses, period=period)
 
     def reset(self, synapses: "Synapses") -> None:
