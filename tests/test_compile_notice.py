@@ -63,3 +63,13 @@ def test_a_run_starts_and_its_first_step_ends_the_notice(monkeypatch):
     S.connect()
     b2.run(3 * b2.defaultclock.dt)
     assert calls[0] == "start" and calls[1] == "end"
+
+
+def test_the_how_to_shows_the_notice_as_it_is():
+    import os
+
+    from tests.support import ROOT
+    with open(os.path.join(ROOT, "docs", "howto.rst")) as handle:
+        text = handle.read()
+    line = run_boundary.COMPILE_NOTICE.format(cache="~/.cython/brian_extensions").strip()
+    assert "   " + line + "\n" in text
