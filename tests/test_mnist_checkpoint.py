@@ -591,3 +591,27 @@ def test_standalone_sigterm_stops_the_program_and_the_job_resumes_exactly(standa
     assert resumed.returncode == 0, resumed.stderr
     assert_same_result(standalone["full"], out)
     assert_not_compiled_again(standalone)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc")
+def test_a_program_left_running_by_an_interruption_is_stopped(tmp_path):
+    """An interruption that comes while Popen still sets the program up leaves it running
+    (subprocess.call only kills a child it is waiting for): the job stops it by its directory,
+    and leaves its other children alone."""
+    program_dir, other_dir = tmp_path / "program", tmp_path / "other"
+    program_dir.mkdir()
+    other_dir.mkdir()
+    program = subprocess.Popen(["sleep", "60"], cwd=program_dir)
+    other = subprocess.Popen(["sleep", "60"], cwd=other_dir)
+    try:
+        signals.stop_programs_started_in(str(program_dir))
+        with pytest.raises(ProcessLookupError):  # killed and reaped
+            os.kill(program.pid, 0)
+        assert other.poll() is None
+    finally:
+        for child in (program, other):
+            try:
+                child.kill()
+                child.wait()
+            except (ProcessLookupError, ChildProcessError):
+                pass

@@ -66,7 +66,7 @@ import time
 
 import numpy as np
 
-from . import network
+from . import network, signals
 from .. import brian2_private
 from ..rendering import attachment_of
 
@@ -348,8 +348,12 @@ class StandaloneRunner(_Runner):
         os.makedirs(arguments)
         strings = brian2_private.run_arguments(self.device, run_args, arguments)
         results = os.path.relpath(os.path.join(self.run_directory, "results"), self.program)
-        self.device.run(directory=self.program, results_directory=results, with_output=False,
-                        run_args=strings)
+        try:
+            self.device.run(directory=self.program, results_directory=results,
+                            with_output=False, run_args=strings)
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM (signals.Terminated)
+            signals.stop_programs_started_in(self.program)
+            raise
         self.timings["simulation_s"] += float(self.device.timers["run_binary"])
         return (self._read_state(length * self.period_s), *self._spikes(),
                 self._presenter_end())

@@ -19,12 +19,13 @@ Handlers are only changed in the main thread (Python allows no other), and alway
 """
 import gc
 import logging
+import os
 import signal
 import threading
 from contextlib import contextmanager
 
 __all__ = ["Terminated", "sigterm_interrupts", "deferred", "signal_of", "exit_status",
-           "release_abandoned"]
+           "release_abandoned", "stop_programs_started_in"]
 
 # Brian2 logs this when an object it never ran is freed (brian2.core.base.BrianObject.__del__).
 UNUSED_OBJECT_LOGGER = "brian2.core.base.unused_brian_object"
@@ -142,3 +143,24 @@ def deferred(deliver=True):
         for signum in received:
             signal.raise_signal(signum)
 
+
+def stop_programs_started_in(directory):
+    """Kill and reap this process's children running in ``directory`` (Linux; elsewhere
+    nothing). ``subprocess.call`` kills its child when an interruption comes while it waits,
+    but one that comes while ``Popen`` is still setting the child up leaves the child running
+    and unreaped: after an interruption the job stops the compiled program this way too."""
+    wanted = os.path.realpath(directory)
+    try:
+        entries = [entry for entry in os.listdir("/proc") if entry.isdigit()]
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+            if parent != os.getpid() or os.readlink(f"/proc/{entry}/cwd") != wanted:
+                continue
+            os.kill(int(entry), signal.SIGKILL)
+            os.waitpid(int(entry), 0)
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile, or not ours to wait for
