@@ -154,9 +154,9 @@ def planned_settings(rule, neurons, args):
 def _same_settings(recorded, planned):
     def config(settings):  # lines written before a name joined NOT_SETTINGS still hold it
         return {k: v for k, v in settings["config"].items() if k not in NOT_SETTINGS}
-    def rule(settings):  # lines written before rules recorded their dt held SPAIC's 1 ms
-        return {**settings["rule"], "parameters": {"dt": 1.0, **settings["rule"]["parameters"]}}
-    return (rule(recorded) == rule(planned) and config(recorded) == config(planned)
+    from brian_stdp.rules.base import with_dt  # lines from before rules recorded their dt
+    return (with_dt(recorded["rule"]) == with_dt(planned["rule"])
+            and config(recorded) == config(planned)
             and all(recorded["protocol"].get(k) == v for k, v in planned["protocol"].items()))
 
 

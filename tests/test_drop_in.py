@@ -11,7 +11,7 @@ import pytest
 from brian2 import Equations
 from brian2.utils.stringtools import get_identifiers
 
-from brian_stdp import RULES, PostPreIntSTDP, draws_table, reference, rule_class
+from brian_stdp import RULES, PostPreIntSTDP, draws_table, rule_class
 from brian_stdp.run_state import RUN_STATE_NAMES
 from brian_stdp.schedule import step_operation_fields
 from tests.support import standalone
@@ -116,15 +116,8 @@ def run_with_extra_names(rule, target_names=(), source_names=(), subexpressions=
 def expected_weights(rule):
     """The NumPy reference's weights after the case's last step."""
     spikes_in, spikes_out, w_start, thresh, draws = _case(rule)
-    params = rule.to_dict()["parameters"]
-    del params["dt"]  # the reference counts in steps; the network runs at the rule's dt
-    if rule.integer:
-        params = {k: v for k, v in params.items()
-                  if k not in ("thresh_variable", "pre_term", "halving")}
     extra = dict(thresh=thresh, draws=draws) if rule.integer else {}
-    weights = reference.simulate(rule.short_name, w_start, spikes_in, spikes_out,
-                                 params=params, **extra)
-    weights = weights[0] if isinstance(weights, tuple) else weights
+    weights = rule.reference_weights(w_start, spikes_in, spikes_out, **extra)
     return weights[0, -1]
 
 

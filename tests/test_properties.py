@@ -355,12 +355,7 @@ def test_brian_matches_reference_across_the_range(rule_name):
 def test_brian_int_rule_is_exact_across_the_range(params, train):
     rule, in_spk, out_spk, thresh, draws, w_start = _int_case(params, train, BRIAN_RUNS,
                                                               BRIAN_STEPS, 3, 2)
-    expected = reference.simulate("int", w_start, in_spk, out_spk,
-                                  {k: v for k, v in rule.namespace().items()
-                                   if k not in ("spike_trace_value", "trace_unit",
-                                                "round_unit")},
-                                  thresh=thresh, draws=draws,
-                                  float_shift=rule.halving == "float")
+    expected = rule.reference_weights(w_start, in_spk, out_spk, thresh=thresh, draws=draws)
     got = _brian(rule, w_start.astype(float), in_spk, out_spk, thresh=thresh, draws=draws)
     np.testing.assert_array_equal(got["w"], expected)
 

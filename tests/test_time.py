@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from brian_stdp import (FullOnlineSTDP, MetaNearestOnlineSTDP, NearestOnlineSTDP,
-                        PostPreIntSTDP, STDPRule, reference)
+                        PostPreIntSTDP, STDPRule)
 from tests.support.cases import random_case
 from tests.support.targets import simulate
 
@@ -147,12 +147,7 @@ def test_a_hand_built_synapses_with_another_dts_factors_is_refused(at_half_ms):
 
 # ---- Brian2 at 0.5 and 0.1 ms against the NumPy reference at that dt ----------------------
 def _reference_at(rule, dt, w_start, in_spk, out_spk, **extra):
-    params = rule.at_dt(dt * ms).namespace()
-    if rule.integer:
-        params = {k: v for k, v in params.items()
-                  if k not in ("spike_trace_value", "trace_unit", "round_unit")}
-    weights = reference.simulate(rule.short_name, w_start, in_spk, out_spk, params, **extra)
-    return weights[0] if isinstance(weights, tuple) else weights
+    return rule.at_dt(dt * ms).reference_weights(w_start, in_spk, out_spk, **extra)
 
 
 RULES_IN_TIME = {

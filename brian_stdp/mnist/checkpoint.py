@@ -32,10 +32,11 @@ import tempfile
 
 import numpy as np
 
+from ..rules.base import with_dt
 from . import signals
 
 __all__ = ["CheckpointError", "FORMAT", "VERSION", "MANIFEST", "data_fingerprint", "write",
-           "stored_rule", "load", "check_identity", "check_arrays", "resolve_directory",
+           "load", "check_identity", "check_arrays", "resolve_directory",
            "refuse_to_overwrite_unfinished", "settings_of", "Keeper"]
 
 FORMAT = "brian_stdp mnist checkpoint"
@@ -192,19 +193,11 @@ def load(path):
     return directory, manifest, arrays
 
 
-def stored_rule(rule):
-    """A checkpoint's rule (``to_dict()``) as this version writes it: rules written before
-    they recorded their ``dt`` held SPAIC's 1 ms, as ``from_dict`` reads them."""
-    if isinstance(rule, dict) and isinstance(rule.get("parameters"), dict):
-        return {**rule, "parameters": {"dt": 1.0, **rule["parameters"]}}
-    return rule
-
-
 def check_identity(manifest, identity, directory):
     """Refuse a checkpoint written by a run with other settings, naming every difference."""
     stored = dict(manifest["identity"])
     if "rule parameters" in stored:
-        stored["rule parameters"] = stored_rule(stored["rule parameters"])
+        stored["rule parameters"] = with_dt(stored["rule parameters"])
     differences = []
     for key in sorted(set(stored) | set(identity)):
         if key not in stored:

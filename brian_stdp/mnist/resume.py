@@ -10,6 +10,7 @@ import dataclasses
 import json
 import os
 
+from ..rules.base import with_dt
 from . import checkpoint as ckpt
 from .config import MnistConfig, flag_name
 
@@ -41,7 +42,7 @@ def resumed(config: MnistConfig, given) -> MnistConfig:
         raise ckpt.CheckpointError(
             f"--resume {directory!r}: the checkpoint does not keep its job's settings (written "
             "by an older brian_stdp): give the job's options again with --resume")
-    rule = ckpt.stored_rule(manifest["identity"]["rule parameters"])
+    rule = with_dt(manifest["identity"]["rule parameters"])
     if {"rule", "rule_file"} & set(given):
         mine = config.make_rule().to_dict()
         if mine != rule:

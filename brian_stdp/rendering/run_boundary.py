@@ -18,6 +18,8 @@ COMPILE_NOTICE_AFTER_S = 3.0
 COMPILE_NOTICE = ("brian_stdp: cython is compiling this network's code (a minute or more for "
                   "code it has not compiled before; cached in {cache}, later runs start at "
                   "once)\n")
+#: Brian2 console log levels that show no INFO line: no notice either.
+QUIET_LEVELS = ("WARNING", "ERROR", "CRITICAL")
 
 
 class _CompileNotice:
@@ -62,9 +64,6 @@ class _CompileNotice:
         with cls.lock:
             cls.stream.close()
             cls.timer = cls.stream = None
-
-
-QUIET_LEVELS = ("WARNING", "ERROR", "CRITICAL")
 
 
 class RunBoundary(BrianObject):

@@ -23,7 +23,7 @@ import numpy as np
 from .. import rendering
 from ..parameters import describe, parameter, time_constant, time_step, validate_fields
 
-__all__ = ["STDPRule", "RULES", "SHORT_NAMES", "load_rule", "rule_class"]
+__all__ = ["STDPRule", "RULES", "SHORT_NAMES", "load_rule", "rule_class", "with_dt"]
 
 #: Every rule class by its SPAIC name, filled in as the rule modules are imported.
 RULES: dict = {}
@@ -32,6 +32,15 @@ SHORT_NAMES: dict = {}
 
 #: SPAIC's time step: its per-step numbers (``exp(-1/20)``: 20 ms) hold at 1 ms.
 SPAIC_DT_MS = 1.0
+
+
+def with_dt(data: dict) -> dict:
+    """A rule's plain data (:meth:`STDPRule.to_dict`) with its ``dt``: data written before
+    rules recorded it held SPAIC's 1 ms, as :meth:`STDPRule.from_dict` reads it. For comparing
+    recorded rules (checkpoints, results files) with this version's."""
+    if isinstance(data, dict) and isinstance(data.get("parameters"), dict):
+        return {**data, "parameters": {"dt": SPAIC_DT_MS, **data["parameters"]}}
+    return data
 
 
 class _RuleType(type):
@@ -228,7 +237,9 @@ class STDPRule(metaclass=_RuleType):
         converted = {decay: self.convert_decay(decay, ratio)
                      for decay in self.time_constants.values()}
         for keyword, decay in self.time_constants.items():
-            if converted[decay] <= 0 < getattr(self, decay) and not self.integer:
+            allowed = next(f for f in dataclasses.fields(self)
+                           if f.name == decay).metadata["constraint"].check
+            if not allowed(converted[decay]):
                 raise ValueError(
                     f"{decay} = {getattr(self, decay)!r} per {self.dt:g} ms step (time constant "
                     f"{keyword} = {self.time_constant(keyword)}) decays to 0 in one step of "
@@ -328,8 +339,6 @@ class STDPRule(metaclass=_RuleType):
         from .. import reference
         params = {name: value for name, value in self.namespace().items()
                   if name not in self.reference_excludes}
-        if self.integer:
-            kwargs.setdefault("float_shift", self.halving == "float")
         weights = reference.simulate(self.short_name, w_start, in_spk, out_spk, params, **kwargs)
         return weights[0] if isinstance(weights, tuple) else weights
 

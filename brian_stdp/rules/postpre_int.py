@@ -148,6 +148,12 @@ class PostPreIntSTDP(STDPRule):
     def decay_per_step(self, decay):
         return self.trace_decay / 2 ** self.shift_spike_trace
 
+    def reference_weights(self, w_start, in_spk, out_spk, **kwargs):
+        """:meth:`STDPRule.reference_weights`, halving as ``halving`` says (``kwargs``:
+        ``thresh`` and ``draws``)."""
+        return super().reference_weights(w_start, in_spk, out_spk,
+                                         float_shift=self.halving == "float", **kwargs)
+
     @property
     def spike_trace_value(self):
         # SPAIC: ``trace_scale if shift_spike_trace > 0 else 1``
