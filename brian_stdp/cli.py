@@ -74,7 +74,8 @@ def _job_arguments(parser, skip=(), given_only=False):
         help="silence after each digit; 0 resets the neurons instead "
              "(default: %(default)s)")
     add("--dt", type=float, default=defaults.dt, metavar="MS",
-        help="time step; the rules' constants are per step "
+        help="time step; the rules keep their time constants (their per-step "
+             "factors are converted), the integer network counts in steps "
              "(default: %(default)s)")
     tuned = " (default: tuned for the rule and --neurons, see brian_stdp.mnist.defaults)"
     add("--intensity", type=float,
