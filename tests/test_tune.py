@@ -1,7 +1,7 @@
 """``brian-stdp tune``: search spaces, bad input, a tiny study, and workers sharing one study in
 a real PostgreSQL server and in the default SQLite file (one worker killed mid-trial).
 
-The studies are tiny (10 neurons, tens of digits, 100 ms presentations, runtime numpy): what is
+The studies are tiny (10 neurons, tens of digits, 50 ms presentations, runtime numpy): what is
 tested is the study's machinery, not what it finds.
 """
 import json
@@ -28,9 +28,9 @@ optuna = pytest.importorskip("optuna")
 
 #: The tiny job of every study here (runtime numpy: no compiler; no re-presentation, which
 #: would show a dark digit up to 11 times).
-TINY = dict(neurons=10, train=60, label=30, validation=30, presentation=100.0, chunk=20,
+TINY = dict(neurons=10, train=60, label=30, validation=30, presentation=50.0, chunk=20,
             min_spikes=0, device="runtime", target="numpy")
-TINY_FLAGS = ["--neurons", "10", "--train", "60", "--label", "30", "--presentation", "100",
+TINY_FLAGS = ["--neurons", "10", "--train", "60", "--label", "30", "--presentation", "50",
               "--chunk", "20", "--min-spikes", "0", "--device", "runtime", "--target", "numpy",
               "--validation", "30"]
 SPACE = {"intensity": {"low": 0.05, "high": 2.0, "log": True},
