@@ -404,7 +404,7 @@ def test_a_study_scores_float_images_as_the_job_reads_them(tmp_path):
                          ("rounded", np.floor(np.clip(X * 0.95 + 0.5, 0, 255)))):
         path = tmp_path / f"{name}.npz"
         np.savez(path, X=images, y=y)
-        base = MnistConfig(neurons=8, train=40, label=10, validation=10, presentation=100.0,
+        base = MnistConfig(neurons=8, train=40, label=10, validation=10, presentation=50.0,
                            chunk=20, min_spikes=0, device="runtime", target="numpy",
                            data=str(path), mean_pixel=None)
         summary = run_study(TuneConfig(base=base, space={"intensity": [0.5, 2.0]}, trials=1,
@@ -414,7 +414,7 @@ def test_a_study_scores_float_images_as_the_job_reads_them(tmp_path):
         spikes[name] = run["mean_spikes_per_validation_digit"]
         alone = tmp_path / f"{name}_alone"
         assert main(["mnist", "--neurons", "8", "--train", "40", "--label", "10",
-                     "--validation", "10", "--test", "0", "--presentation", "100", "--chunk",
+                     "--validation", "10", "--test", "0", "--presentation", "50", "--chunk",
                      "20", "--min-spikes", "0", *RUNTIME, "--data", str(path), "--mean-pixel",
                      "none", "--intensity", "1.0", "--out", str(alone), "--quiet"]) == 0
         results = json.loads((alone / "results.json").read_text())

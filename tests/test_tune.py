@@ -206,17 +206,17 @@ def test_tiny_study_beats_a_bad_start_and_prunes(tmp_path, capsys):
     out = str(tmp_path / "study")
     # Trial 0 is the bad start; trial 2 repeats it once two trials have finished, so that the
     # median pruner has something to compare it with (--startup-trials 2: the default 5 would
-    # leave a 6-trial study next to nothing to prune). The default warm-up, a third of the 60
+    # leave a 4-trial study next to nothing to prune). The default warm-up, a third of the 60
     # training digits, is the first report (20 digits).
     summary = run_study(TuneConfig(
-        base=MnistConfig(**TINY), space=SPACE, trials=6, out=out, seed=3,
+        base=MnistConfig(**TINY), space=SPACE, trials=4, out=out, seed=3,
         startup_trials=2,
         enqueue=[BAD_START, {"intensity": 1.0, "theta_plus": 0.05}, BAD_START]))
     printed = capsys.readouterr().out
     study = optuna.load_study(study_name=summary["study"], storage=f"sqlite:///{out}/study.db")
     trials = study.get_trials()
     states = [t.state.name for t in trials]
-    assert len(trials) == 6 and "FAIL" not in states, states
+    assert len(trials) == 4 and "FAIL" not in states, states
     bad = trials[0]
     assert bad.params == BAD_START and bad.state.name == "COMPLETE"
     # Ten neurons after 60 digits are near chance on 30 validation digits (a run scores 2-5 of
@@ -470,7 +470,7 @@ def test_a_trial_over_seeds_and_splits_is_the_mean_of_the_jobs_run_alone(tmp_pat
     assert len(set(each)) > 1  # four different runs
     prepared = prepare(TuneConfig(study=summary["study"], resume=True, out=out))
     config, _ = trial_job(prepared.base, settings, {})
-    for run in runs[1:3]:
+    for run in runs[2:3]:  # another split; runs[3] (another seed too) is rerun from its command
         alone = run_mnist(dataclasses.replace(
             config, seed=run["seed"], split_seed=run["split"], progress=False,
             out=str(tmp_path / f"alone{run['seed']}-{run['split']}")), settings_at_run_time=True)
