@@ -200,7 +200,14 @@ def main():
     config = tune_config(args.name, out, args.workers)
     command = shlex.join(["python", "benchmarks/study_defaults.py", args.name])
     import dataclasses
-    summary = run_study(dataclasses.replace(config, command=command))
+    from brian_stdp.tune.workers import StudyInterrupted
+    try:
+        summary = run_study(dataclasses.replace(config, command=command))
+    except StudyInterrupted as stopped:
+        # The same command continues the study (its database keeps the finished trials).
+        kept = str(stopped).split(" Continue with:")[0].rstrip(".")
+        print(f"{command}: {kept}. Continue with: {command}", file=sys.stderr)
+        sys.exit(128 + stopped.signum)
     os.makedirs(os.path.join(HERE, "studies"), exist_ok=True)
     shutil.copyfile(os.path.join(out, "trials.jsonl"),
                     os.path.join(HERE, "studies", f"{args.name}.jsonl"))
