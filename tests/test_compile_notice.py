@@ -18,8 +18,11 @@ def notice_after(monkeypatch):
     _CompileNotice.end()
 
 
-def test_the_notice_reaches_the_terminal_while_brian2_silences_it(notice_after, capfd):
+def test_the_notice_reaches_the_terminal_while_brian2_silences_it(notice_after, monkeypatch,
+                                                                  capfd):
     notice_after(0.05)
+    # no network here: as if inside one's before_run (the tests below use real ones)
+    monkeypatch.setattr(_CompileNotice, "preparing", staticmethod(lambda thread: True))
     _CompileNotice.start()
     with std_silent():          # as Brian2 compiles: file descriptors 1 and 2 to its files
         time.sleep(0.5)
@@ -73,3 +76,41 @@ def test_the_how_to_shows_the_notice_as_it_is():
         text = handle.read()
     line = run_boundary.COMPILE_NOTICE.format(cache="~/.cython/brian_extensions").strip()
     assert "   " + line + "\n" in text
+
+
+def test_a_run_stopped_while_preparing_leaves_no_notice_and_the_next_run_gets_one(
+        notice_after, monkeypatch, capfd):
+    """An exception in a later object's before_run (as Ctrl-C while cython compiles) stops the
+    run before the first step that ends the notice: the notice stays silent, and the next
+    run's compilation gets a notice of its own."""
+    notice_after(0.2)
+    monkeypatch.setattr(_CompileNotice, "wanted", staticmethod(lambda: True))
+    b2.prefs.codegen.target = "numpy"
+    b2.start_scope()
+    group = b2.NeuronGroup(2, "v : 1", threshold="v > undefined_name")
+    S = NearestOnlineSTDP().synapses(group, group)
+    S.connect()
+    network = b2.Network(group, S)
+    with pytest.raises(Exception, match="undefined_name"):
+        network.run(b2.defaultclock.dt)
+    time.sleep(0.5)
+    assert "compiling" not in capfd.readouterr().err
+    first = _CompileNotice.timer
+    _CompileNotice.start()      # the next run
+    assert _CompileNotice.timer is not first and _CompileNotice.timer.is_alive()
+
+
+def test_the_notice_speaks_while_a_network_prepares(notice_after, monkeypatch, capfd):
+    """The notice of a slow before_run reaches stderr (the step that would end it comes
+    later)."""
+    notice_after(0.05)
+    monkeypatch.setattr(_CompileNotice, "wanted", staticmethod(lambda: True))
+    b2.prefs.codegen.target = "numpy"
+    b2.start_scope()
+    group = b2.NeuronGroup(2, "v : 1", threshold="False")
+    S = NearestOnlineSTDP().synapses(group, group)
+    S.connect()
+    slow = b2.NeuronGroup(1, "x : 1")
+    slow.before_run = lambda run_namespace: time.sleep(0.5)   # as a compiling object
+    b2.Network(group, S, slow).run(b2.defaultclock.dt)
+    assert capfd.readouterr().err.count("cython is compiling") == 1

@@ -1,8 +1,10 @@
 """The object that prepares an attachment's state before each ``run()``."""
+import inspect
 import os
+import sys
 import threading
 
-from brian2 import prefs
+from brian2 import Network, prefs
 from brian2.core.base import BrianObject
 from brian2.devices.device import RuntimeDevice, get_device
 
@@ -20,6 +22,8 @@ COMPILE_NOTICE = ("brian_stdp: cython is compiling this network's code (a minute
                   "once)\n")
 #: Brian2 console log levels that show no INFO line: no notice either.
 QUIET_LEVELS = ("WARNING", "ERROR", "CRITICAL")
+#: Where runtime cython compiles: every object's before_run, called from the network's.
+_NETWORK_BEFORE_RUN = inspect.unwrap(Network.before_run).__code__
 
 
 class _CompileNotice:
@@ -30,6 +34,7 @@ class _CompileNotice:
     then. Quiet when Brian2's console log shows no INFO lines."""
     timer = None
     stream = None
+    thread = None
     lock = threading.Lock()
 
     @staticmethod
@@ -40,19 +45,33 @@ class _CompileNotice:
 
     @classmethod
     def start(cls):
-        if cls.timer is not None:  # started by another attachment of this run
+        if cls.timer is not None and cls.timer.is_alive():  # another attachment of this run
             return
+        cls.end()  # what a run stopped before its first step left
         cache = prefs.codegen.runtime.cython.cache_dir or "~/.cython/brian_extensions"
         cls.stream = os.fdopen(os.dup(2), "w")
+        cls.thread = threading.get_ident()
         cls.timer = threading.Timer(COMPILE_NOTICE_AFTER_S, cls._say,
                                     args=(COMPILE_NOTICE.format(cache=cache),))
         cls.timer.daemon = True
         cls.timer.start()
 
+    @staticmethod
+    def preparing(thread):
+        """Whether ``thread`` is still inside a network's ``before_run``. A run stopped there
+        (Ctrl-C, an error in a later object's code) never reaches the first step that ends the
+        notice, and the notice would then speak of a compilation that is over."""
+        frame = sys._current_frames().get(thread)
+        while frame is not None:
+            if frame.f_code is _NETWORK_BEFORE_RUN:
+                return True
+            frame = frame.f_back
+        return False
+
     @classmethod
     def _say(cls, text):
         with cls.lock:
-            if cls.stream is not None:
+            if cls.stream is not None and cls.preparing(cls.thread):
                 cls.stream.write(text)
                 cls.stream.flush()
 
@@ -63,7 +82,7 @@ class _CompileNotice:
         cls.timer.cancel()
         with cls.lock:
             cls.stream.close()
-            cls.timer = cls.stream = None
+            cls.timer = cls.stream = cls.thread = None
 
 
 class RunBoundary(BrianObject):
