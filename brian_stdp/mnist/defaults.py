@@ -46,8 +46,9 @@ STUDIED = {
         100: {"study": "int-100", "settings": {"intensity": 1.15, "theta_plus": None,
                                                "inhibition": 5960.0},
               "parameters": {"nu0": 15, "nu1": 140}},
-        400: {"study": None, "settings": {"intensity": 1.0, "theta_plus": None,
-                                          "inhibition": 1000}, "parameters": {}},
+        400: {"study": "int-400", "settings": {"intensity": 1.45, "theta_plus": None,
+                                               "inhibition": 3060.0},
+              "parameters": {"nu0": 8, "nu1": 178}},
     },
 }
 SETTINGS = ("intensity", "theta_plus", "inhibition")
