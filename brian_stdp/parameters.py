@@ -131,6 +131,12 @@ def parameter(default, doc, constraint, keyword_only=False):
                              metadata={"doc": doc, "constraint": constraint})
 
 
+def constraints(record) -> dict:
+    """``{name: Constraint}`` of every constrained field of a dataclass (class or instance)."""
+    return {f.name: f.metadata["constraint"] for f in dataclasses.fields(record)
+            if f.metadata.get("constraint") is not None}
+
+
 def validate_fields(record):
     """Check and normalise (to float or int) every field of a frozen dataclass instance."""
     for field in dataclasses.fields(record):

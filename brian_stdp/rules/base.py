@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 import numpy as np
 
 from .. import rendering
-from ..parameters import describe, parameter, time_constant, time_step, validate_fields
+from ..parameters import (constraints, describe, parameter, time_constant, time_step,
+                          validate_fields)
 
 __all__ = ["STDPRule", "RULES", "SHORT_NAMES", "load_rule", "rule_class", "with_dt"]
 
@@ -237,9 +238,7 @@ class STDPRule(metaclass=_RuleType):
         converted = {decay: self.convert_decay(decay, ratio)
                      for decay in self.time_constants.values()}
         for keyword, decay in self.time_constants.items():
-            allowed = next(f for f in dataclasses.fields(self)
-                           if f.name == decay).metadata["constraint"].check
-            if not allowed(converted[decay]):
+            if not constraints(self)[decay].check(converted[decay]):
                 raise ValueError(
                     f"{decay} = {getattr(self, decay)!r} per {self.dt:g} ms step (time constant "
                     f"{keyword} = {self.time_constant(keyword)}) decays to 0 in one step of "

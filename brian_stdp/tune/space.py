@@ -21,6 +21,7 @@ import json
 import os
 from typing import Optional, Tuple, Union
 
+from ..parameters import constraints
 from ..mnist.config import MnistConfig
 from ..rules import STDPRule
 
@@ -106,9 +107,7 @@ def _constraints(rule):
     # label has no constraint of its own in the config (it depends on --train): 1..
     from ..parameters import integer
     found["label"] = ("job", integer(">= 1", lambda v: v >= 1, low=1))
-    for field in dataclasses.fields(rule):
-        if "constraint" in field.metadata:
-            found[field.name] = ("rule", field.metadata["constraint"])
+    found.update((name, ("rule", constraint)) for name, constraint in constraints(rule).items())
     if rule.integer:
         del found["theta_plus"]  # the integer neuron has no theta_plus
     return found
