@@ -18,6 +18,18 @@ def notice_after(monkeypatch):
     _CompileNotice.end()
 
 
+def _attached(monkeypatch, threshold="False"):
+    """A group with the rule attached to itself, in runtime numpy, the notice wanted: what a
+    run does with the notice, without a compiler."""
+    monkeypatch.setattr(_CompileNotice, "wanted", staticmethod(lambda: True))
+    monkeypatch.setattr(b2.prefs.codegen, "target", "numpy")
+    b2.start_scope()
+    group = b2.NeuronGroup(2, "v : 1", threshold=threshold)
+    S = NearestOnlineSTDP().synapses(group, group)
+    S.connect()
+    return group, S
+
+
 def test_the_notice_reaches_the_terminal_while_brian2_silences_it(notice_after, monkeypatch,
                                                                   capfd):
     notice_after(0.05)
@@ -56,14 +68,9 @@ def test_only_runtime_cython_with_info_lines_gets_a_notice(target, device, level
 
 def test_a_run_starts_and_its_first_step_ends_the_notice(monkeypatch):
     calls = []
-    monkeypatch.setattr(_CompileNotice, "wanted", staticmethod(lambda: True))
     monkeypatch.setattr(_CompileNotice, "start", classmethod(lambda cls: calls.append("start")))
     monkeypatch.setattr(_CompileNotice, "end", classmethod(lambda cls: calls.append("end")))
-    b2.prefs.codegen.target = "numpy"
-    b2.start_scope()
-    group = b2.NeuronGroup(2, "v : 1", threshold="False")
-    S = NearestOnlineSTDP().synapses(group, group)
-    S.connect()
+    group, S = _attached(monkeypatch)  # locals: b2.run collects its caller's objects
     b2.run(3 * b2.defaultclock.dt)
     assert calls[0] == "start" and calls[1] == "end"
 
@@ -84,15 +91,10 @@ def test_a_run_stopped_while_preparing_leaves_no_notice_and_the_next_run_gets_on
     run before the first step that ends the notice: the notice stays silent, and the next
     run's compilation gets a notice of its own."""
     notice_after(0.2)
-    monkeypatch.setattr(_CompileNotice, "wanted", staticmethod(lambda: True))
-    b2.prefs.codegen.target = "numpy"
-    b2.start_scope()
-    group = b2.NeuronGroup(2, "v : 1", threshold="v > undefined_name")
-    S = NearestOnlineSTDP().synapses(group, group)
-    S.connect()
-    network = b2.Network(group, S)
-    with pytest.raises(Exception, match="undefined_name"):
+    network = b2.Network(*_attached(monkeypatch, threshold="v > undefined_name"))
+    with pytest.raises(Exception, match="spike_thresholder") as error:
         network.run(b2.defaultclock.dt)
+    assert "undefined_name" in str(error.value.__cause__ or error.value.__context__)
     time.sleep(0.5)
     assert "compiling" not in capfd.readouterr().err
     first = _CompileNotice.timer
@@ -104,13 +106,7 @@ def test_the_notice_speaks_while_a_network_prepares(notice_after, monkeypatch, c
     """The notice of a slow before_run reaches stderr (the step that would end it comes
     later)."""
     notice_after(0.05)
-    monkeypatch.setattr(_CompileNotice, "wanted", staticmethod(lambda: True))
-    b2.prefs.codegen.target = "numpy"
-    b2.start_scope()
-    group = b2.NeuronGroup(2, "v : 1", threshold="False")
-    S = NearestOnlineSTDP().synapses(group, group)
-    S.connect()
     slow = b2.NeuronGroup(1, "x : 1")
     slow.before_run = lambda run_namespace: time.sleep(0.5)   # as a compiling object
-    b2.Network(group, S, slow).run(b2.defaultclock.dt)
+    b2.Network(*_attached(monkeypatch), slow).run(b2.defaultclock.dt)
     assert capfd.readouterr().err.count("cython is compiling") == 1
