@@ -205,8 +205,7 @@ def main():
         summary = run_study(dataclasses.replace(config, command=command))
     except StudyInterrupted as stopped:
         # The same command continues the study (its database keeps the finished trials).
-        kept = str(stopped).split(" Continue with:")[0].rstrip(".")
-        print(f"{command}: {kept}. Continue with: {command}", file=sys.stderr)
+        print(f"{command}: {stopped.kept}. Continue with: {command}", file=sys.stderr)
         sys.exit(128 + stopped.signum)
     os.makedirs(os.path.join(HERE, "studies"), exist_ok=True)
     shutil.copyfile(os.path.join(out, "trials.jsonl"),

@@ -38,9 +38,12 @@ class StudyInterrupted(KeyboardInterrupt):
         how = "interrupted" if self.signum == signal.SIGINT else f"stopped by {self.signum.name}"
         command = (f"brian-stdp tune --resume --study {prepared.name} --out {prepared.out}"
                    + (f" --storage {shown(prepared.url)}" if storage_given else ""))
-        super().__init__(f"{how}: the study {prepared.name!r} keeps its {finished} finished "
-                         f"trial(s) of {prepared.trials} (a trial cut short is recorded as "
-                         f"failed and run again). Continue with: {command}")
+        #: What the study keeps, without the command that continues it (a script that runs
+        #: studies names its own).
+        self.kept = (f"{how}: the study {prepared.name!r} keeps its {finished} finished "
+                     f"trial(s) of {prepared.trials} (a trial cut short is recorded as failed "
+                     "and run again)")
+        super().__init__(f"{self.kept}. Continue with: {command}")
 
 
 def _finished(prepared):
