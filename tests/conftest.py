@@ -39,13 +39,23 @@ def golden():
 
 def pytest_collection_modifyitems(config, items):
     """The ``golden`` marker is explicit, and complete: a test that takes the ``golden``
-    fixture without it is a collection error (``-m "not golden"`` must skip every reader)."""
+    fixture without it is a collection error (``-m "not golden"`` must skip every reader).
+
+    The slow and standalone tests run first. pytest-xdist hands out tests in collection order
+    (after the groups, largest first), and a test of a minute or more handed out last kept
+    one worker busy while the other sat idle; the thousand quick tests, run last, fill in
+    between the two workers instead."""
     unmarked = [item.nodeid for item in items
                 if "golden" in getattr(item, "fixturenames", ())
                 and item.get_closest_marker("golden") is None]
     if unmarked:
         raise pytest.UsageError("tests reading the golden recordings without "
                                 "@pytest.mark.golden:\n  " + "\n  ".join(unmarked))
+    items[:] = sorted(items, key=lambda item: not _long(item))   # stable: order kept within
+
+
+def _long(item):
+    return any(item.get_closest_marker(name) is not None for name in ("slow", "standalone"))
 
 
 def pytest_runtest_setup(item):

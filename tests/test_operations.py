@@ -220,6 +220,10 @@ def test_a_signal_before_any_chunk_says_nothing_was_kept(tmp_path, monkeypatch, 
 
 
 # ---- resume from the directory alone -------------------------------------------------------
+# The tests sharing the interrupted job run on one worker, which makes the job once.
+RESUME_JOB = pytest.mark.xdist_group("resume-job")
+
+
 @pytest.fixture(scope="module")
 def interrupted_job(tmp_path_factory):
     """A job stopped (SIGTERM) after its first checkpoint, and the same job uninterrupted."""
@@ -233,6 +237,7 @@ def interrupted_job(tmp_path_factory):
     return base
 
 
+@RESUME_JOB
 def test_resume_alone_continues_with_the_stored_settings_exactly(interrupted_job, tmp_path):
     job = tmp_path / "job"
     shutil.copytree(interrupted_job / "stopped", job)
@@ -241,6 +246,7 @@ def test_resume_alone_continues_with_the_stored_settings_exactly(interrupted_job
         np.testing.assert_array_equal(mine, theirs)
 
 
+@RESUME_JOB
 @pytest.mark.parametrize("option, words", [
     (["--neurons", "9"], "--neurons 9: the checkpoint in"),
     (["--seed", "4"], "--seed 4: the checkpoint in"),
