@@ -153,7 +153,9 @@ def planned_settings(rule, neurons, args):
 
 def _same_settings(recorded, planned):
     def config(settings):  # lines written before a name joined NOT_SETTINGS still hold it
-        return {k: v for k, v in settings["config"].items() if k not in NOT_SETTINGS}
+        return {k: v for k, v in with_added_settings(settings["config"]).items()
+                if k not in NOT_SETTINGS}
+    from brian_stdp.mnist.config import with_added_settings  # lines from before a setting
     from brian_stdp.rules.base import with_dt  # lines from before rules recorded their dt
     return (with_dt(recorded["rule"]) == with_dt(planned["rule"])
             and config(recorded) == config(planned)

@@ -59,6 +59,7 @@ from brian2.synapses.synapses import SummedVariableUpdater  # noqa: E402
 __all__ = ["summed_variable_updater", "run_now", "last_step_of_run",
            "declare_contained_synapses", "share_connectivity_transposed",
            "add_pathway_after_build", "network_being_prepared", "network_operations_in",
+           "objects_in",
            "drop_post_aliases", "apply_run_args_before_this_run", "standalone_array",
            "canonical_clock_order", "calls_of_the_original", "one_translation_unit",
            "code_objects_in_one_file", "write_project", "run_arguments",
@@ -147,6 +148,11 @@ def network_being_prepared():
             return candidate
         frame = frame.f_back
     return None
+
+
+def objects_in(network):
+    """Every object of ``network``, contained ones too (Brian2's own walk is private)."""
+    return _get_all_objects(network.objects)
 
 
 def network_operations_in(network):

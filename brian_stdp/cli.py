@@ -14,6 +14,7 @@ import shlex
 import sys
 
 from .mnist.config import DEVICES, TARGETS, MnistConfig, flag_name
+from .rules.nearest_online import ROW_SCALINGS
 from .rules import SHORT_NAMES, rule_class
 
 __all__ = ["main", "build_parser"]
@@ -118,6 +119,11 @@ def _job_arguments(parser, skip=(), given_only=False):
              "at 255, so that the network sees MNIST's ink whatever the data "
              "(Fashion-MNIST's is 73); 'none' takes the images as given "
              "(default: %(default)s, MNIST's mean pixel)")
+    add("--row-scaling", default=defaults.row_scaling, choices=list(ROW_SCALINGS),
+        help="nearest rule: 'eager' rescales every weight every step, as SPAIC "
+             "does; 'lazy' keeps each row's factor apart from its weights, so a "
+             "step costs in proportion to its spikes (the same weights up to "
+             "rounding; default: %(default)s)")
     add("--out", default=defaults.out, metavar="DIR",
         help="where results.json, weights.npz and the figures go "
              "(default: %(default)s)")

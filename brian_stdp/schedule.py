@@ -40,6 +40,9 @@ class Order:
     ROW_PASS_EVENT = -8
     ROW_PASS_ROWS = -7
     ROW_PASS = -6
+    # 'after_synapses', after the row passes: a rule keeping its rows' factors apart from the
+    # weights writes every weight out, on the runs where code other than its own reads them.
+    WRITE_OUT_WEIGHTS = -5
     # 'after_resets': the integer neuron's input, after the rule's halving and clamping.
     TRANSMIT_INT = 10
 

@@ -16,8 +16,10 @@ from ..parameters import Constraint, choice, integer, real
 from . import defaults
 from .data import REFERENCE_MEAN_PIXEL
 from ..rules import RULES, SHORT_NAMES, STDPRule, load_rule, rule_class
+from ..rules.nearest_online import ROW_SCALINGS
 
-__all__ = ["MnistConfig", "DEVICES", "TARGETS", "DEFAULT_LABEL", "run_identity"]
+__all__ = ["MnistConfig", "DEVICES", "TARGETS", "DEFAULT_LABEL", "run_identity",
+           "with_added_settings"]
 
 DEVICES = ("cpp_standalone", "runtime")
 TARGETS = ("cython", "numpy")
@@ -113,6 +115,9 @@ class MnistConfig:
     checkpoint_every: int = _flag(500, _count(0))
     resume: Optional[str] = _flag(None)
     overwrite: bool = _flag(False)  # replace a finished job's outputs (or an unfinished one's)
+    # nearest_online's rendering: every weight rescaled every step, or each row's factor kept
+    # apart (brian_stdp.rules.nearest_online.LazyRows); the same weights up to rounding
+    row_scaling: str = _flag("eager", choice(*ROW_SCALINGS))
 
     def check(self, n_train_available: Optional[int] = None,
               n_test_available: Optional[int] = None) -> None:
@@ -126,6 +131,8 @@ class MnistConfig:
                 _validate(flag_name(field.name), constraint, getattr(self, field.name))
         if self.label is not None:
             _validate("--label", _count(1, self.train if self.train else None), self.label)
+        if self.rule_file is None:
+            _check_row_scaling(rule_class(self.rule), self.row_scaling)
         if self.validation == 0 and self.test == 0:
             raise ValueError("--validation 0 and --test 0 leave no digit to classify: give "
                              "either (or both) at least 1")
@@ -185,11 +192,29 @@ class MnistConfig:
             if not os.path.isfile(self.rule_file):
                 raise ValueError(f"--rule-file: no such file {self.rule_file!r}")
             try:
-                return load_rule(self.rule_file)
+                rule = load_rule(self.rule_file)
             except ValueError as error:
                 raise ValueError(f"--rule-file {error}") from None
+            _check_row_scaling(type(rule), self.row_scaling)
+            return rule
         chosen = rule_class(self.rule)
         return chosen(**defaults.rule_parameters(chosen, self.neurons))
+
+
+#: Settings added after results, studies and checkpoints were first written, with the value
+#: that earlier versions ran: a record without one ran that.
+ADDED_SETTINGS = {"row_scaling": "eager"}
+
+
+def with_added_settings(settings: dict) -> dict:
+    """``settings`` (a stored config) with :data:`ADDED_SETTINGS` it predates filled in."""
+    return {**ADDED_SETTINGS, **settings}
+
+
+def _check_row_scaling(chosen: type, row_scaling: str) -> None:
+    if row_scaling != "eager" and getattr(chosen, "LAZY_ROWS", None) is None:
+        raise ValueError(f"--row-scaling {row_scaling} applies to the nearest rule only "
+                         f"({chosen.name} rescales no rows lazily): leave it out")
 
 
 def _check_out(out):

@@ -173,7 +173,7 @@ def _settings(protocol, inputs, presenter, exc, inhibition_synapses, float_netwo
 
 
 def build(rule, n_neurons, rates_hz, period_steps, presentation_steps, dt_ms, initial_weights,
-          protocol, seed, settings_at_run_time=False):
+          protocol, seed, settings_at_run_time=False, row_scaling="eager"):
     """Create the network's objects in the current device; return them in a dict.
 
     ``rates_hz`` [digits, 784]: the base input rates of one chunk's digits, in order (the chunk
@@ -213,7 +213,8 @@ def build(rule, n_neurons, rates_hz, period_steps, presentation_steps, dt_ms, in
                                          when="start", order=-100, name="excitatory_reset"))
         objects.append(inh.run_regularly("v = v_rest_i\nge = 0\ngi = 0", dt=period,
                                          when="start", order=-100, name="inhibitory_reset"))
-    learned = rule.synapses(inputs, exc, on_pre="ge_post += w", period=period, name="input_exc")
+    learned = rule.synapses(inputs, exc, on_pre="ge_post += w", period=period, name="input_exc",
+                            row_scaling=row_scaling)
     learned.connect(True)
     rule.set_weights(learned, initial_weights)
     exc_inh = Synapses(exc, inh, on_pre=f"ge_post += {W_EXC_INH}", name="exc_to_inh")

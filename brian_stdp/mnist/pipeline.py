@@ -9,6 +9,7 @@ network of :mod:`brian_stdp.mnist.network`, writing checkpoints
 """
 import contextlib
 import dataclasses
+import functools
 import os
 import signal
 import time
@@ -361,7 +362,8 @@ def _runner(config, rule, plan, project, start, timings, settings_at_run_time, h
     process already has); ``held`` closes the runner when the job ends."""
     t_setup = time.time()
     template = np.zeros((config.chunk, plan.n_inputs))
-    build = network.build_int if rule.integer else network.build
+    build = network.build_int if rule.integer else functools.partial(
+        network.build, row_scaling=config.row_scaling)
     parts = build(rule, config.neurons, template, plan.period_steps, plan.presentation_steps,
                   config.dt, plan.initial_weights, plan.protocol, config.seed,
                   settings_at_run_time=settings_at_run_time)

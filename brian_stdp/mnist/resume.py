@@ -12,7 +12,7 @@ import os
 
 from ..rules.base import with_dt
 from . import checkpoint as ckpt
-from .config import MnistConfig, flag_name
+from .config import MnistConfig, flag_name, with_added_settings
 
 __all__ = ["resumed", "FREE"]
 
@@ -68,7 +68,7 @@ def resumed(config: MnistConfig, given) -> MnistConfig:
     with open(template, "w") as handle:
         json.dump(rule, handle, indent=1)
     fields = {field.name for field in dataclasses.fields(MnistConfig)}
-    settings = {k: v for k, v in stored.items() if k in fields}
+    settings = {k: v for k, v in with_added_settings(stored).items() if k in fields}
     settings.update({name: getattr(config, name) for name in FREE if name in given})
     settings.update(rule_file=template, resume=config.resume)
     return MnistConfig(**settings)

@@ -70,13 +70,15 @@ def attach_objects(rule, templates, S, period_steps, set_delays=False):
         group_name, code, when, order = step_operation_fields(operation)
         suffix = "" if when == "start" else "_" + when
         order = _STEP_ORDER[group_name] if order is None else order
-        if group_name == "synapses" and compiles_synapse_passes():
-            objects.extend(compiled_synapse_pass(S, code, when=when, order=order,
-                                                 name=f"{S.name}_synapses_step{suffix}"))
+        if group_name == "synapses":
+            objects.extend(_synapse_operation(S, code, when, order,
+                                              f"{S.name}_synapses_step{suffix}"))
             continue
         objects.append(_run_regularly(
             S, groups[group_name], code, when=when, order=order,
             name=f"{S.name}_{group_name}_step{suffix}"))
+    write_out = _write_out_every_step(templates, S)
+    objects.extend(write_out)
     for pathway, order in templates.pathway_orders.items():
         getattr(S, pathway).order = order
     if templates.row_pass:
@@ -87,7 +89,11 @@ def attach_objects(rule, templates, S, period_steps, set_delays=False):
                                name=S.name + "_run_boundary", seed_updaters=seed_updaters,
                                delays=rule.pathway_delays() if set_delays else {},
                                contained_synapses=[o for o in objects
-                                                   if isinstance(o, Synapses)]))
+                                                   if isinstance(o, Synapses)],
+                               write_out=write_out, templates=templates))
+    boundary = objects[-1]
+    if boundary.write_out:
+        boundary.own_names = {o.name for o in objects + seed_updaters}
     S.contained_objects.extend(o for o in objects if o not in S.contained_objects)
     # Magic run() finds a Synapses held only in a list through its source group's contained
     # objects, where Brian2 puts one that has a run_regularly: every rule gets that behaviour.
@@ -98,6 +104,23 @@ def attach_objects(rule, templates, S, period_steps, set_delays=False):
                                dt=defaultclock.dt, objects=objects)
     rule.after_attach(S._brian_stdp)
     return S._brian_stdp
+
+
+def _synapse_operation(S, code, when, order, name):
+    """Code run on every synapse every step (compiled in standalone, see compiled_pass)."""
+    if compiles_synapse_passes():
+        return compiled_synapse_pass(S, code, when=when, order=order, name=name)
+    return [_run_regularly(S, S, code, when=when, order=order, name=name)]
+
+
+def _write_out_every_step(templates, S):
+    """The operation writing every weight out at the end of each step, for a rule keeping its
+    rows' factors apart (the run boundary turns it on where other code reads the weights)."""
+    operation = getattr(templates, "write_out_every_step", None)
+    if operation is None:
+        return []
+    _, code, when, order = step_operation_fields(operation)
+    return _synapse_operation(S, code, when, order, f"{S.name}_write_out_weights")
 
 
 def _run_regularly(S, group, code, **kwargs):

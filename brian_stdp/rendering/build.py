@@ -4,6 +4,7 @@ from types import SimpleNamespace
 import numpy as np
 from brian2 import Equations, Synapses, defaultclock, second
 from brian2.groups.group import Group
+from brian2.utils.stringtools import get_identifiers
 
 from .. import checks
 from .attachment import attach_objects
@@ -65,8 +66,9 @@ def build_synapses(rule, source, target, model="", on_pre="", on_post="", namesp
             raise ValueError(f"namespace entry {key!r} clashes with the rule's constant of that "
                              "name; rename it")
         constants[key] = value
-    pre_code = _merged_pathways(templates.on_pre, on_pre, "on_pre")
-    post_code = _merged_pathways(templates.on_post, on_post, "on_post")
+    write_out = getattr(templates, "write_out", "")
+    pre_code = _merged_pathways(templates.on_pre, on_pre, "on_pre", write_out)
+    post_code = _merged_pathways(templates.on_post, on_post, "on_post", write_out)
     equations = Equations(templates.model)
     if model:
         equations = equations + Equations(model)
@@ -101,16 +103,19 @@ def _pathway_names(code, default):
     return {default} if code and code.strip() else set()
 
 
-def _merged_pathways(rule_code, user_code, keyword):
+def _merged_pathways(rule_code, user_code, keyword, write_out=""):
+    """The rule's pathways with the user's merged in; ``write_out``: code that user code
+    reading ``w`` runs first (a rule keeping row factors apart from the weights)."""
     default = "pre" if keyword == "on_pre" else "post"
     merged = {default: rule_code} if isinstance(rule_code, str) else dict(rule_code)
-    if isinstance(user_code, dict):
-        for name, code in user_code.items():
-            merged[name] = merge_code(merged.get(name, ""), code)
-    elif isinstance(user_code, str):
-        merged[default] = merge_code(merged.get(default, ""), user_code)
-    else:
+    if isinstance(user_code, str):
+        user_code = {default: user_code}
+    if not isinstance(user_code, dict):
         raise TypeError(f"{keyword} must be a code string or a dict of them, got {user_code!r}")
+    for name, code in user_code.items():
+        if write_out and "w" in get_identifiers(code):
+            code = write_out + code
+        merged[name] = merge_code(merged.get(name, ""), code)
     return merged
 
 

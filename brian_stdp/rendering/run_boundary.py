@@ -3,10 +3,14 @@ import inspect
 import os
 import sys
 import threading
+import weakref
 
-from brian2 import Network, prefs
+from brian2 import Network, StateMonitor, prefs
 from brian2.core.base import BrianObject
+from brian2.core.operations import NetworkOperation
 from brian2.devices.device import RuntimeDevice, get_device
+from brian2.groups.group import CodeRunner
+from brian2.utils.stringtools import get_identifiers
 
 from .. import checks
 from ..schedule import Order
@@ -101,7 +105,7 @@ class RunBoundary(BrianObject):
     add_to_magic_network = True
 
     def __init__(self, synapses, rule, post_state, dt, name, seed_updaters=(), delays=None,
-                 contained_synapses=()):
+                 contained_synapses=(), write_out=(), templates=None):
         super().__init__(when="start", order=Order.RUN_BOUNDARY, name=name)
         self.synapses_name = synapses.name
         self.rule = rule
@@ -112,6 +116,13 @@ class RunBoundary(BrianObject):
         self.post_state = post_state
         self.seed_updaters = list(seed_updaters)
         self.contained_synapses = list(contained_synapses)
+        self.write_out = list(write_out)
+        if self.write_out:
+            self.synapses = weakref.ref(synapses)
+            self.rule_pathways = (set(_pathway_names(templates.on_pre, "pre"))
+                                  | set(_pathway_names(templates.on_post, "post")))
+            self.own_names = set()   # filled in by attach_objects once all exist
+            self.write_out_code = templates.write_out.strip("\n")
 
     def before_run(self, run_namespace):
         checks.check_clocks(self.clocks, self.synapses_name, self.dt)
@@ -128,11 +139,38 @@ class RunBoundary(BrianObject):
         self.post_state.call_start_step = -1
         for updater in self.seed_updaters:
             brian2_private.run_now(updater, run_namespace)
+        if self.write_out:
+            readers = self.weight_readers()
+            for operation in self.write_out:
+                operation.active = bool(readers)
         super().before_run(run_namespace)
         # In runtime cython the objects after this one compile their code now: a notice if that
         # takes long, ended by the first step.
         if _CompileNotice.wanted():
             _CompileNotice.start()
+
+    def weight_readers(self):
+        """The names of the objects in the network being prepared, other than the rule's own
+        code and the pathways that write their weights out first, that read the weights."""
+        synapses, network = self.synapses(), brian2_private.network_being_prepared()
+        readers = []
+        for obj in brian2_private.objects_in(network) if network is not None else ():
+            if isinstance(obj, NetworkOperation):
+                readers.append(obj.name)   # Python may read S.w (runtime mode only)
+            elif isinstance(obj, StateMonitor):
+                if obj.source.name == synapses.name and "w" in obj.record_variables:
+                    readers.append(obj.name)
+            elif isinstance(obj, CodeRunner) and getattr(obj.group, "name", None) == synapses.name:
+                if (getattr(obj, "objname", None) in self.rule_pathways
+                        or obj.name in self.own_names):
+                    continue
+                code = obj.abstract_code or ""
+                if isinstance(code, dict):
+                    code = "\n".join(code.values())
+                if "w" in get_identifiers(code) and not code.lstrip("\n").startswith(
+                        self.write_out_code):
+                    readers.append(obj.name)
+        return readers
 
     def run(self):
         _CompileNotice.end()
@@ -141,3 +179,8 @@ class RunBoundary(BrianObject):
     def after_run(self):
         _CompileNotice.end()
         super().after_run()
+
+
+def _pathway_names(code, default):
+    return code if isinstance(code, dict) else ({default: code} if code else {})
+

@@ -319,7 +319,13 @@ class STDPRule(metaclass=_RuleType):
     def templates_for(self, options: dict) -> Any:
         """What :meth:`synapses` renders for the keywords ``options``: the rule itself, by
         default. A rule with keywords of its own (PostPreIntSTDP's ``draws``) pops them from
-        ``options`` and returns the rule's templates so modified."""
+        ``options`` and returns the rule's templates so modified. ``row_scaling`` other than
+        ``"eager"`` is refused here: only a rule that keeps row factors apart takes it."""
+        row_scaling = options.pop("row_scaling", "eager")
+        if row_scaling != "eager":
+            raise ValueError(f"row_scaling={row_scaling!r}: {self.name} rescales no rows lazily "
+                             "(only nearest_online_STDP takes row_scaling='lazy'); leave it "
+                             "out or give 'eager'")
         return self
 
     def reference_weights(self, w_start: np.ndarray, in_spk: np.ndarray, out_spk: np.ndarray,

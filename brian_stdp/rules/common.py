@@ -7,7 +7,8 @@ from ..schedule import Order
 
 __all__ = ["PRE_TRACE_MODEL", "POST_TRACE_MODEL", "PRE_TRACE_AT_SPIKE_MODEL",
            "POST_TRACE_AT_SPIKE_MODEL", "SET_TRACE", "PRE_TRACE_RESET", "POST_TRACE_RESET",
-           "RUN_START", "spike_clock", "delayed_spike", "trace_value", "read_at_spike",
+           "RUN_START", "LAST_STEP_OF_RUN", "spike_clock", "delayed_spike", "trace_value",
+           "read_at_spike",
            "NORMALISED_ROW_MODEL", "NORMALISING_DIVISOR", "NORMALISED", "ROW_FACTOR",
            "NORMALISED_BY_FACTOR"]
 
@@ -37,6 +38,11 @@ POST_TRACE_RESET = "output_trace = 0\noutput_trace_step = 0\n"
 # have a period, else reset() marks it.
 RUN_START = ("int(period_steps > 0) * (timestep(t, dt) // (period_steps + int(period_steps == 0)))"
              " * period_steps + int(period_steps == 0) * run_start_step")
+
+# 1 on the last step of a run: of every ``run()`` call, or of every period.
+LAST_STEP_OF_RUN = ("int(period_steps > 0) * int((timestep(t, dt) + 1) % "
+                    "(period_steps + int(period_steps == 0)) == 0) + "
+                    "int(period_steps == 0) * int(timestep(t, dt) == run_last_step)")
 
 
 def spike_clock(delay_steps):

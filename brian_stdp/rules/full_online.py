@@ -39,7 +39,7 @@ from ..parameters import amplitude, decay_factor, parameter, positive
 from ..run_state import FIRST_STEP_OF_CALL
 from ..schedule import Order
 from .base import STDPRule
-from .common import (NORMALISED, NORMALISED_ROW_MODEL, NORMALISING_DIVISOR,
+from .common import (LAST_STEP_OF_RUN, NORMALISED, NORMALISED_ROW_MODEL, NORMALISING_DIVISOR,
                      POST_TRACE_AT_SPIKE_MODEL, POST_TRACE_MODEL, POST_TRACE_RESET,
                      PRE_TRACE_AT_SPIKE_MODEL, PRE_TRACE_MODEL, PRE_TRACE_RESET, delayed_spike,
                      read_at_spike, spike_clock, trace_value)
@@ -48,10 +48,6 @@ __all__ = ["FullOnlineSTDP"]
 
 # The pathways see the spike of step ``spike_step``, two steps after it happened.
 DELAYED_SPIKE = delayed_spike(2)
-
-LAST_STEP_OF_RUN = ("int(period_steps > 0) * int((timestep(t, dt) + 1) % "
-                    "(period_steps + int(period_steps == 0)) == 0) + "
-                    "int(period_steps == 0) * int(timestep(t, dt) == run_last_step)")
 
 # A spike adds 1 to its neuron's trace (all-to-all).
 ADD_SPIKE = DELAYED_SPIKE + """

@@ -28,12 +28,13 @@ import numpy as np
 
 from .. import reference
 from ..parameters import amplitude, decay_factor, parameter, positive
+from ..run_state import FIRST_STEP_OF_CALL
 from ..schedule import Order
 from .base import STDPRule
-from .common import (NORMALISED_BY_FACTOR, NORMALISED_ROW_MODEL, NORMALISING_DIVISOR,
-                     POST_TRACE_AT_SPIKE_MODEL, POST_TRACE_MODEL, POST_TRACE_RESET,
-                     PRE_TRACE_AT_SPIKE_MODEL, PRE_TRACE_MODEL, PRE_TRACE_RESET, ROW_FACTOR,
-                     SET_TRACE, read_at_spike, spike_clock)
+from .common import (LAST_STEP_OF_RUN, NORMALISED_BY_FACTOR, NORMALISED_ROW_MODEL,
+                     NORMALISING_DIVISOR, POST_TRACE_AT_SPIKE_MODEL, POST_TRACE_MODEL,
+                     POST_TRACE_RESET, PRE_TRACE_AT_SPIKE_MODEL, PRE_TRACE_MODEL,
+                     PRE_TRACE_RESET, ROW_FACTOR, SET_TRACE, read_at_spike, spike_clock)
 
 __all__ = ["NearestOnlineSTDP"]
 
@@ -110,3 +111,109 @@ row_sum += abs(w) - abs(w_before)
     def build_weights(self, w_init):
         """SPAIC's build pass: each row normalised to ``w_norm`` once, clamped to [0, 1]."""
         return reference.nearest_online_build(w_init, self.w_norm)
+
+    # the rendering row_scaling="lazy" gives (defined below)
+    LAZY_ROWS: ClassVar[type] = None
+
+    def templates_for(self, options):
+        """``row_scaling="lazy"`` keeps each row's normalisation as a factor apart from the
+        weights (:class:`LazyRows`); ``"eager"`` (the default) rescales every weight every
+        step, as SPAIC does."""
+        row_scaling = options.pop("row_scaling", "eager")
+        if row_scaling not in ROW_SCALINGS:
+            raise ValueError(f"row_scaling must be one of {', '.join(map(repr, ROW_SCALINGS))}, "
+                             f"got {row_scaling!r}")
+        return self.LAZY_ROWS(self) if row_scaling == "lazy" else self
+
+
+ROW_SCALINGS = ("eager", "lazy")
+
+# ---- lazy row scaling ---------------------------------------------------------------------
+# A row's normalisation multiplies all of its weights by one factor, so the rows keep that
+# factor apart: a weight is ``w * (1 + row_growth) / (1 + w_growth)``, ``w`` as written last and
+# ``w_growth`` the row's growth then (growths rather than scales, so that Brian2's initial
+# zeros are the identity). Normalising a row is then O(1); only a row that clips is passed
+# over in full. Code reading ``w`` first writes the weight out (WRITE_OUT).
+TRUE_WEIGHT = "w * (1 + row_growth) / (1 + w_growth)"
+WRITE_OUT = f"w = {TRUE_WEIGHT}\nw_growth = row_growth\n"
+
+LAZY_ROW_MODEL = """
+row_sum : 1      # sum over the row of |w|, kept up to date as w changes
+row_divisor : 1  # what the row is divided by this step (its sum; 1 for a zero row)
+row_factor : 1   # w_norm / row_divisor
+row_growth : 1   # the row's weights are w * (1 + row_growth) / (1 + w_growth)
+row_power : 1    # sum over the row of max(w, 0)**64: above 1 wherever a weight is
+row_clips : 1    # weights of the row that a change took below 0 this step
+last_step_of_run : integer (shared)  # 1 on the last step of a run (taken once per step)
+"""
+
+# A change, at the weight as it is now. The sum of the 64th powers is the clamp's test: it
+# exceeds 1 wherever a weight exceeds 1 (Brian2 has no per-row maximum a pathway could keep).
+LAZY_CHANGE = f"""
+w_before = {TRUE_WEIGHT}
+w = w_before + int(plastic) * {{change}}
+w_growth = row_growth
+row_sum += abs(w) - abs(w_before)
+row_power += clip(w, 0, inf)**64 - clip(w_before, 0, inf)**64
+row_clips += int(w < 0)
+"""
+
+# Each row's normalisation, O(1): the factor goes into the growth, the sums follow it.
+LAZY_ROW_UPDATE = f"""
+last_step_of_run = {LAST_STEP_OF_RUN}
+row_divisor = {NORMALISING_DIVISOR}
+row_factor = int(plastic) * {ROW_FACTOR} + (1 - int(plastic))
+row_growth = (1 + row_growth) * row_factor - 1
+row_power = row_power * row_factor**64
+row_sum = row_sum * row_factor
+"""
+
+# The rows passed over in full: those whose clamp may bite (a weight above 1 or below 0, a
+# factor over 2 that the powers might not see, underflowed as they can be), those whose growth
+# leaves float range, and every row on the first step of a call (weights set from outside) and
+# the last step of a run (the weights written out for Python, monitors and the next run).
+LAZY_PASS = (f"plastic and ({FIRST_STEP_OF_CALL} + last_step_of_run + int(row_power > 1) "
+             "+ int(row_factor > 2) + row_clips + int(row_growth > 1e30) "
+             "+ int(row_growth < -1 + 1e-30)) > 0")
+
+
+class LazyRows:
+    """nearest_online rendered with lazy row scaling (``row_scaling="lazy"``).
+
+    The weights are those of the eager rendering up to rounding; a step costs in proportion
+    to its spikes. ``w`` holds the true weight wherever code reads it: in the rule's own
+    pathways and in the user's pathways of ``rule.synapses`` (which write their synapses'
+    weights out first), and everywhere after the last step of each run. On the runs where
+    other code reads ``w`` (a StateMonitor recording it, a summed variable or run_regularly of
+    the synapses using it, a pathway built by hand, a network_operation), every weight is
+    written out at the end of every step, at the eager rendering's cost.
+    """
+    model = "w : 1  # the weight\nw_growth : 1  # the row's growth when w was written\n"
+    post_model = LAZY_ROW_MODEL + POST_TRACE_MODEL + POST_TRACE_AT_SPIKE_MODEL
+    on_pre = {"learn_pre": LAZY_CHANGE.format(change="-Apre * output_trace_at_spike")}
+    on_post = {"learn_post": LAZY_CHANGE.format(change="Apost * input_trace_at_spike")}
+    summed = {"row_sum": "abs(w)"}
+    step_operations = [
+        read_at_spike("post", "trace_post", SPIKE_CLOCK),
+        read_at_spike("pre", "trace_pre", SPIKE_CLOCK),
+        ("post", LAZY_ROW_UPDATE, "after_synapses"),
+    ]
+    row_pass = {
+        "condition": LAZY_PASS,
+        "first_pass": {"condition": LAZY_PASS, "row_code": "",
+                       "code": f"w = clip({TRUE_WEIGHT}, 0, 1)\nw_growth = 0"},
+        "row_code": "row_growth = 0\nrow_sum = 0\nrow_power = 0\nrow_clips = 0",
+        "code": "row_sum += abs(w)\nrow_power += w**64",
+    }
+    # what user code reading w runs first, and the operation writing every weight out
+    write_out = WRITE_OUT
+    write_out_every_step = ("synapses", WRITE_OUT, "after_synapses", Order.WRITE_OUT_WEIGHTS)
+
+    def __init__(self, rule):
+        self._rule = rule
+
+    def __getattr__(self, name):
+        return getattr(self._rule, name)
+
+
+NearestOnlineSTDP.LAZY_ROWS = LazyRows

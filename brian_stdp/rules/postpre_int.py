@@ -309,7 +309,8 @@ class PostPreIntSTDP(STDPRule):
         """``draws=`` (a ``TimedArray`` from :func:`draws_table`) replaces Brian's RNG as the
         source of the rounding's uniform integers."""
         draws = options.pop("draws", None)
-        return self if draws is None else _WithDraws(self, draws)
+        templates = super().templates_for(options)
+        return templates if draws is None else _WithDraws(templates, draws)
 
     @staticmethod
     def set_weights(synapses, weights):

@@ -16,7 +16,7 @@ import json
 import os
 from typing import Optional, Sequence, Union
 
-from ..mnist.config import MnistConfig, flag_name
+from ..mnist.config import MnistConfig, flag_name, with_added_settings
 from ..rules import rule_class
 from .objective import trial_runs
 from .report import summarize
@@ -316,12 +316,12 @@ def _check_same_study(name, existing, record):
                          f"({existing['space']})")
     # A study stored by another version may hold bookkeeping this one does not compare (or
     # lack one it has): only what a result depends on must match.
-    differ = sorted(k for k in set(existing["settings"]) | set(record["settings"])
-                    if k not in _BOOKKEEPING
-                    and existing["settings"].get(k) != record["settings"].get(k))
+    stored = with_added_settings(existing["settings"])
+    differ = sorted(k for k in set(stored) | set(record["settings"])
+                    if k not in _BOOKKEEPING and stored.get(k) != record["settings"].get(k))
     if differ:
         raise ValueError(f"the study {name!r} was created with other settings: "
-                         + ", ".join(f"{flag_name(k)} {existing['settings'].get(k)!r}"
+                         + ", ".join(f"{flag_name(k)} {stored.get(k)!r}"
                                      for k in differ))
     if existing.get("digits_sha256") != record["digits_sha256"]:
         raise ValueError(f"--data: the study {name!r} was created with other digits")
