@@ -186,3 +186,24 @@ def test_bad_row_scaling_is_refused_by_name():
         FullOnlineSTDP().synapses(source, target, row_scaling="lazy")
     with pytest.raises(ValueError, match="--row-scaling lazy applies to the nearest rule only"):
         MnistConfig(rule="full", row_scaling="lazy").check()
+
+
+def test_a_run_stopped_early_writes_the_weights_out():
+    """``Network.stop()`` (here from the run's report callback: nothing in the network reads
+    the weights) ends a run before its last step: Python writes the weights out after it
+    (runtime mode), so ``S.w`` is the weight the rows hold."""
+    rule = NearestOnlineSTDP(w_norm=6.0)
+    weights = {}
+    for row_scaling in ("eager", "lazy"):
+        b2.start_scope()
+        b2.seed(5)
+        net, S, _ = _network(rule, row_scaling=row_scaling)
+
+        def stop_half_way(elapsed, completed, start, duration, net=net):
+            if completed >= 0.5:
+                net.stop()
+        net.run(80 * b2.ms, report=stop_half_way, report_period=0 * b2.second)
+        assert 40 * b2.ms <= net.t < 79 * b2.ms
+        weights[row_scaling] = rule.get_weights(S)
+        assert not any(o.active for o in S._brian_stdp.objects if "write_out" in o.name)
+    np.testing.assert_allclose(weights["lazy"], weights["eager"], atol=1e-12, rtol=0)

@@ -178,7 +178,23 @@ class RunBoundary(BrianObject):
 
     def after_run(self):
         _CompileNotice.end()
+        if self.write_out and isinstance(get_device(), RuntimeDevice):
+            self.write_out_now()
         super().after_run()
+
+    def write_out_now(self):
+        """Write every weight out, in Python: a run stopped before its last step (``stop()``,
+        an interrupted job) left rows with their factors apart."""
+        synapses = self.synapses()
+        variables = synapses.variables
+        row_growth = self.post_state.variables["row_growth"].get_value()
+        w_growth = variables["w_growth"].get_value()
+        row_of = variables["_synaptic_post"].get_value()
+        if not (row_growth.any() or w_growth.any()):
+            return
+        w = variables["w"].get_value()
+        w[:] = w * (1 + row_growth[row_of]) / (1 + w_growth)
+        w_growth[:] = row_growth[row_of]
 
 
 def _pathway_names(code, default):
