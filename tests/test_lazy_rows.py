@@ -2,6 +2,8 @@
 as a factor apart from the weights, against the NumPy reference (SPAIC's per-step semantics)
 and SPAIC's recordings, in every target; the weights are written out wherever code reads them.
 """
+import json
+
 import numpy as np
 import pytest
 
@@ -207,3 +209,25 @@ def test_a_run_stopped_early_writes_the_weights_out():
         weights[row_scaling] = rule.get_weights(S)
         assert not any(o.active for o in S._brian_stdp.objects if "write_out" in o.name)
     np.testing.assert_allclose(weights["lazy"], weights["eager"], atol=1e-12, rtol=0)
+
+
+@pytest.mark.slow
+@pytest.mark.standalone
+def test_the_mnist_job_learns_the_same_network_with_lazy_rows(tmp_path):
+    """The closed loop of the MNIST job (cpp_standalone): with lazy rows the same spikes, so
+    the same thresholds and accuracies, and the weights within rounding."""
+    from brian_stdp.cli import main
+    small = ["mnist", "--neurons", "12", "--train", "80", "--label", "40", "--validation", "0",
+             "--test", "40", "--presentation", "100", "--quiet",
+             "--build-dir", str(tmp_path / "build")]
+    results = {}
+    for row_scaling in ("eager", "lazy"):
+        out = tmp_path / row_scaling
+        assert main([*small, "--row-scaling", row_scaling, "--out", str(out)]) == 0
+        results[row_scaling] = (np.load(out / "weights.npz"),
+                                json.loads((out / "results.json").read_text()))
+    (eager, eager_results), (lazy, lazy_results) = results["eager"], results["lazy"]
+    assert lazy_results["config"]["row_scaling"] == "lazy"
+    np.testing.assert_array_equal(lazy["thresholds"], eager["thresholds"])
+    np.testing.assert_allclose(lazy["weights"], eager["weights"], atol=1e-12, rtol=0)
+    assert lazy_results["confusion_matrix"] == eager_results["confusion_matrix"]
