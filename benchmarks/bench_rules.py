@@ -304,11 +304,14 @@ def build_network(b2, rule_name, n_post, p_in, p_out, hand=False):
         else:
             S.run_regularly("w = clip(w * w_norm / wsum_post, 0, 1)", when="end")
         return [inputs, target, S]
+    options = {}
     if rule_name == "nearest-row-passes":
         rule = nearest_with_changed_row_passes()
+    elif rule_name == "nearest-lazy":
+        rule, options = rule_class("nearest")(), {"row_scaling": "lazy"}
     else:
         rule = rule_class(RULE_NAMES[rule_name])()
-    S = rule.synapses(inputs, target, period=STEPS_PER_SAMPLE * dt)
+    S = rule.synapses(inputs, target, period=STEPS_PER_SAMPLE * dt, **options)
     S.connect()
     if rule_name == "int":
         S.w = "int(rand() * 60)"
@@ -405,6 +408,9 @@ def main():
                         help="instead: nearest_online standalone as rendered (one pass over "
                              "every synapse per step) against passes over only the rows that "
                              "need one, at each size with --post-spikes post spikes per step")
+    parser.add_argument("--lazy-rows", action="store_true",
+                        help="instead: nearest_online with row_scaling='eager' and 'lazy', "
+                             "full_online and SPAIC's dense step of nearest, at each size")
     parser.add_argument("--post-spikes", type=float, default=8.0,
                         help="with --row-passes: post spikes per step over all N neurons "
                              "(8 = 0.02 x 400)")
@@ -415,6 +421,8 @@ def main():
         return
     if args.row_passes:
         return row_passes(args)
+    if args.lazy_rows:
+        return lazy_rows(args)
     rows = []
     for rule_name in args.rules:
         for n_post in args.sizes:
@@ -462,6 +470,34 @@ def row_passes(args):
               "one pass over every synapse (ms)", "passes over the rows that need one (ms)",
               "row passes / one pass"]
     publish(list_table(caption, header, body), args.write_docs, "benchmarks_row_passes.inc")
+
+
+def lazy_rows(args):
+    """nearest_online rendered both ways against full_online (whose cost follows its spikes)
+    and SPAIC's dense step of nearest, in cpp_standalone and runtime cython, at each size."""
+    body = []
+    for n_post in args.sizes:
+        try:
+            spaic = statistics.median(
+                spaic_dense("nearest", n_post, max(1, args.samples // 2), args.p_in,
+                            args.p_out, seed=r)[0] for r in range(args.repeats))
+        except ImportError:
+            spaic = None
+        for kind in ("standalone", "cython"):
+            eager, lazy, full = (in_subprocess(kind, name, n_post, args.samples, args.repeats,
+                                               args.p_in, args.p_out).get("per_sample")
+                                 for name in ("nearest", "nearest-lazy", "full"))
+            print(n_post, kind, spaic, eager, lazy, full, flush=True)
+            body.append([f"784 x {n_post}", kind, _ms(spaic), _ms(eager), _ms(lazy), _ms(full),
+                         _ratio(eager, lazy), _ratio(lazy, full), _ratio(spaic, lazy)])
+    caption = (f"nearest_online's two renderings, time per simulated sample (350 steps of "
+               f"dt = 1 ms; ms; median of {args.repeats} runs; pre spike probability "
+               f"{args.p_in}, post {args.p_out} per step), produced by ``python "
+               f"benchmarks/bench_rules.py --lazy-rows --sizes "
+               f"{' '.join(map(str, args.sizes))}`` in one run on this machine (2 cores).")
+    header = ["synapses", "Brian2", "SPAIC's dense step", "eager", "lazy", "full_online",
+              "eager / lazy", "lazy / full_online", "SPAIC / lazy"]
+    publish(list_table(caption, header, body), args.write_docs, "benchmarks_lazy_rows.inc")
 
 
 def list_table(caption, header, body):

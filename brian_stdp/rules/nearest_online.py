@@ -168,13 +168,15 @@ row_power = row_power * row_factor**64
 row_sum = row_sum * row_factor
 """
 
-# The rows passed over in full: those whose clamp may bite (a weight above 1 or below 0, a
-# factor over 2 that the powers might not see, underflowed as they can be), those whose growth
-# leaves float range, and every row on the first step of a call (weights set from outside) and
-# the last step of a run (the weights written out for Python, monitors and the next run).
-LAZY_PASS = (f"plastic and ({FIRST_STEP_OF_CALL} + last_step_of_run + int(row_power > 1) "
-             "+ int(row_factor > 2) + row_clips + int(row_growth > 1e30) "
-             "+ int(row_growth < -1 + 1e-30)) > 0")
+# The rows passed over in full: those whose clamp may bite (a weight within 2e-6 of 1 or
+# above, the margin covering the rounding the sum of powers gathers; below 0; a factor over 2,
+# which weights under 0.5, whose powers may underflow, could take past 1), those whose scale
+# left [1e-3, 1e3] (a growth near -1 keeps few digits of 1 + growth), and every row on the
+# first step of a call (weights set from outside) and the last step of a run (every weight
+# written out, for Python, monitors and the next run).
+LAZY_PASS = (f"plastic and ({FIRST_STEP_OF_CALL} + last_step_of_run + int(row_power > 0.9999) "
+             "+ int(row_factor > 2) + row_clips + int(row_growth > 999) "
+             "+ int(row_growth < -0.999)) > 0")
 
 
 class LazyRows:
