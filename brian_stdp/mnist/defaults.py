@@ -39,8 +39,9 @@ STUDIED = {
         100: {"study": "meta-100", "settings": {"intensity": 1.0, "theta_plus": 0.08,
                                                 "inhibition": 25.3},
               "parameters": {"Apost": 0.012, "Apre": 3.73e-5}},
-        400: {"study": None, "settings": {"intensity": 1.0, "theta_plus": 0.1,
-                                          "inhibition": 17.0}, "parameters": {}},
+        400: {"study": "meta-400", "settings": {"intensity": 1.0, "theta_plus": 0.101,
+                                                "inhibition": 25.5},
+              "parameters": {"Apost": 0.00832, "Apre": 1.34e-5}},
     },
     "PostPreIntSTDP": {
         100: {"study": "int-100", "settings": {"intensity": 1.15, "theta_plus": None,
