@@ -34,6 +34,8 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 STEPS_PER_SAMPLE = 350
 N_PRE = 784
+#: The MNIST jobs' compiled programs (--lazy-rows), kept between runs of the script.
+MNIST_BUILDS = os.path.join(HERE, "mnist_runs", "builds")
 RULE_NAMES = {"nearest": "nearest_online_STDP", "full": "full_online_STDP",
               "meta": "meta_nearest_online_STDP", "int": "PostPreIntSTDP"}
 
@@ -411,6 +413,8 @@ def main():
     parser.add_argument("--lazy-rows", action="store_true",
                         help="instead: nearest_online with row_scaling='eager' and 'lazy', "
                              "full_online and SPAIC's dense step of nearest, at each size")
+    parser.add_argument("--mnist-digits", type=int, default=500,
+                        help="with --lazy-rows: training digits of the MNIST jobs timed")
     parser.add_argument("--post-spikes", type=float, default=8.0,
                         help="with --row-passes: post spikes per step over all N neurons "
                              "(8 = 0.02 x 400)")
@@ -497,7 +501,35 @@ def lazy_rows(args):
                f"{' '.join(map(str, args.sizes))}`` in one run on this machine (2 cores).")
     header = ["synapses", "Brian2", "SPAIC's dense step", "eager", "lazy", "full_online",
               "eager / lazy", "lazy / full_online", "SPAIC / lazy"]
-    publish(list_table(caption, header, body), args.write_docs, "benchmarks_lazy_rows.inc")
+    table = list_table(caption, header, body)
+    body = []
+    for n_post in args.sizes:
+        per_digit = {name: mnist_per_training_digit(*name, n_post, args.mnist_digits)
+                     for name in (("nearest", "eager"), ("nearest", "lazy"), ("full", "eager"))}
+        print(n_post, per_digit, flush=True)
+        eager, lazy, full = per_digit.values()
+        body.append([str(n_post), _ms(eager), _ms(lazy), _ms(full), _ratio(eager, lazy),
+                     _ratio(eager, full), _ratio(lazy, full)])
+    caption = (f"The MNIST job (``brian-stdp mnist --train {args.mnist_digits}``, "
+               "cpp_standalone), ms per training digit as the job reports it, in the same run "
+               "of the script.")
+    header = ["neurons", "nearest, eager", "nearest, lazy", "full_online", "eager / lazy",
+              "eager / full_online", "lazy / full_online"]
+    table += "\n" + list_table(caption, header, body)
+    publish(table, args.write_docs, "benchmarks_lazy_rows.inc")
+
+
+def mnist_per_training_digit(rule, row_scaling, n_post, n_digits):
+    """Seconds per training digit of a short MNIST job (its own timing), the program's build
+    shared between the script's jobs."""
+    with tempfile.TemporaryDirectory() as out:
+        subprocess.run([sys.executable, "-m", "brian_stdp", "mnist", "--rule", rule,
+                        "--row-scaling", row_scaling, "--neurons", str(n_post), "--train",
+                        str(n_digits), "--label", "100", "--validation", "0", "--test", "100",
+                        "--quiet", "--out", out, "--build-dir", MNIST_BUILDS], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(os.path.join(out, "results.json")) as handle:
+            return json.load(handle)["timings"]["per_training_digit_s"]
 
 
 def list_table(caption, header, body):
