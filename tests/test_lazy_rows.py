@@ -133,16 +133,19 @@ def _network(rule, user_model="", on_pre="", reader=None, row_scaling="lazy"):
         objects.append(b2.NetworkOperation(lambda: None))
     elif reader == "other variable":
         objects.append(b2.StateMonitor(S, "w_growth", record=[0, 1]))
+    elif reader == "subexpression monitor":
+        objects.append(b2.StateMonitor(S, "w_half", record=[0, 1]))
     return b2.Network(*objects), S, target
 
 
-READERS = {"monitor": True, "summed": True, "run_regularly": True,
+READERS = {"monitor": True, "subexpression monitor": True, "summed": True, "run_regularly": True,
            "network_operation": True, "other variable": False, None: False}
 
 
 @pytest.mark.parametrize("reader", list(READERS), ids=str)
 def test_code_reading_the_weights_turns_writing_them_out_on(reader):
-    model = {"summed": "total_post = w : 1 (summed)", "run_regularly": "seen : 1"}.get(reader, "")
+    model = {"summed": "total_post = w : 1 (summed)", "run_regularly": "seen : 1",
+             "subexpression monitor": "w_half = w / 2 : 1"}.get(reader, "")
     net, S, _ = _network(NearestOnlineSTDP(w_norm=6.0), user_model=model, reader=reader)
     net.run(2 * b2.ms)
     write_out = [o for o in S._brian_stdp.objects if "write_out" in o.name]

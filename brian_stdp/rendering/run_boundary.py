@@ -8,6 +8,7 @@ import weakref
 from brian2 import Network, StateMonitor, prefs
 from brian2.core.base import BrianObject
 from brian2.core.operations import NetworkOperation
+from brian2.core.variables import Subexpression
 from brian2.devices.device import RuntimeDevice, get_device
 from brian2.groups.group import CodeRunner
 from brian2.utils.stringtools import get_identifiers
@@ -151,14 +152,18 @@ class RunBoundary(BrianObject):
 
     def weight_readers(self):
         """The names of the objects in the network being prepared, other than the rule's own
-        code and the pathways that write their weights out first, that read the weights."""
+        code and the pathways that write their weights out first, that read the weights
+        (directly or through a subexpression of the synapses)."""
         synapses, network = self.synapses(), brian2_private.network_being_prepared()
+        if network is None:
+            return ["a network brian_stdp could not find"]   # so: write them out
         readers = []
-        for obj in brian2_private.objects_in(network) if network is not None else ():
+        for obj in brian2_private.objects_in(network):
             if isinstance(obj, NetworkOperation):
                 readers.append(obj.name)   # Python may read S.w (runtime mode only)
             elif isinstance(obj, StateMonitor):
-                if obj.source.name == synapses.name and "w" in obj.record_variables:
+                if obj.source.name == synapses.name and _reads_w(synapses,
+                                                                 obj.record_variables):
                     readers.append(obj.name)
             elif isinstance(obj, CodeRunner) and getattr(obj.group, "name", None) == synapses.name:
                 if (getattr(obj, "objname", None) in self.rule_pathways
@@ -167,8 +172,8 @@ class RunBoundary(BrianObject):
                 code = obj.abstract_code or ""
                 if isinstance(code, dict):
                     code = "\n".join(code.values())
-                if "w" in get_identifiers(code) and not code.lstrip("\n").startswith(
-                        self.write_out_code):
+                if (_reads_w(synapses, get_identifiers(code))
+                        and not code.lstrip("\n").startswith(self.write_out_code)):
                     readers.append(obj.name)
         return readers
 
@@ -199,4 +204,17 @@ class RunBoundary(BrianObject):
 
 def _pathway_names(code, default):
     return code if isinstance(code, dict) else ({default: code} if code else {})
+
+
+def _reads_w(synapses, names, seen=()):
+    """Whether ``names`` (of the synapses' variables) include ``w`` or a subexpression that
+    reads it."""
+    for name in names:
+        if name == "w":
+            return True
+        variable = synapses.variables.get(name)
+        if isinstance(variable, Subexpression) and name not in seen:
+            if _reads_w(synapses, get_identifiers(variable.expr), (*seen, name)):
+                return True
+    return False
 
