@@ -158,7 +158,7 @@ def objects_in(network):
 def network_operations_in(network):
     """The names of the Python ``network_operation`` objects in ``network`` (contained ones
     too: Brian2's own walk over them is private)."""
-    return sorted(obj.name for obj in _get_all_objects(network.objects)
+    return sorted(obj.name for obj in objects_in(network)
                   if isinstance(obj, NetworkOperation))
 
 

@@ -15,7 +15,8 @@ from .names import assigned_names, local_names
 from .run_state import RUN_STATE_NAMES
 
 __all__ = ["rule_owned_names", "check_user_code", "check_hand_built", "check_delays",
-           "synapse_clocks", "check_clocks", "refuse_network_operations", "check_subgroups"]
+           "synapse_clocks", "check_clocks", "refuse_network_operations", "check_subgroups",
+           "pathway_codes"]
 
 
 def rule_owned_names(rule):
@@ -75,7 +76,8 @@ def _describe(equation):
             f"{equation.dim or '1'}{flags}")
 
 
-def _pathway_names(code, keyword):
+def pathway_codes(code, keyword):
+    """``{pathway: code}`` of an ``on_pre``/``on_post`` argument (``keyword``)."""
     if isinstance(code, dict):
         return dict(code)
     return {"pre" if keyword == "on_pre" else "post": code} if code else {}
@@ -105,7 +107,7 @@ def check_hand_built(rule, synapses):
                             f"{_describe(want)}: {how}")
     present = {p.objname: p for p in synapses._pathways}
     for keyword, prepost in (("on_pre", "pre"), ("on_post", "post")):
-        for pathway, code in _pathway_names(getattr(rule, keyword), keyword).items():
+        for pathway, code in pathway_codes(getattr(rule, keyword), keyword).items():
             path = present.get(pathway)
             if path is None or path.prepost != prepost:
                 raise TypeError(f"{synapses.name!r} has no {keyword} pathway {pathway!r} (it "

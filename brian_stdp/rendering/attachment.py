@@ -90,10 +90,8 @@ def attach_objects(rule, templates, S, period_steps, set_delays=False):
                                delays=rule.pathway_delays() if set_delays else {},
                                contained_synapses=[o for o in objects
                                                    if isinstance(o, Synapses)],
-                               write_out=write_out, templates=templates))
-    boundary = objects[-1]
-    if boundary.write_out:
-        boundary.own_names = {o.name for o in objects + seed_updaters}
+                               write_out=write_out, templates=templates,
+                               own_objects=objects + seed_updaters))
     S.contained_objects.extend(o for o in objects if o not in S.contained_objects)
     # Magic run() finds a Synapses held only in a list through its source group's contained
     # objects, where Brian2 puts one that has a run_regularly: every rule gets that behaviour.

@@ -106,7 +106,7 @@ class RunBoundary(BrianObject):
     add_to_magic_network = True
 
     def __init__(self, synapses, rule, post_state, dt, name, seed_updaters=(), delays=None,
-                 contained_synapses=(), write_out=(), templates=None):
+                 contained_synapses=(), write_out=(), templates=None, own_objects=()):
         super().__init__(when="start", order=Order.RUN_BOUNDARY, name=name)
         self.synapses_name = synapses.name
         self.rule = rule
@@ -120,9 +120,9 @@ class RunBoundary(BrianObject):
         self.write_out = list(write_out)
         if self.write_out:
             self.synapses = weakref.ref(synapses)
-            self.rule_pathways = (set(_pathway_names(templates.on_pre, "pre"))
-                                  | set(_pathway_names(templates.on_post, "post")))
-            self.own_names = set()   # filled in by attach_objects once all exist
+            self.rule_pathways = (set(checks.pathway_codes(templates.on_pre, "on_pre"))
+                                  | set(checks.pathway_codes(templates.on_post, "on_post")))
+            self.own_names = {obj.name for obj in own_objects}
             self.write_out_code = templates.write_out.strip("\n")
 
     def before_run(self, run_namespace):
@@ -200,10 +200,6 @@ class RunBoundary(BrianObject):
         w = variables["w"].get_value()
         w[:] = w * (1 + row_growth[row_of]) / (1 + w_growth)
         w_growth[:] = row_growth[row_of]
-
-
-def _pathway_names(code, default):
-    return code if isinstance(code, dict) else ({default: code} if code else {})
 
 
 def _reads_w(synapses, names, seen=()):
