@@ -142,19 +142,24 @@ row_sum : 1      # sum over the row of |w|, kept up to date as w changes
 row_divisor : 1  # what the row is divided by this step (its sum; 1 for a zero row)
 row_factor : 1   # w_norm / row_divisor
 row_growth : 1   # the row's weights are w * (1 + row_growth) / (1 + w_growth)
-row_power : 1    # sum over the row of max(w, 0)**64: above 1 wherever a weight is
+row_power : 1    # a bound of the row's largest max(w, 0)**64: above 1 wherever a weight is
 row_clips : 1    # weights of the row that a change took below 0 this step
 last_step_of_run : integer (shared)  # 1 on the last step of a run (taken once per step)
 """
 
-# A change, at the weight as it is now. The sum of the 64th powers is the clamp's test: it
-# exceeds 1 wherever a weight exceeds 1 (Brian2 has no per-row maximum a pathway could keep).
+# A change, at the weight as it is now. The clamp's test is a bound of the row's largest 64th
+# power, which exceeds 1 wherever a weight exceeds 1: a pass sets it to the sum of the row's
+# powers, and a change raises it to the changed weight's power where that is larger. It never
+# subtracts: a sum of 64th powers kept by differences loses its small terms when a large one
+# leaves it (1 + (0.5**64 - 1) is 0 in doubles), and the row's factors then scale that loss
+# up past any margin. The raise is an increment, so that NumPy's repeated-index updates
+# (ufunc.at, all from the same old bound) still leave a bound: their sum.
 LAZY_CHANGE = f"""
 w_before = {TRUE_WEIGHT}
 w = w_before + int(plastic) * {{change}}
 w_growth = row_growth
 row_sum += abs(w) - abs(w_before)
-row_power += clip(w, 0, inf)**64 - clip(w_before, 0, inf)**64
+row_power += clip(clip(w, 0, inf)**64 - row_power, 0, inf)
 row_clips += int(w < 0)
 """
 
@@ -169,11 +174,13 @@ row_sum = row_sum * row_factor
 """
 
 # The rows passed over in full: those whose clamp may bite (a weight within 2e-6 of 1 or
-# above, the margin covering the rounding the sum of powers gathers; below 0; a factor over 2,
-# which weights under 0.5, whose powers may underflow, could take past 1), those whose scale
-# left [1e-3, 1e3] (a growth near -1 keeps few digits of 1 + growth), and every row on the
-# first step of a call (weights set from outside) and the last step of a run (every weight
-# written out, for Python, monitors and the next run).
+# above, the margin covering the rounding the bound of the powers gathers; below 0), those
+# whose factor is over 2 (the row lost over half its sum: the sum kept by differences has lost
+# that many digits, and is taken afresh), those whose scale left [1e-3, 1e3] (a growth near -1
+# keeps few digits of 1 + growth; a weight whose power underflowed, below 1e-5, passes 1 only
+# at a growth over 1e5), and every row on the first step of a call (weights set from outside)
+# and the last step of a run (every weight written out, for Python, monitors and the next
+# run).
 LAZY_PASS = (f"plastic and ({FIRST_STEP_OF_CALL} + last_step_of_run + int(row_power > 0.9999) "
              "+ int(row_factor > 2) + row_clips + int(row_growth > 999) "
              "+ int(row_growth < -0.999)) > 0")
