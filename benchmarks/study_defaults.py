@@ -10,6 +10,7 @@ come from runs that no choice was made on.
 
     python benchmarks/study_defaults.py nearest-100
     python benchmarks/study_defaults.py length-nearest-100   # training length at the defaults
+    python benchmarks/study_defaults.py epochs-nearest-100   # passes over the training digits
     python benchmarks/study_defaults.py --publish    # the docs' tables of the studies
 
 The study lives in ``benchmarks/study_runs/NAME`` (not committed: its database, builds and
@@ -18,7 +19,9 @@ runs); its trials, one JSON line each with the commands that rerun them, are cop
 again (the database keeps its trials).
 
 ``length-RULE-N`` studies run the job at its defaults with 1000, 2000 and all (3500) training
-digits, the way the job's default training length is chosen.
+digits, the way the job's default training length is chosen. ``epochs-RULE-N`` studies run it
+at its defaults with all the training digits presented once, twice or three times (once or
+twice at 400 neurons, where a run costs four times as much): the job's default ``--epochs``.
 """
 import argparse
 import json
@@ -52,6 +55,7 @@ SPACES = {"nearest": FLOAT_NETWORK, "full": FLOAT_NETWORK, "meta": META, "int": 
 TRIALS = {100: 10, 400: 6}
 STARTUP_TRIALS = {100: 5, 400: 3}
 LENGTHS = [1000, 2000, 3500]
+EPOCHS = {100: [1, 2, 3], 400: [1, 2]}
 
 
 def current_defaults(rule, neurons, space):
@@ -63,14 +67,16 @@ def current_defaults(rule, neurons, space):
 
 
 def tune_config(name, out, workers):
-    if name.startswith("length-"):
-        _, rule, neurons = name.split("-")
+    if name.startswith(("length-", "epochs-")):
+        kind, rule, neurons = name.split("-")
         neurons = int(neurons)
-        # A one-parameter space over the training length; the three lengths queued, nothing
-        # else sampled, no pruning (a shorter trial is not a worse one).
+        setting, values = (("train", LENGTHS) if kind == "length" else
+                           ("epochs", EPOCHS[neurons]))
+        # A one-parameter space over the training length (or passes); every value queued,
+        # nothing else sampled, no pruning (a shorter trial is not a worse one).
         return TuneConfig(base=MnistConfig(rule=rule, neurons=neurons, **SEEDS),
-                          space={"train": {"choices": LENGTHS}}, trials=len(LENGTHS),
-                          enqueue=[{"train": n} for n in LENGTHS], pruner="none",
+                          space={setting: {"choices": values}}, trials=len(values),
+                          enqueue=[{setting: n} for n in values], pruner="none",
                           seeds=2, splits=2, workers=workers, seed=0, out=out, study=name)
     rule, neurons = name.split("-")
     neurons = int(neurons)
@@ -136,8 +142,8 @@ def studies_table():
                "benchmarks/study_defaults.py NAME`` runs it again): its trials by state, its "
                "best trial (the highest mean validation accuracy over network seeds 10, 11 "
                "on splits 10, 11), that trial's validation accuracy (mean, min–max over its "
-               "runs), and trial 0: the defaults before the study (a ``length-`` study's "
-               "trial 0 is its shortest training).")
+               "runs), and trial 0: the defaults before the study (a ``length-`` or ``epochs-`` "
+               "study's trial 0 is its shortest training).")
     return list_table(caption, ["study", "trials", "best trial", "its validation accuracy",
                                 "trial 0"], body)
 
@@ -167,7 +173,8 @@ def defaults_table():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("name", nargs="?",
-                        help="RULE-NEURONS (nearest-100, ...) or length-RULE-NEURONS")
+                        help="RULE-NEURONS (nearest-100, ...), length-RULE-NEURONS or "
+                             "epochs-RULE-NEURONS")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--export", action="store_true",
                         help="run nothing: write the study's trials again from its database")

@@ -62,7 +62,8 @@ def _job_arguments(parser, skip=(), given_only=False):
              "classified after training: choose settings on their accuracy, "
              "report the held-out one (default: %(default)s)")
     add("--epochs", type=int, default=defaults.epochs,
-        help="passes over the training digits (default: %(default)s)")
+        help="passes over the training digits (default: 1, or what the rule's "
+             "study chose at this size, see brian_stdp.mnist.defaults)")
     add("--label", type=int, default=None,
         help="training digits shown again, frozen, to label the neurons "
              "(default: the first 1000 of them, or all if fewer)")
@@ -123,7 +124,7 @@ def _job_arguments(parser, skip=(), given_only=False):
         help="nearest rule: 'eager' rescales every weight every step, as SPAIC "
              "does; 'lazy' keeps each row's factor apart from its weights, so a "
              "step costs in proportion to its spikes (the same weights up to "
-             "rounding; default: %(default)s)")
+             "rounding; default: lazy for the nearest rule, eager for the others)")
     add("--out", default=defaults.out, metavar="DIR",
         help="where results.json, weights.npz and the figures go "
              "(default: %(default)s)")

@@ -45,7 +45,7 @@ def replay_target(b2, out_spk, thresh, name="thresh"):
 
 def build_open_loop(b2, rule, w_start, in_spk, out_spk, period=False, record="w",
                     target_model=None, plastic=True, thresh=None, draws=None, connect=None,
-                    row_scaling="eager"):
+                    row_scaling=None):
     """Build and run (in cpp_standalone: record the runs of) ``rule`` over ``R`` runs of ``T``
     steps, in a ``Network`` of its own. Returns ``read()``, which gives ``{var: [R, T, ...]}``
     recorded at the end of every step (in cpp_standalone: after ``device.build``), and
@@ -54,8 +54,8 @@ def build_open_loop(b2, rule, w_start, in_spk, out_spk, period=False, record="w"
     ``thresh [R, T, post]``: the target also replays this as the rule's threshold variable;
     ``draws [R, T, 2, post, pre]``: recorded uniform integers replacing Brian's RNG;
     ``connect``: ``{"i": pre indices, "j": post indices}`` of the synapses, in their order
-    (default: all-to-all, ``S.connect()``); ``row_scaling``: see ``rule.synapses`` (nearest
-    only). In cpp_standalone ``read()`` also gives
+    (default: all-to-all, ``S.connect()``); ``row_scaling``: see ``rule.synapses`` (None: the
+    rule's default). In cpp_standalone ``read()`` also gives
     ``dense_passes``: the steps whose compiled pass took the dense loop."""
     in_spk = np.asarray(in_spk).reshape(in_spk.shape[0], in_spk.shape[1], -1)
     out_spk = np.asarray(out_spk).reshape(out_spk.shape[0], out_spk.shape[1], -1)
@@ -72,7 +72,7 @@ def build_open_loop(b2, rule, w_start, in_spk, out_spk, period=False, record="w"
     else:
         target = target_model(out_spk)
     kwargs = {"period": n_steps * b2.defaultclock.dt} if period else {}
-    if row_scaling != "eager":
+    if row_scaling is not None:
         kwargs["row_scaling"] = row_scaling
     if draws is not None:
         from brian_stdp.rules.postpre_int import draws_table

@@ -19,12 +19,15 @@ STORED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "rende
 
 CASES = {
     "nearest_online_STDP": {},
+    "nearest_online_STDP eager": {},
     "full_online_STDP": {},
     "meta_nearest_online_STDP": {},
     "PostPreIntSTDP": {},
     "PostPreIntSTDP subtract float": {"pre_term": "subtract", "halving": "float"},
     "PostPreIntSTDP draws": {},
 }
+#: The keywords of ``rule.synapses`` for a case (other than its rule's constructor's).
+RENDERINGS = {"nearest_online_STDP eager": {"row_scaling": "eager"}}
 
 
 def _describe(obj):
@@ -77,7 +80,7 @@ def render(case):
     name = case.split(" ")[0]
     rule = rule_class(name)(**CASES[case])
     source = b2.SpikeGeneratorGroup(4, [0], [0] * b2.ms, name="source")
-    kwargs = {}
+    kwargs = dict(RENDERINGS.get(case, {}))
     if name == "PostPreIntSTDP":
         target = b2.NeuronGroup(3, "thresh : 1", threshold="False", name="target")
         if case.endswith("draws"):

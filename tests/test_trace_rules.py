@@ -78,11 +78,14 @@ def test_period_in_standalone(golden):
 @given(seed=st.integers(0, 2**31), n_pre=st.integers(1, 12), n_post=st.integers(1, 5),
        rate_pre=st.floats(0.0, 0.7), rate_post=st.floats(0.0, 0.7),
        Apost=st.floats(1e-4, 0.5), Apre=st.floats(1e-5, 0.5), decay=st.floats(0.05, 1.0),
-       w_norm=st.floats(0.1, 5.0), nearest=st.booleans())
+       w_norm=st.floats(0.1, 5.0), nearest=st.booleans(), lazy=st.booleans())
 def test_random_trains_match_reference(seed, n_pre, n_post, rate_pre, rate_post, Apost, Apre,
-                                       decay, w_norm, nearest):
+                                       decay, w_norm, nearest, lazy):
     in_spk, out_spk, w_start = random_case(seed, n_pre, n_post, rate_pre, rate_post)
+    rendering = {}
     if nearest:
+        # both renderings of nearest: each row's factor kept apart (the default) or applied
+        rendering["row_scaling"] = "lazy" if lazy else "eager"
         rule = NearestOnlineSTDP(Apost=Apost, Apre=Apre, trace_pre=decay, trace_post=decay ** 0.5,
                                  w_norm=w_norm)
         params = rule.namespace()
@@ -91,7 +94,7 @@ def test_random_trains_match_reference(seed, n_pre, n_post, rate_pre, rate_post,
         rule = FullOnlineSTDP(Apost=Apost, Apre=Apre, trace_decay=decay, w_norm=w_norm)
         expected = reference.simulate("full", w_start, in_spk, out_spk, rule.namespace())
     weights = simulate("numpy", dict(rule=rule.to_dict(), w_start=w_start, in_spk=in_spk,
-                                     out_spk=out_spk))["w"]
+                                     out_spk=out_spk, **rendering))["w"]
     # Both are float64; the traces are computed in closed form here (pow) and step by step there.
     np.testing.assert_allclose(weights, expected, atol=1e-9, rtol=0)
     assert np.all(weights >= 0) and np.all(weights <= 1)

@@ -282,7 +282,8 @@ def test_a_pruned_trial_still_counts_what_it_compiled(tmp_path, monkeypatch):
     from brian_stdp.tune.objective import Objective, _BlockAccuracy
     from brian_stdp.tune.space import SearchSpace
 
-    block_accuracy = _BlockAccuracy(MnistConfig(**TINY), judge=lambda value, step: True)
+    block_accuracy = _BlockAccuracy(MnistConfig(**TINY).with_digits(4000),
+                                    judge=lambda value, step: True)
     with pytest.raises(optuna.TrialPruned):
         block_accuracy(ChunkReport(1, True, 40, 60, np.ones((40, 10)), np.arange(40) % 10,
                                    compiled=True))
@@ -340,7 +341,7 @@ def _pruned_at(trial):
 ])
 def test_no_trial_is_pruned_before_the_warm_up(prune_after, pruned_at):
     from brian_stdp.tune.pruning import make_pruner, training_digits, warm_up_digits
-    base = MnistConfig(**TINY)
+    base = MnistConfig(**TINY).with_digits(4000)  # resolved, as a study's base is
     trials = _synthetic_study(make_pruner("median", base, prune_after, startup_trials=3))
     assert {t.number: _pruned_at(t) for t in trials if _pruned_at(t)} == pruned_at
     for t in trials:
@@ -358,7 +359,7 @@ def test_no_trial_is_pruned_before_the_warm_up(prune_after, pruned_at):
 
 def test_successive_halving_keeps_the_warm_up_too():
     from brian_stdp.tune.pruning import make_pruner, training_digits, warm_up_digits
-    base = MnistConfig(**dict(TINY, train=600))
+    base = MnistConfig(**dict(TINY, train=600)).with_digits(4000)
     trials = _synthetic_study(make_pruner("halving", base, startup_trials=3))
     assert [t.state.name for t in trials[:3]] == ["COMPLETE"] * 3
     for t in trials:

@@ -86,7 +86,8 @@ class MnistConfig:
     neurons: int = _flag(100, _count(1, 10000))
     train: Optional[int] = _flag(None, _count(0))  # 0: the untrained network, as a baseline
     validation: int = _flag(DEFAULT_VALIDATION, _count(0))
-    epochs: int = _flag(1, _count(1, 1000))
+    # None: the rule's and size's (brian_stdp.mnist.defaults.epochs), resolved by with_digits
+    epochs: Optional[int] = _flag(None, _count(1, 1000))
     label: Optional[int] = _flag(None)          # in 1..train (1.. with --train 0)
     test: int = _flag(1000, _count(0))
     presentation: float = _flag(250.0, _span(0.0, 10000.0, low_open=True))
@@ -116,8 +117,10 @@ class MnistConfig:
     resume: Optional[str] = _flag(None)
     overwrite: bool = _flag(False)  # replace a finished job's outputs (or an unfinished one's)
     # nearest_online's rendering: every weight rescaled every step, or each row's factor kept
-    # apart (brian_stdp.rules.nearest_online.LazyRows); the same weights up to rounding
-    row_scaling: str = _flag("eager", choice(*ROW_SCALINGS))
+    # apart (brian_stdp.rules.nearest_online.LazyRows); the same weights up to rounding.
+    # None: the rule's default (lazy for nearest), resolved by with_digits, so that what a
+    # result records is the rendering it ran.
+    row_scaling: Optional[str] = _flag(None, choice(*ROW_SCALINGS))
 
     def check(self, n_train_available: Optional[int] = None,
               n_test_available: Optional[int] = None) -> None:
@@ -178,12 +181,21 @@ class MnistConfig:
         return min(train, DEFAULT_LABEL) if train else DEFAULT_LABEL
 
     def with_digits(self, n_train_available: int) -> "MnistConfig":
-        """This config with ``train`` resolved: None becomes every training digit that
-        ``validation`` leaves (``n_train_available`` less it); checked first."""
+        """This config with ``train``, ``epochs`` and ``row_scaling`` resolved: None becomes
+        every training digit that ``validation`` leaves (``n_train_available`` less it), the
+        passes over them the rule's study chose at this size, and the rule's own rendering;
+        checked first."""
         self.check(n_train_available)
-        if self.train is not None:
-            return self
-        return dataclasses.replace(self, train=n_train_available - self.validation)
+        resolved = self
+        if self.train is None:
+            resolved = dataclasses.replace(resolved, train=n_train_available - self.validation)
+        if self.epochs is None:
+            resolved = dataclasses.replace(
+                resolved, epochs=defaults.epochs(type(self.make_rule()), self.neurons))
+        if self.row_scaling is None:
+            resolved = dataclasses.replace(resolved,
+                                           row_scaling=self.make_rule().default_row_scaling)
+        return resolved
 
     def make_rule(self) -> STDPRule:
         """The learning rule: read from ``rule_file``, else ``rule`` with the job's parameters
@@ -212,7 +224,7 @@ def with_added_settings(settings: dict) -> dict:
 
 
 def _check_row_scaling(chosen: type, row_scaling: str) -> None:
-    if row_scaling != "eager" and getattr(chosen, "LAZY_ROWS", None) is None:
+    if row_scaling not in (None, "eager") and getattr(chosen, "LAZY_ROWS", None) is None:
         raise ValueError(f"--row-scaling {row_scaling} applies to the nearest rule only "
                          f"({chosen.name} rescales no rows lazily): leave it out")
 

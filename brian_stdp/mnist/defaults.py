@@ -73,6 +73,12 @@ def rule_parameters(rule_class, neurons: int) -> dict:
     return dict(_entry(rule_class, neurons)["parameters"])
 
 
+def epochs(rule, neurons: int) -> int:
+    """The passes over the training digits for ``rule`` at ``neurons``: its entry's
+    ``epochs`` (chosen by the ``epochs-RULE-N`` study its ``epochs_study`` names), else 1."""
+    return _entry(rule, neurons).get("epochs", 1)
+
+
 def resolve(config, rule) -> dict:
     """Every setting of :data:`SETTINGS`: the config's value where given, else the studied
     one."""

@@ -173,7 +173,7 @@ def _settings(protocol, inputs, presenter, exc, inhibition_synapses, float_netwo
 
 
 def build(rule, n_neurons, rates_hz, period_steps, presentation_steps, dt_ms, initial_weights,
-          protocol, seed, settings_at_run_time=False, row_scaling="eager"):
+          protocol, seed, settings_at_run_time=False, row_scaling=None):
     """Create the network's objects in the current device; return them in a dict.
 
     ``rates_hz`` [digits, 784]: the base input rates of one chunk's digits, in order (the chunk
@@ -183,7 +183,8 @@ def build(rule, n_neurons, rates_hz, period_steps, presentation_steps, dt_ms, in
     and ``inhibition`` (the inhibitory -> excitatory weight). ``settings_at_run_time``: those
     six settings are shared variables (:data:`RUN_TIME_SETTINGS`), set before every run from
     ``parts["run_time_settings"]``, instead of constants compiled into the code; the job's own
-    network keeps them constants.
+    network keeps them constants. ``row_scaling``: see ``rule.synapses`` (None: the rule's
+    default).
     """
     from brian2 import NeuronGroup, Synapses
     inputs, presenter, rates, period, objects = _clock_and_inputs(
@@ -213,8 +214,9 @@ def build(rule, n_neurons, rates_hz, period_steps, presentation_steps, dt_ms, in
                                          when="start", order=-100, name="excitatory_reset"))
         objects.append(inh.run_regularly("v = v_rest_i\nge = 0\ngi = 0", dt=period,
                                          when="start", order=-100, name="inhibitory_reset"))
+    rendering = {} if row_scaling is None else {"row_scaling": row_scaling}
     learned = rule.synapses(inputs, exc, on_pre="ge_post += w", period=period, name="input_exc",
-                            row_scaling=row_scaling)
+                            **rendering)
     learned.connect(True)
     rule.set_weights(learned, initial_weights)
     exc_inh = Synapses(exc, inh, on_pre=f"ge_post += {W_EXC_INH}", name="exc_to_inh")

@@ -111,6 +111,9 @@ class STDPRule(metaclass=_RuleType):
     ``time_constants``
         ``{keyword: decay parameter}``: the constructor keywords that give a per-step decay
         factor as a time constant (``tau_pre=20*ms`` for ``trace_pre``), see :attr:`dt`.
+    ``default_row_scaling``
+        what :meth:`synapses` renders without a ``row_scaling`` keyword: ``"eager"`` (every
+        row rescaled every step); nearest_online's is ``"lazy"``.
     ``spaic_reference`` / ``reference_excludes``
         SPAIC's four rules only: :meth:`reference_weights` is
         :func:`brian_stdp.reference.simulate` given the namespace without these names. A new
@@ -146,6 +149,7 @@ class STDPRule(metaclass=_RuleType):
     post_reset_code: ClassVar[str] = ""
     pre_reset_code: ClassVar[str] = ""
     time_constants: ClassVar[dict] = {}
+    default_row_scaling: ClassVar[str] = "eager"
     # SPAIC's four rules: reference_weights is brian_stdp.reference.simulate, given the
     # namespace without the derived constants it computes itself.
     spaic_reference: ClassVar[bool] = False
@@ -321,7 +325,7 @@ class STDPRule(metaclass=_RuleType):
         default. A rule with keywords of its own (PostPreIntSTDP's ``draws``) pops them from
         ``options`` and returns the rule's templates so modified. ``row_scaling`` other than
         ``"eager"`` is refused here: only a rule that keeps row factors apart takes it."""
-        row_scaling = options.pop("row_scaling", "eager")
+        row_scaling = options.pop("row_scaling", self.default_row_scaling)
         if row_scaling != "eager":
             raise ValueError(f"row_scaling={row_scaling!r}: {self.name} rescales no rows lazily "
                              "(only nearest_online_STDP takes row_scaling='lazy'); leave it "

@@ -115,11 +115,15 @@ row_sum += abs(w) - abs(w_before)
     # the rendering row_scaling="lazy" gives (defined below)
     LAZY_ROWS: ClassVar[type] = None
 
+    # Lazy by default: the same weights up to rounding (tests/test_lazy_rows.py), at a cost
+    # in proportion to the spikes rather than the synapses.
+    default_row_scaling: ClassVar[str] = "lazy"
+
     def templates_for(self, options):
-        """``row_scaling="lazy"`` keeps each row's normalisation as a factor apart from the
-        weights (:class:`LazyRows`); ``"eager"`` (the default) rescales every weight every
-        step, as SPAIC does."""
-        row_scaling = options.pop("row_scaling", "eager")
+        """``row_scaling="lazy"`` (the default) keeps each row's normalisation as a factor
+        apart from the weights (:class:`LazyRows`); ``"eager"`` rescales every weight every
+        step, as SPAIC does: the reference rendering, kept to compare against."""
+        row_scaling = options.pop("row_scaling", self.default_row_scaling)
         if row_scaling not in ROW_SCALINGS:
             raise ValueError(f"row_scaling must be one of {', '.join(map(repr, ROW_SCALINGS))}, "
                              f"got {row_scaling!r}")
