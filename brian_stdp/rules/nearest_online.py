@@ -146,24 +146,24 @@ row_sum : 1      # sum over the row of |w|, kept up to date as w changes
 row_divisor : 1  # what the row is divided by this step (its sum; 1 for a zero row)
 row_factor : 1   # w_norm / row_divisor
 row_growth : 1   # the row's weights are w * (1 + row_growth) / (1 + w_growth)
-row_power : 1    # a bound of the row's largest max(w, 0)**64: above 1 wherever a weight is
+row_power : 1    # a bound of the row's sum of max(w, 0)**64: above 1 wherever a weight is
 row_clips : 1    # weights of the row that a change took below 0 this step
 last_step_of_run : integer (shared)  # 1 on the last step of a run (taken once per step)
 """
 
-# A change, at the weight as it is now. The clamp's test is a bound of the row's largest 64th
-# power, which exceeds 1 wherever a weight exceeds 1: a pass sets it to the sum of the row's
-# powers, and a change raises it to the changed weight's power where that is larger. It never
-# subtracts: a sum of 64th powers kept by differences loses its small terms when a large one
-# leaves it (1 + (0.5**64 - 1) is 0 in doubles), and the row's factors then scale that loss
-# up past any margin. The raise is an increment, so that NumPy's repeated-index updates
-# (ufunc.at, all from the same old bound) still leave a bound: their sum.
+# A change, at the weight as it is now. The clamp's test is a bound of the row's sum of 64th
+# powers, which exceeds 1 wherever a weight exceeds 1: a pass sets it to that sum, and a change
+# adds the changed weight's new power, so that every value a weight took since is counted.
+# It never subtracts: a sum of 64th powers kept by differences loses its small terms when a
+# large one leaves it (1 + (0.5**64 - 1) is 0 in doubles), and the row's factors then scale
+# that loss up past any margin. The old values it keeps cost at most a pass more (a row's
+# bound passes 1 after about 1 / (its sum of powers) changes of its weights).
 LAZY_CHANGE = f"""
 w_before = {TRUE_WEIGHT}
 w = w_before + int(plastic) * {{change}}
 w_growth = row_growth
 row_sum += abs(w) - abs(w_before)
-row_power += clip(clip(w, 0, inf)**64 - row_power, 0, inf)
+row_power += clip(w, 0, inf)**64
 row_clips += int(w < 0)
 """
 
