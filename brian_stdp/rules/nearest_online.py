@@ -116,7 +116,8 @@ row_sum += abs(w) - abs(w_before)
     LAZY_ROWS: ClassVar[type] = None
 
     # Lazy by default: the same weights up to rounding (tests/test_lazy_rows.py), at a cost
-    # in proportion to the spikes rather than the synapses.
+    # in proportion to the spikes while few rows clip, and no more than the eager pass's once
+    # training has taken many weights to the bound (docs/benchmarks.rst).
     default_row_scaling: ClassVar[str] = "lazy"
 
     def templates_for(self, options):
@@ -148,6 +149,7 @@ row_factor : 1   # w_norm / row_divisor
 row_growth : 1   # the row's weights are w * (1 + row_growth) / (1 + w_growth)
 row_power : 1    # a bound of the row's sum of max(w, 0)**64: above 1 wherever a weight is
 row_clips : 1    # weights of the row that a change took below 0 this step
+pass_growth : 1  # the row's growth as its pass began, for the weights the pass writes out
 last_step_of_run : integer (shared)  # 1 on the last step of a run (taken once per step)
 """
 
@@ -211,12 +213,14 @@ class LazyRows:
         read_at_spike("pre", "trace_pre", SPIKE_CLOCK),
         ("post", LAZY_ROW_UPDATE, "after_synapses"),
     ]
+    # One pass writes a row out, clamped, and sums it afresh: the row code keeps the growth
+    # the weights are written out with before it starts the row's new sums.
     row_pass = {
         "condition": LAZY_PASS,
-        "first_pass": {"condition": LAZY_PASS, "row_code": "",
-                       "code": f"w = clip({TRUE_WEIGHT}, 0, 1)\nw_growth = 0"},
-        "row_code": "row_growth = 0\nrow_sum = 0\nrow_power = 0\nrow_clips = 0",
-        "code": "row_sum += abs(w)\nrow_power += w**64",
+        "row_code": ("pass_growth = row_growth\nrow_growth = 0\nrow_sum = 0\nrow_power = 0\n"
+                     "row_clips = 0"),
+        "code": ("w = clip(w * (1 + pass_growth) / (1 + w_growth), 0, 1)\nw_growth = 0\n"
+                 "row_sum += abs(w)\nrow_power += w**64"),
     }
     # what user code reading w runs first, and the operation writing every weight out
     write_out = WRITE_OUT
