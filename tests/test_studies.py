@@ -94,6 +94,25 @@ def test_the_default_training_length_is_its_studys_choice(study):
     assert best["params"]["train"] == config.train
 
 
+@pytest.mark.parametrize("study", [s for s in STUDY_FILES if s.startswith("epochs-")])
+def test_the_default_epochs_are_their_studys_choice_within_the_time_budget(study):
+    """An epochs study runs the defaults with all the training digits presented once, twice
+    (and three times at 100 neurons); the job makes as many passes as its best trial among
+    those whose runs simulated within the default command's budget (study_defaults.py), and
+    its entry names the study."""
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    import study_defaults
+    _, rule, neurons = study.split("-")
+    trials = _study(study)
+    assert sorted(t["params"]["epochs"] for t in trials) == study_defaults.EPOCHS[int(neurons)]
+    within = [t for t in trials if t["state"] == "complete" and statistics.median(
+        r["simulation_s"] for r in t["runs"]) <= study_defaults.EPOCHS_TIME_BUDGET_S]
+    config = MnistConfig(rule=rule, neurons=int(neurons)).with_digits(4000)
+    assert _best(within)["params"]["epochs"] == config.epochs
+    entry = STUDIED[MnistConfig(rule=rule).make_rule().name][int(neurons)]
+    assert entry["epochs_study"] == study
+
+
 def test_the_docs_table_of_the_studies_is_the_studies():
     sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
     import study_defaults

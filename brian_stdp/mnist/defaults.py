@@ -16,7 +16,10 @@ listed size (the smaller one of two as near).
 ``theta_plus``: mV added to an excitatory threshold per spike (float network; None for the
 integer network, whose neuron has none); ``inhibition``: weight of the inhibitory ->
 excitatory synapses (float network, a conductance as D&C's 17.0) or what one excitatory spike
-subtracts from every other neuron's input sum (integer network).
+subtracts from every other neuron's input sum (integer network); ``epochs`` (an entry without
+one makes 1): passes over the training digits; where an ``epochs_study`` is named, the best
+trial of that ``epochs-RULE-N`` study (run at the entry's other settings) among those within
+the default command's time budget (``benchmarks/study_defaults.py``).
 """
 
 #: By rule (SPAIC's name) and number of excitatory neurons: the study that chose the entry,
@@ -25,7 +28,8 @@ subtracts from every other neuron's input sum (integer network).
 STUDIED = {
     "nearest_online_STDP": {
         100: {"study": "nearest-100", "settings": {"intensity": 1.27, "theta_plus": 0.0574,
-                                                   "inhibition": 19.7}, "parameters": {}},
+                                                   "inhibition": 19.7}, "parameters": {},
+              "epochs_study": "epochs-nearest-100"},
         400: {"study": "nearest-400", "settings": {"intensity": 1.0, "theta_plus": 0.1,
                                                    "inhibition": 17.0}, "parameters": {}},
     },
@@ -75,7 +79,7 @@ def rule_parameters(rule_class, neurons: int) -> dict:
 
 def epochs(rule, neurons: int) -> int:
     """The passes over the training digits for ``rule`` at ``neurons``: its entry's
-    ``epochs`` (chosen by the ``epochs-RULE-N`` study its ``epochs_study`` names), else 1."""
+    ``epochs``, else 1."""
     return _entry(rule, neurons).get("epochs", 1)
 
 
