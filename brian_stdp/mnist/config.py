@@ -189,12 +189,13 @@ class MnistConfig:
         resolved = self
         if self.train is None:
             resolved = dataclasses.replace(resolved, train=n_train_available - self.validation)
-        if self.epochs is None:
-            resolved = dataclasses.replace(
-                resolved, epochs=defaults.epochs(type(self.make_rule()), self.neurons))
-        if self.row_scaling is None:
-            resolved = dataclasses.replace(resolved,
-                                           row_scaling=self.make_rule().default_row_scaling)
+        if self.epochs is None or self.row_scaling is None:
+            rule = self.make_rule()
+            if self.epochs is None:
+                resolved = dataclasses.replace(
+                    resolved, epochs=defaults.epochs(type(rule), self.neurons))
+            if self.row_scaling is None:
+                resolved = dataclasses.replace(resolved, row_scaling=rule.default_row_scaling)
         return resolved
 
     def make_rule(self) -> STDPRule:
