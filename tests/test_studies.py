@@ -15,6 +15,7 @@ import sys
 
 import pytest
 
+from brian_stdp import rule_class
 from brian_stdp.mnist.config import MnistConfig
 from brian_stdp.mnist.defaults import STUDIED
 
@@ -109,7 +110,7 @@ def test_the_default_epochs_are_their_studys_choice_within_the_time_budget(study
         r["simulation_s"] for r in t["runs"]) <= study_defaults.EPOCHS_TIME_BUDGET_S]
     config = MnistConfig(rule=rule, neurons=int(neurons)).with_digits(4000)
     assert _best(within)["params"]["epochs"] == config.epochs
-    entry = STUDIED[MnistConfig(rule=rule).make_rule().name][int(neurons)]
+    entry = STUDIED[rule_class(rule).name][int(neurons)]
     assert entry["epochs_study"] == study
 
 

@@ -139,7 +139,9 @@ ROW_SCALINGS = ("eager", "lazy")
 # ``w_growth`` the row's growth then (growths rather than scales, so that Brian2's initial
 # zeros are the identity). Normalising a row is then O(1); only a row that clips is passed
 # over in full. Code reading ``w`` first writes the weight out (WRITE_OUT).
-TRUE_WEIGHT = "w * (1 + row_growth) / (1 + w_growth)"
+# a stored weight's value at the row growth ``growth``
+WEIGHT_AT = "w * (1 + {growth}) / (1 + w_growth)"
+TRUE_WEIGHT = WEIGHT_AT.format(growth="row_growth")
 WRITE_OUT = f"w = {TRUE_WEIGHT}\nw_growth = row_growth\n"
 
 LAZY_ROW_MODEL = """
@@ -219,7 +221,7 @@ class LazyRows:
         "condition": LAZY_PASS,
         "row_code": ("pass_growth = row_growth\nrow_growth = 0\nrow_sum = 0\nrow_power = 0\n"
                      "row_clips = 0"),
-        "code": ("w = clip(w * (1 + pass_growth) / (1 + w_growth), 0, 1)\nw_growth = 0\n"
+        "code": (f"w = clip({WEIGHT_AT.format(growth='pass_growth')}, 0, 1)\nw_growth = 0\n"
                  "row_sum += abs(w)\nrow_power += w**64"),
     }
     # what user code reading w runs first, and the operation writing every weight out
