@@ -36,6 +36,9 @@ STEPS_PER_SAMPLE = 350
 N_PRE = 784
 #: The MNIST jobs' compiled programs (--lazy-rows), kept between runs of the script.
 MNIST_BUILDS = os.path.join(HERE, "mnist_runs", "builds")
+#: The rules with a lazy rendering: their plain names here are the eager one (the reference),
+#: NAME-lazy the lazy one (their default).
+LAZY_RULES = ("nearest", "meta")
 RULE_NAMES = {"nearest": "nearest_online_STDP", "full": "full_online_STDP",
               "meta": "meta_nearest_online_STDP", "int": "PostPreIntSTDP"}
 
@@ -309,11 +312,11 @@ def build_network(b2, rule_name, n_post, p_in, p_out, hand=False):
     options = {}
     if rule_name == "nearest-row-passes":
         rule = nearest_with_changed_row_passes()
-    elif rule_name == "nearest-lazy":
-        rule, options = rule_class("nearest")(), {"row_scaling": "lazy"}
-    elif rule_name == "nearest":
+    elif rule_name in ("nearest-lazy", "meta-lazy"):
+        rule, options = rule_class(rule_name[:-len("-lazy")])(), {"row_scaling": "lazy"}
+    elif rule_name in LAZY_RULES:
         # SPAIC's every-row pass, the reference rendering the tables compare the lazy one with
-        rule, options = rule_class("nearest")(), {"row_scaling": "eager"}
+        rule, options = rule_class(rule_name)(), {"row_scaling": "eager"}
     else:
         rule = rule_class(RULE_NAMES[rule_name])()
     S = rule.synapses(inputs, target, period=STEPS_PER_SAMPLE * dt, **options)
@@ -414,8 +417,9 @@ def main():
                              "every synapse per step) against passes over only the rows that "
                              "need one, at each size with --post-spikes post spikes per step")
     parser.add_argument("--lazy-rows", action="store_true",
-                        help="instead: nearest_online with row_scaling='eager' and 'lazy', "
-                             "full_online and SPAIC's dense step of nearest, at each size")
+                        help="instead: each of --rules that has a lazy rendering (nearest, "
+                             "meta) with row_scaling='eager' and 'lazy', full_online and "
+                             "SPAIC's dense step of the rule, at each size")
     parser.add_argument("--mnist-digits", type=int, default=500,
                         help="with --lazy-rows: training digits of the MNIST jobs timed")
     parser.add_argument("--mnist-long-digits", type=int, default=1500,
@@ -484,60 +488,69 @@ def row_passes(args):
 
 
 def lazy_rows(args):
-    """nearest_online rendered both ways against full_online (whose cost follows its spikes)
-    and SPAIC's dense step of nearest, in cpp_standalone and runtime cython, at each size."""
+    """Each of ``args.rules`` with a lazy rendering, both renderings against full_online (whose
+    cost follows its spikes) and SPAIC's dense step of the rule, in cpp_standalone and runtime
+    cython at each size, then in the MNIST job; a docs table per rule."""
+    for rule in [r for r in args.rules if r in LAZY_RULES]:
+        publish(lazy_rows_table(rule, args), args.write_docs,
+                "benchmarks_lazy_rows.inc" if rule == "nearest"
+                else f"benchmarks_lazy_rows_{rule}.inc")
+
+
+def lazy_rows_table(rule, args):
+    title = {"nearest": "nearest_online", "meta": "Meta_nearest_online"}[rule]
     body = []
     for n_post in args.sizes:
         try:
             spaic = statistics.median(
-                spaic_dense("nearest", n_post, max(1, args.samples // 2), args.p_in,
+                spaic_dense(rule, n_post, max(1, args.samples // 2), args.p_in,
                             args.p_out, seed=r)[0] for r in range(args.repeats))
         except ImportError:
             spaic = None
         for kind in ("standalone", "cython"):
             eager, lazy, full = (in_subprocess(kind, name, n_post, args.samples, args.repeats,
                                                args.p_in, args.p_out).get("per_sample")
-                                 for name in ("nearest", "nearest-lazy", "full"))
-            print(n_post, kind, spaic, eager, lazy, full, flush=True)
+                                 for name in (rule, f"{rule}-lazy", "full"))
+            print(rule, n_post, kind, spaic, eager, lazy, full, flush=True)
             body.append([f"784 x {n_post}", kind, _ms(spaic), _ms(eager), _ms(lazy), _ms(full),
                          _ratio(eager, lazy), _ratio(lazy, full), _ratio(spaic, lazy)])
-    caption = (f"nearest_online's two renderings, time per simulated sample (350 steps of "
+    command = (f"``python benchmarks/bench_rules.py --lazy-rows --rules {rule} --sizes "
+               f"{' '.join(map(str, args.sizes))}``")
+    caption = (f"{title}'s two renderings, time per simulated sample (350 steps of "
                f"dt = 1 ms; ms; median of {args.repeats} runs; pre spike probability "
-               f"{args.p_in}, post {args.p_out} per step), produced by ``python "
-               f"benchmarks/bench_rules.py --lazy-rows --sizes "
-               f"{' '.join(map(str, args.sizes))}`` in one run on this machine (2 cores).")
+               f"{args.p_in}, post {args.p_out} per step), produced by {command} in one run on "
+               "this machine (2 cores).")
     header = ["synapses", "Brian2", "SPAIC's dense step", "eager", "lazy", "full_online",
               "eager / lazy", "lazy / full_online", "SPAIC / lazy"]
     table = list_table(caption, header, body)
     body = []
     for n_post in args.sizes:
         per_digit = {name: mnist_per_training_digit(*name, n_post, args.mnist_digits)
-                     for name in (("nearest", "eager"), ("nearest", "lazy"), ("full", "eager"))}
-        print(n_post, per_digit, flush=True)
+                     for name in ((rule, "eager"), (rule, "lazy"), ("full", "eager"))}
+        print(rule, n_post, per_digit, flush=True)
         eager, lazy, full = per_digit.values()
         body.append([str(n_post), _ms(eager), _ms(lazy), _ms(full), _ratio(eager, lazy),
                      _ratio(eager, full), _ratio(lazy, full)])
-    caption = (f"The MNIST job (``brian-stdp mnist --train {args.mnist_digits}``, "
+    caption = (f"The MNIST job (``brian-stdp mnist --rule {rule} --train {args.mnist_digits}``, "
                "cpp_standalone), ms per training digit as the job reports it, in the same run "
                "of the script.")
-    header = ["neurons", "nearest, eager", "nearest, lazy", "full_online", "eager / lazy",
+    header = ["neurons", f"{rule}, eager", f"{rule}, lazy", "full_online", "eager / lazy",
               "eager / full_online", "lazy / full_online"]
     table += "\n" + list_table(caption, header, body)
-    # Longer training: the weights reach the bound 1, and the lazy rendering passes over the
-    # rows that may clip, row by row, where the eager one streams through memory.
+    # Longer training: nearest's weights reach the bound 1, and the lazy rendering passes over
+    # the rows that may clip, row by row, where the eager one streams through memory.
     body = []
     n_post, n_digits, epochs = 100, args.mnist_long_digits, args.mnist_long_epochs
     per_digit = {name: mnist_per_training_digit(*name, n_post, n_digits, epochs)
-                 for name in (("nearest", "eager"), ("nearest", "lazy"), ("full", "eager"))}
-    print(n_post, "long", per_digit, flush=True)
+                 for name in ((rule, "eager"), (rule, "lazy"), ("full", "eager"))}
+    print(rule, n_post, "long", per_digit, flush=True)
     eager, lazy, full = per_digit.values()
     body.append([str(n_post), _ms(eager), _ms(lazy), _ms(full), _ratio(eager, lazy),
                  _ratio(eager, full), _ratio(lazy, full)])
-    caption = (f"The MNIST job trained longer (``brian-stdp mnist --train {n_digits} --epochs "
-               f"{epochs}``, {n_digits * epochs} training presentations), ms per training "
-               "digit over the whole training, in the same run of the script.")
-    table += "\n" + list_table(caption, header, body)
-    publish(table, args.write_docs, "benchmarks_lazy_rows.inc")
+    caption = (f"The MNIST job trained longer (``brian-stdp mnist --rule {rule} --train "
+               f"{n_digits} --epochs {epochs}``, {n_digits * epochs} training presentations), "
+               "ms per training digit over the whole training, in the same run of the script.")
+    return table + "\n" + list_table(caption, header, body)
 
 
 def mnist_per_training_digit(rule, row_scaling, n_post, n_digits, epochs=1):

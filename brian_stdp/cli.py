@@ -14,7 +14,7 @@ import shlex
 import sys
 
 from .mnist.config import DEVICES, TARGETS, MnistConfig, flag_name
-from .rules.nearest_online import ROW_SCALINGS
+from .rules.base import ROW_SCALINGS
 from .rules import SHORT_NAMES, rule_class
 
 __all__ = ["main", "build_parser"]

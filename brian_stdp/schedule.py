@@ -25,6 +25,10 @@ class Order:
     # step's weights as in SPAIC; the integer rule sets its traces before them.
     SET_PRE_TRACE_INT = -3       # PostPreIntSTDP: a pre spike sets its trace
     SET_POST_TRACE_INT = -2      # PostPreIntSTDP: a post spike sets its trace
+    # Meta's lazy rendering: a change made at the previous step goes into its weight (the row's
+    # factor of that step is in the row's growth by now), before the learning pathways read it.
+    APPLY_CHANGE_PRE = 4         # on the pre spikes whose change the previous step made
+    APPLY_CHANGE_POST = 5        # on the post spikes whose change the previous step made
     SET_PRE_TRACE = 6            # a delivered pre spike sets its neuron's trace
     SET_POST_TRACE = 7           # a delivered post spike sets its neuron's trace
     POST_TRACE_AT_SPIKE = 8      # each post neuron's trace read at the delivered spike step

@@ -1,6 +1,7 @@
-"""nearest_online with lazy row scaling (``row_scaling="lazy"``): each row's normalisation kept
-as a factor apart from the weights, against the NumPy reference (SPAIC's per-step semantics)
-and SPAIC's recordings, in every target; the weights are written out wherever code reads them.
+"""Lazy row scaling (``row_scaling="lazy"``, nearest_online's and Meta_nearest_online's
+default): each row's scale kept as a factor apart from the weights, against the NumPy reference
+(SPAIC's per-step semantics) and SPAIC's recordings, in every target; the weights are written
+out wherever code reads them.
 """
 import json
 
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 
 import brian2 as b2
-from brian_stdp import FullOnlineSTDP, NearestOnlineSTDP
+from brian_stdp import FullOnlineSTDP, MetaNearestOnlineSTDP, NearestOnlineSTDP
 from brian_stdp.mnist.config import MnistConfig
 from tests.support import standalone
 from tests.support.cases import random_case
@@ -43,13 +44,29 @@ def _leaving_one_case():
     return rule, w_start, in_spk, out_spk
 
 
-def _golden_case():
-    data = load_golden("nearest_online_stdp")
-    rule = NearestOnlineSTDP(w_norm=data["params"]["learner"]["w_norm"])
+def _meta_case():
+    """Meta_nearest_online with large amplitudes: its rows' factors move every step, and a
+    change waits a step for the factor before it goes into its weight."""
+    in_spk, out_spk, w_start = random_case(13, 12, 6, 0.3, 0.2, steps=60)
+    return MetaNearestOnlineSTDP(Apost=0.05, Apre=0.02), w_start, in_spk, out_spk
+
+
+GOLDEN = ("nearest_online_stdp", "meta_nearest_online_stdp")
+
+
+def _golden_case(name):
+    data = load_golden(name)
+    learner = data["params"]["learner"]
+    if name == "meta_nearest_online_stdp":
+        rule = MetaNearestOnlineSTDP(**{k: learner[k] for k in (
+            "Apost", "Apre", "pre_decay", "post_decay", "w_min", "w_max")})
+    else:
+        rule = NearestOnlineSTDP(w_norm=learner["w_norm"])
     return rule, data["w_after_build"], data["in_spk"], data["out_spk"]
 
 
-CASES = {"clipping": _clipping_case, "quiet": _quiet_case, "leaving_one": _leaving_one_case}
+CASES = {"clipping": _clipping_case, "quiet": _quiet_case, "leaving_one": _leaving_one_case,
+         "meta": _meta_case}
 
 
 def _job(case, record):
@@ -71,9 +88,14 @@ for _case in CASES:
     for _record in RECORDS:
         STANDALONE.add(f"lazy_rows:{_case},{_record}",
                        lambda case=_case, record=_record: _job(case, record))
-STANDALONE.add("lazy_rows:golden", lambda: dict(
-    rule=_golden_case()[0].to_dict(), w_start=_golden_case()[1], in_spk=_golden_case()[2],
-    out_spk=_golden_case()[3], row_scaling="lazy"))
+def _golden_job(name):
+    rule, w_start, in_spk, out_spk = _golden_case(name)
+    return dict(rule=rule.to_dict(), w_start=w_start, in_spk=in_spk, out_spk=out_spk,
+                row_scaling="lazy")
+
+
+for _name in GOLDEN:
+    STANDALONE.add(f"lazy_rows:golden:{_name}", lambda name=_name: _golden_job(name))
 
 
 def _run(target, case, record):
@@ -110,15 +132,19 @@ def test_unread_weights_keep_row_factors_apart_until_the_runs_end(case, target):
 @pytest.mark.golden
 @pytest.mark.parametrize("target", ["numpy", pytest.param("cpp_standalone",
                                                           marks=STANDALONE.marks)])
-def test_lazy_rows_match_spaic_every_step(golden, target):
-    data = golden("nearest_online_stdp")
+@pytest.mark.parametrize("name", GOLDEN)
+def test_lazy_rows_match_spaic_every_step(golden, name, target):
+    data = golden(name)
     if target == "cpp_standalone":
-        weights = STANDALONE.result("lazy_rows:golden")["w"]
+        weights = STANDALONE.result(f"lazy_rows:golden:{name}")["w"]
     else:
-        rule, w_start, in_spk, out_spk = _golden_case()
-        weights = simulate(target, dict(rule=rule.to_dict(), w_start=w_start, in_spk=in_spk,
-                                        out_spk=out_spk, row_scaling="lazy"))["w"]
+        weights = simulate(target, _golden_job(name))["w"]
     np.testing.assert_allclose(weights, data["weight"], atol=TOL, rtol=0)
+
+
+#: The rules with a lazy rendering, as the tests on a network of their own build them.
+LAZY_RULES = {"nearest": lambda: NearestOnlineSTDP(w_norm=6.0),
+              "meta": lambda: MetaNearestOnlineSTDP(Apost=0.05, Apre=0.02)}
 
 
 def _network(rule, user_model="", on_pre="", reader=None, row_scaling="lazy"):
@@ -153,24 +179,27 @@ READERS = {"monitor": True, "subexpression monitor": True, "summed": True, "run_
            "network_operation": True, "other variable": False, None: False}
 
 
+@pytest.mark.parametrize("rule", list(LAZY_RULES))
 @pytest.mark.parametrize("reader", list(READERS), ids=str)
-def test_code_reading_the_weights_turns_writing_them_out_on(reader):
+def test_code_reading_the_weights_turns_writing_them_out_on(reader, rule):
     model = {"summed": "total_post = w : 1 (summed)", "run_regularly": "seen : 1",
              "subexpression monitor": "w_half = w / 2 : 1"}.get(reader, "")
-    net, S, _ = _network(NearestOnlineSTDP(w_norm=6.0), user_model=model, reader=reader)
+    net, S, _ = _network(LAZY_RULES[rule](), user_model=model, reader=reader)
     net.run(2 * b2.ms)
     write_out = [o for o in S._brian_stdp.objects if "write_out" in o.name]
     assert write_out and all(o.active == READERS[reader] for o in write_out), reader
 
 
-def test_the_users_pathway_reads_the_weight_the_eager_rendering_has():
+@pytest.mark.parametrize("rule", list(LAZY_RULES))
+def test_the_users_pathway_reads_the_weight_the_eager_rendering_has(rule):
     """``on_pre`` code of ``rule.synapses`` writes its synapses' weights out before it reads
-    them: the input it delivers is the eager rendering's, step by step."""
+    them (Meta's: with the previous step's change, still apart): the input it delivers is the
+    eager rendering's, step by step."""
     delivered = {}
     for row_scaling in ("eager", "lazy"):
         b2.start_scope()
         b2.seed(3)
-        net, S, target = _network(NearestOnlineSTDP(w_norm=6.0), on_pre="total_post += w",
+        net, S, target = _network(LAZY_RULES[rule](), on_pre="total_post += w",
                                   row_scaling=row_scaling)
         monitor = b2.StateMonitor(target, "total", record=True)
         net.add(monitor)
@@ -181,16 +210,17 @@ def test_the_users_pathway_reads_the_weight_the_eager_rendering_has():
     np.testing.assert_allclose(delivered["lazy"], delivered["eager"], atol=1e-12, rtol=0)
 
 
-def test_rows_are_passed_over_only_where_needed():
-    """On rows that never clip, a full pass comes on the first and the last step of a run
-    only: every other step costs the spikes' synapses and one update per row."""
-    rule = NearestOnlineSTDP(w_norm=6.0)
-    net, S, _ = _network(rule)
+@pytest.mark.parametrize("rule,passes_per_run", [("nearest", 2), ("meta", 1)])
+def test_rows_are_passed_over_only_where_needed(rule, passes_per_run):
+    """On rows that never clip, a full pass comes on the last step of a run only (and, for
+    nearest, whose clamp test needs the rows' sums of powers, the first): every other step
+    costs the spikes' synapses and one update per row."""
+    net, S, _ = _network(LAZY_RULES[rule]())
     rows = S._brian_stdp.post_state
     passes = b2.EventMonitor(rows, "row_pass")
     net.add(passes)
     net.run(80 * b2.ms)
-    assert passes.num_events == 2 * len(rows)
+    assert passes.num_events == passes_per_run * len(rows)
 
 
 def test_bad_row_scaling_is_refused_by_name():
@@ -198,17 +228,20 @@ def test_bad_row_scaling_is_refused_by_name():
     _, _, source, target = spike_groups(b2, np.random.default_rng(0))
     with pytest.raises(ValueError, match="row_scaling must be one of 'eager', 'lazy'"):
         NearestOnlineSTDP().synapses(source, target, row_scaling="lasy")
-    with pytest.raises(ValueError, match="only nearest_online_STDP takes row_scaling='lazy'"):
+    with pytest.raises(ValueError, match="only meta_nearest_online_STDP, nearest_online_STDP "
+                                         "take row_scaling='lazy'"):
         FullOnlineSTDP().synapses(source, target, row_scaling="lazy")
-    with pytest.raises(ValueError, match="--row-scaling lazy applies to the nearest rule only"):
+    with pytest.raises(ValueError, match="--row-scaling lazy applies to the meta and nearest "
+                                         "rules only"):
         MnistConfig(rule="full", row_scaling="lazy").check()
 
 
-def test_a_run_stopped_early_writes_the_weights_out():
+@pytest.mark.parametrize("rule_name", list(LAZY_RULES))
+def test_a_run_stopped_early_writes_the_weights_out(rule_name):
     """``Network.stop()`` (here from the run's report callback: nothing in the network reads
     the weights) ends a run before its last step: Python writes the weights out after it
-    (runtime mode), so ``S.w`` is the weight the rows hold."""
-    rule = NearestOnlineSTDP(w_norm=6.0)
+    (runtime mode, Meta's last change included), so ``S.w`` is the weight the rows hold."""
+    rule = LAZY_RULES[rule_name]()
     weights = {}
     for row_scaling in ("eager", "lazy"):
         b2.start_scope()
@@ -227,12 +260,13 @@ def test_a_run_stopped_early_writes_the_weights_out():
 
 @pytest.mark.slow
 @pytest.mark.standalone
-def test_the_mnist_job_learns_the_same_network_with_lazy_rows(tmp_path):
+@pytest.mark.parametrize("rule", list(LAZY_RULES))
+def test_the_mnist_job_learns_the_same_network_with_lazy_rows(tmp_path, rule):
     """The closed loop of the MNIST job (cpp_standalone): with lazy rows the same spikes, so
     the same thresholds and accuracies, and the weights within rounding."""
     from brian_stdp.cli import main
-    small = ["mnist", "--neurons", "12", "--train", "80", "--label", "40", "--validation", "0",
-             "--test", "40", "--presentation", "100", "--quiet",
+    small = ["mnist", "--rule", rule, "--neurons", "12", "--train", "80", "--label", "40",
+             "--validation", "0", "--test", "40", "--presentation", "100", "--quiet",
              "--build-dir", str(tmp_path / "build")]
     results = {}
     for row_scaling in ("eager", "lazy"):

@@ -22,12 +22,14 @@ CASES = {
     "nearest_online_STDP eager": {},
     "full_online_STDP": {},
     "meta_nearest_online_STDP": {},
+    "meta_nearest_online_STDP eager": {},
     "PostPreIntSTDP": {},
     "PostPreIntSTDP subtract float": {"pre_term": "subtract", "halving": "float"},
     "PostPreIntSTDP draws": {},
 }
 #: The keywords of ``rule.synapses`` for a case (other than its rule's constructor's).
-RENDERINGS = {"nearest_online_STDP eager": {"row_scaling": "eager"}}
+RENDERINGS = {"nearest_online_STDP eager": {"row_scaling": "eager"},
+              "meta_nearest_online_STDP eager": {"row_scaling": "eager"}}
 
 
 def _describe(obj):

@@ -5,6 +5,8 @@ import sys
 import threading
 import weakref
 
+import numpy as np
+
 from brian2 import Network, StateMonitor, prefs
 from brian2.core.base import BrianObject
 from brian2.core.operations import NetworkOperation
@@ -195,11 +197,17 @@ class RunBoundary(BrianObject):
         row_growth = self.post_state.variables["row_growth"].get_value()
         w_growth = variables["w_growth"].get_value()
         row_of = variables["_synaptic_post"].get_value()
-        if not (row_growth.any() or w_growth.any()):
+        # Meta's change of the last step run, not yet in its weight
+        pending = (variables["bounded_change"].get_value() if "bounded_change" in variables
+                   else np.zeros(0))
+        if not (row_growth.any() or w_growth.any() or pending.any()):
             return
         w = variables["w"].get_value()
         w[:] = w * (1 + row_growth[row_of]) / (1 + w_growth)
         w_growth[:] = row_growth[row_of]
+        if pending.size:
+            w += pending
+            pending[:] = 0
 
 
 def _reads_w(synapses, names, seen=()):

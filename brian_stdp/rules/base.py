@@ -24,7 +24,11 @@ from .. import rendering
 from ..parameters import (constraints, describe, parameter, time_constant, time_step,
                           validate_fields)
 
-__all__ = ["STDPRule", "RULES", "SHORT_NAMES", "load_rule", "rule_class", "with_dt"]
+__all__ = ["STDPRule", "RULES", "SHORT_NAMES", "ROW_SCALINGS", "load_rule", "rule_class",
+           "with_dt"]
+
+#: How a rule's row normalisation is rendered (``rule.synapses(..., row_scaling=...)``).
+ROW_SCALINGS = ("eager", "lazy")
 
 #: Every rule class by its SPAIC name, filled in as the rule modules are imported.
 RULES: dict = {}
@@ -114,6 +118,9 @@ class STDPRule(metaclass=_RuleType):
     ``default_row_scaling``
         what :meth:`synapses` renders without a ``row_scaling`` keyword: ``"eager"`` (every
         row rescaled every step); nearest_online's is ``"lazy"``.
+    ``LAZY_ROWS``
+        the templates of ``row_scaling="lazy"`` (a class taking the rule), for a rule that
+        keeps each row's scale as a factor apart from the weights; None otherwise.
     ``spaic_reference`` / ``reference_excludes``
         SPAIC's four rules only: :meth:`reference_weights` is
         :func:`brian_stdp.reference.simulate` given the namespace without these names. A new
@@ -150,6 +157,8 @@ class STDPRule(metaclass=_RuleType):
     pre_reset_code: ClassVar[str] = ""
     time_constants: ClassVar[dict] = {}
     default_row_scaling: ClassVar[str] = "eager"
+    # the templates row_scaling="lazy" renders (None: the rule has no lazy rendering)
+    LAZY_ROWS: ClassVar[Optional[type]] = None
     # SPAIC's four rules: reference_weights is brian_stdp.reference.simulate, given the
     # namespace without the derived constants it computes itself.
     spaic_reference: ClassVar[bool] = False
@@ -323,14 +332,22 @@ class STDPRule(metaclass=_RuleType):
     def templates_for(self, options: dict) -> Any:
         """What :meth:`synapses` renders for the keywords ``options``: the rule itself, by
         default. A rule with keywords of its own (PostPreIntSTDP's ``draws``) pops them from
-        ``options`` and returns the rule's templates so modified. ``row_scaling`` other than
-        ``"eager"`` is refused here: only a rule that keeps row factors apart takes it."""
+        ``options`` and returns the rule's templates so modified. ``row_scaling="lazy"``
+        renders :attr:`LAZY_ROWS` (the rule's rows kept as factors apart from the weights),
+        ``"eager"`` the rule itself; a rule without ``LAZY_ROWS`` takes ``"eager"`` only."""
         row_scaling = options.pop("row_scaling", self.default_row_scaling)
-        if row_scaling != "eager":
+        if row_scaling not in ROW_SCALINGS:
+            raise ValueError(f"row_scaling must be one of {', '.join(map(repr, ROW_SCALINGS))}, "
+                             f"got {row_scaling!r}")
+        if row_scaling == "eager":
+            return self
+        if self.LAZY_ROWS is None:
+            lazy = ", ".join(sorted(cls.name for cls in RULES.values()
+                                    if cls.LAZY_ROWS is not None))
             raise ValueError(f"row_scaling={row_scaling!r}: {self.name} rescales no rows lazily "
-                             "(only nearest_online_STDP takes row_scaling='lazy'); leave it "
-                             "out or give 'eager'")
-        return self
+                             f"(only {lazy} take row_scaling='lazy'); leave it out or give "
+                             "'eager'")
+        return self.LAZY_ROWS(self)
 
     def reference_weights(self, w_start: np.ndarray, in_spk: np.ndarray, out_spk: np.ndarray,
                           **kwargs) -> np.ndarray:

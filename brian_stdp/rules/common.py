@@ -10,7 +10,8 @@ __all__ = ["PRE_TRACE_MODEL", "POST_TRACE_MODEL", "PRE_TRACE_AT_SPIKE_MODEL",
            "RUN_START", "LAST_STEP_OF_RUN", "spike_clock", "delayed_spike", "trace_value",
            "read_at_spike",
            "NORMALISED_ROW_MODEL", "NORMALISING_DIVISOR", "NORMALISED", "ROW_FACTOR",
-           "NORMALISED_BY_FACTOR"]
+           "NORMALISED_BY_FACTOR", "WEIGHT_AT", "TRUE_WEIGHT", "GROWTH_TAKES_FACTOR",
+           "GROWTH_OUT_OF_RANGE"]
 
 # ---- traces: one per neuron, in the helper groups (a value and the step it was set) ----------
 PRE_TRACE_MODEL = """
@@ -101,3 +102,17 @@ NORMALISED = "clip(w_norm * w / row_divisor, 0, 1)"
 # (0 * inf = NaN); the capped factor still takes every weight of at least 1e-308 to 1.
 ROW_FACTOR = "clip(w_norm / row_divisor, 0, 1.7976931348623157e308)"
 NORMALISED_BY_FACTOR = "clip(w * row_factor, 0, 1)"
+
+
+# ---- lazy row scaling: a row's factor kept apart from its weights -----------------------------
+# Scaling a row multiplies all of its weights by one factor, so a rule may keep that factor
+# apart: a weight is ``w * (1 + row_growth) / (1 + w_growth)``, ``w`` as written last and
+# ``w_growth`` the row's growth then (growths rather than scales, so that Brian2's initial
+# zeros are the identity). Scaling a row is then O(1) (GROWTH_TAKES_FACTOR).
+# a stored weight's value at the row growth ``growth``
+WEIGHT_AT = "w * (1 + {growth}) / (1 + w_growth)"
+TRUE_WEIGHT = WEIGHT_AT.format(growth="row_growth")
+GROWTH_TAKES_FACTOR = "row_growth = (1 + row_growth) * row_factor - 1"
+# A growth near -1 keeps few digits of 1 + growth, and a large one scales the rounding of
+# every weight written at 0 up: such a row is written out and starts again at 0.
+GROWTH_OUT_OF_RANGE = "int(row_growth > 999) + int(row_growth < -0.999)"

@@ -42,8 +42,9 @@ from .. import reference
 from ..parameters import amplitude, decay_factor, parameter, weight_bound
 from ..schedule import Order
 from .base import STDPRule
-from .common import (PRE_TRACE_AT_SPIKE_MODEL, PRE_TRACE_MODEL, PRE_TRACE_RESET, SET_TRACE,
-                     delayed_spike, read_at_spike)
+from .common import (GROWTH_OUT_OF_RANGE, GROWTH_TAKES_FACTOR, LAST_STEP_OF_RUN,
+                     PRE_TRACE_AT_SPIKE_MODEL, PRE_TRACE_MODEL, PRE_TRACE_RESET, SET_TRACE,
+                     TRUE_WEIGHT, WEIGHT_AT, delayed_spike, read_at_spike)
 
 __all__ = ["MetaNearestOnlineSTDP"]
 
@@ -89,16 +90,21 @@ row_weight_sum = 0
 # The soft bounds, from the weight before this step's change and the sign of the synapse's whole
 # change. Both distances are clipped before the sign picks one, so that an overflowing distance
 # not picked cannot make 0 * inf = NaN (exp(-0.2 / 1e300) is exactly 1, as exp(-0.2 / inf) is).
-BOUNDED_CHANGE = """
+BOUND_DISTANCE = """
 bound_distance = int(change < 0) * clip(w - w_min, 1e-4, 1e300) + int(change > 0) * clip(w_max - w, 1e-4, 1e300)
-bounded_change = change * exp(-0.2 / (bound_distance + int(change == 0)))
 """  # noqa: E501 (a Brian2 statement is one line)
+SOFT_BOUNDED = "change * exp(-0.2 / (bound_distance + int(change == 0)))"
+BOUNDED_CHANGE = BOUND_DISTANCE + f"bounded_change = {SOFT_BOUNDED}\n"
 # learn_pre's change: depression by the post trace as it is at the learning step when the post
 # neuron did not spike; if it did, SPAIC's post trace is 1, and learn_post adds the difference.
 PRE_CHANGE = "learning * -Apre * post_decay * output_trace"
 # learn_post's change: learn_pre's where the pre neuron spiked too, with the post trace at 1.
 POST_CHANGE = (f"input_spiked_at_spike * {PRE_CHANGE} "
                "+ learning * (Apost * input_trace_at_spike - depression_too)")
+
+LEARN_PRE_CHANGE = f"change = {PRE_CHANGE}\n"
+LEARN_POST_CHANGE = ("depression_too = Apre * input_spiked_at_spike * (1 - post_decay * "
+                     f"output_trace)\nchange = {POST_CHANGE}\n")
 
 # The one pass over all synapses per step, which also takes the row sums for the next step
 # (the pathways write only bounded_change, never w).
@@ -129,6 +135,10 @@ class MetaNearestOnlineSTDP(STDPRule):
     time_constants: ClassVar[dict] = {"tau_pre": "pre_decay", "tau_post": "post_decay"}
     short_name: ClassVar[str] = "meta"
     spaic_reference: ClassVar[bool] = True
+    # Lazy by default, as nearest_online (the same weights up to rounding,
+    # tests/test_lazy_rows.py); row_scaling="eager" renders the rule itself, SPAIC's pass over
+    # every weight every step: the reference.
+    default_row_scaling: ClassVar[str] = "lazy"
     model: ClassVar[str] = """
 w : 1                    # the weight
 bounded_change : 1       # the change from the previous step's spikes through the soft
@@ -143,15 +153,9 @@ input_spiked_at_spike : 1   # 1 if the pre neuron spiked at that step
         "pre": (DELAYED_SPIKE + SET_TRACE.format(name="input_trace"), 1, Order.SET_PRE_TRACE)}
     # Brian runs learn_pre before learn_post; where both run on a synapse, learn_post's bounded
     # change (of the whole change) replaces learn_pre's. The pre trace of an earlier run is 0.
-    on_pre: ClassVar[dict] = {"learn_pre": DELAYED_SPIKE + f"""
-change = {PRE_CHANGE}
-""" + BOUNDED_CHANGE}
-    on_post: ClassVar[dict] = {"learn_post": DELAYED_SPIKE + f"""
-depression_too = Apre * input_spiked_at_spike * (1 - post_decay * output_trace)
-change = {POST_CHANGE}
-""" + BOUNDED_CHANGE + """
-post_spiked = learning
-"""}
+    on_pre: ClassVar[dict] = {"learn_pre": DELAYED_SPIKE + LEARN_PRE_CHANGE + BOUNDED_CHANGE}
+    on_post: ClassVar[dict] = {"learn_post": DELAYED_SPIKE + LEARN_POST_CHANGE + BOUNDED_CHANGE
+                               + "post_spiked = learning\n"}
     pathway_delay_steps: ClassVar[dict] = {"learn_pre": 1, "learn_post": 1}
     # After the user's own pathways (transmission sees the previous step's weights, as in SPAIC).
     pathway_orders: ClassVar[dict] = {"learn_pre": Order.LEARN_PRE,
@@ -178,3 +182,92 @@ post_spiked = learning
         if not self.w_min < self.w_max:
             raise ValueError(f"w_min must be below w_max (w_min < w_max), got "
                              f"w_min={self.w_min!r} and w_max={self.w_max!r}")
+
+
+# ---- lazy row scaling ---------------------------------------------------------------------
+# Every step multiplies each row by its factor (w_mean over the row's mean): the rows keep that
+# factor apart from the weights (WEIGHT_AT in .common), so a step touches only the synapses its
+# spikes reach. A change made at step k goes into the weight after step k's factor (SPAIC's
+# W * factor + change), a factor known only once every pathway of step k has run: the change
+# waits in ``bounded_change``, and the pathways of step k + 1 on the same spikes (apply_pre,
+# apply_post) put it into the weight, before anything else of that step reads it. Code reading
+# ``w`` writes its synapse out first, pending change included (WRITE_OUT).
+WRITE_OUT = f"w = {TRUE_WEIGHT} + bounded_change\nw_growth = row_growth\nbounded_change = 0\n"
+
+LAZY_META_ROW_MODEL = META_ROW_MODEL + """
+row_growth : 1      # the row's weights are w * (1 + row_growth) / (1 + w_growth)
+row_change_sum : 1  # the sum of the row's changes made this step
+pass_growth : 1     # the row's growth as its pass began, for the weights the pass writes out
+last_step_of_run : integer (shared)  # 1 on the last step of a run (taken once per step)
+"""
+
+# A learning pathway writes its synapse out (the change of the previous step is in the weight
+# by now; one of this step stays apart), takes the change through the soft bounds at that
+# weight, and keeps the row's sum of changes: learn_post's change replaces learn_pre's.
+LAZY_CHANGE = f"""
+w = {TRUE_WEIGHT}
+w_growth = row_growth
+""" + BOUND_DISTANCE + f"""
+new_change = {SOFT_BOUNDED}
+row_change_sum += new_change - bounded_change
+bounded_change = new_change
+"""
+
+# The factor goes into the growth, the row's sum follows it (the sum of this step's changes
+# added), O(1) per row. (Brian2 wants the shared variable written first.)
+assert ROW_UPDATE.endswith("row_weight_sum = 0\n")
+LAZY_ROW_UPDATE = (f"last_step_of_run = {LAST_STEP_OF_RUN}"
+                   + ROW_UPDATE[:-len("row_weight_sum = 0\n")] + f"""
+row_factor = int(plastic) * row_factor + (1 - int(plastic))
+{GROWTH_TAKES_FACTOR}
+row_weight_sum = row_weight_sum * row_factor + row_change_sum
+row_change_sum = 0
+""")
+
+# The rows passed over in full: every row on the last step of a run (every weight written out,
+# for Python, monitors and the next run), a row whose scale left [1e-3, 1e3], and a row whose
+# factor is over 2 (it lost over half its sum, which is kept by differences: taken afresh).
+LAZY_PASS = (f"plastic and (last_step_of_run + int(row_factor > 2) + {GROWTH_OUT_OF_RANGE})"
+             " > 0")
+
+
+class LazyMetaRows:
+    """Meta_nearest_online rendered with lazy row scaling (``row_scaling="lazy"``).
+
+    The weights are those of the eager rendering up to rounding; a step costs in proportion
+    to its spikes. ``w`` holds the true weight wherever code reads it, as for nearest_online's
+    :class:`~brian_stdp.rules.nearest_online.LazyRows`.
+    """
+    model = ("w : 1  # the weight\n"
+             "bounded_change : 1  # this step's change through the soft bounds, not yet in w\n"
+             "w_growth : 1  # the row's growth when w was written\n")
+    post_model = LAZY_META_ROW_MODEL
+    on_pre = {"learn_pre": DELAYED_SPIKE + LEARN_PRE_CHANGE + LAZY_CHANGE,
+              "apply_pre": WRITE_OUT}
+    on_post = {"learn_post": DELAYED_SPIKE + LEARN_POST_CHANGE + LAZY_CHANGE
+               + "post_spiked = learning\n",
+               "apply_post": WRITE_OUT}
+    pathway_delay_steps = {"learn_pre": 1, "learn_post": 1, "apply_pre": 2, "apply_post": 2}
+    pathway_orders = {"learn_pre": Order.LEARN_PRE, "learn_post": Order.LEARN_POST,
+                      "apply_pre": Order.APPLY_CHANGE_PRE, "apply_post": Order.APPLY_CHANGE_POST}
+    step_operations = [
+        read_at_spike("pre", "pre_decay", DELAYED_SPIKE, spiked=True),
+        ("post", LAZY_ROW_UPDATE, "after_synapses"),
+    ]
+    row_pass = {
+        "condition": LAZY_PASS,
+        "row_code": "pass_growth = row_growth\nrow_growth = 0\nrow_weight_sum = 0",
+        "code": (f"w = {WEIGHT_AT.format(growth='pass_growth')} + bounded_change\n"
+                 "w_growth = 0\nbounded_change = 0\nrow_weight_sum += w"),
+    }
+    write_out = WRITE_OUT
+    write_out_every_step = ("synapses", WRITE_OUT, "after_synapses", Order.WRITE_OUT_WEIGHTS)
+
+    def __init__(self, rule):
+        self._rule = rule
+
+    def __getattr__(self, name):
+        return getattr(self._rule, name)
+
+
+MetaNearestOnlineSTDP.LAZY_ROWS = LazyMetaRows

@@ -31,10 +31,11 @@ from ..parameters import amplitude, decay_factor, parameter, positive
 from ..run_state import FIRST_STEP_OF_CALL
 from ..schedule import Order
 from .base import STDPRule
-from .common import (LAST_STEP_OF_RUN, NORMALISED_BY_FACTOR, NORMALISED_ROW_MODEL,
-                     NORMALISING_DIVISOR, POST_TRACE_AT_SPIKE_MODEL, POST_TRACE_MODEL,
-                     POST_TRACE_RESET, PRE_TRACE_AT_SPIKE_MODEL, PRE_TRACE_MODEL,
-                     PRE_TRACE_RESET, ROW_FACTOR, SET_TRACE, read_at_spike, spike_clock)
+from .common import (GROWTH_OUT_OF_RANGE, GROWTH_TAKES_FACTOR, LAST_STEP_OF_RUN,
+                     NORMALISED_BY_FACTOR, NORMALISED_ROW_MODEL, NORMALISING_DIVISOR,
+                     POST_TRACE_AT_SPIKE_MODEL, POST_TRACE_MODEL, POST_TRACE_RESET,
+                     PRE_TRACE_AT_SPIKE_MODEL, PRE_TRACE_MODEL, PRE_TRACE_RESET, ROW_FACTOR,
+                     SET_TRACE, TRUE_WEIGHT, WEIGHT_AT, read_at_spike, spike_clock)
 
 __all__ = ["NearestOnlineSTDP"]
 
@@ -112,36 +113,17 @@ row_sum += abs(w) - abs(w_before)
         """SPAIC's build pass: each row normalised to ``w_norm`` once, clamped to [0, 1]."""
         return reference.nearest_online_build(w_init, self.w_norm)
 
-    # the rendering row_scaling="lazy" gives (defined below)
-    LAZY_ROWS: ClassVar[type] = None
-
     # Lazy by default: the same weights up to rounding (tests/test_lazy_rows.py), at a cost
     # in proportion to the spikes while few rows clip, and no more than the eager pass's once
-    # training has taken many weights to the bound (docs/benchmarks.rst).
+    # training has taken many weights to the bound (docs/benchmarks.rst). row_scaling="eager"
+    # renders the rule itself, SPAIC's pass over every weight every step: the reference.
     default_row_scaling: ClassVar[str] = "lazy"
 
-    def templates_for(self, options):
-        """``row_scaling="lazy"`` (the default) keeps each row's normalisation as a factor
-        apart from the weights (:class:`LazyRows`); ``"eager"`` rescales every weight every
-        step, as SPAIC does: the reference rendering, kept to compare against."""
-        row_scaling = options.pop("row_scaling", self.default_row_scaling)
-        if row_scaling not in ROW_SCALINGS:
-            raise ValueError(f"row_scaling must be one of {', '.join(map(repr, ROW_SCALINGS))}, "
-                             f"got {row_scaling!r}")
-        return self.LAZY_ROWS(self) if row_scaling == "lazy" else self
-
-
-ROW_SCALINGS = ("eager", "lazy")
 
 # ---- lazy row scaling ---------------------------------------------------------------------
-# A row's normalisation multiplies all of its weights by one factor, so the rows keep that
-# factor apart: a weight is ``w * (1 + row_growth) / (1 + w_growth)``, ``w`` as written last and
-# ``w_growth`` the row's growth then (growths rather than scales, so that Brian2's initial
-# zeros are the identity). Normalising a row is then O(1); only a row that clips is passed
-# over in full. Code reading ``w`` first writes the weight out (WRITE_OUT).
-# a stored weight's value at the row growth ``growth``
-WEIGHT_AT = "w * (1 + {growth}) / (1 + w_growth)"
-TRUE_WEIGHT = WEIGHT_AT.format(growth="row_growth")
+# A row's normalisation multiplies all of its weights by one factor, kept apart from the
+# weights (WEIGHT_AT in .common); only a row that clips is passed over in full. Code reading
+# ``w`` first writes the weight out (WRITE_OUT).
 WRITE_OUT = f"w = {TRUE_WEIGHT}\nw_growth = row_growth\n"
 
 LAZY_ROW_MODEL = """
@@ -176,7 +158,7 @@ LAZY_ROW_UPDATE = f"""
 last_step_of_run = {LAST_STEP_OF_RUN}
 row_divisor = {NORMALISING_DIVISOR}
 row_factor = int(plastic) * {ROW_FACTOR} + (1 - int(plastic))
-row_growth = (1 + row_growth) * row_factor - 1
+{GROWTH_TAKES_FACTOR}
 row_power = row_power * row_factor**64
 row_sum = row_sum * row_factor
 """
@@ -190,8 +172,7 @@ row_sum = row_sum * row_factor
 # and the last step of a run (every weight written out, for Python, monitors and the next
 # run).
 LAZY_PASS = (f"plastic and ({FIRST_STEP_OF_CALL} + last_step_of_run + int(row_power > 0.9999) "
-             "+ int(row_factor > 2) + row_clips + int(row_growth > 999) "
-             "+ int(row_growth < -0.999)) > 0")
+             f"+ int(row_factor > 2) + row_clips + {GROWTH_OUT_OF_RANGE}) > 0")
 
 
 class LazyRows:
