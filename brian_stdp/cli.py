@@ -121,10 +121,10 @@ def _job_arguments(parser, skip=(), given_only=False):
              "(Fashion-MNIST's is 73); 'none' takes the images as given "
              "(default: %(default)s, MNIST's mean pixel)")
     add("--row-scaling", default=defaults.row_scaling, choices=list(ROW_SCALINGS),
-        help="nearest rule: 'eager' rescales every weight every step, as SPAIC "
-             "does; 'lazy' keeps each row's factor apart from its weights, so a "
-             "step costs in proportion to its spikes (the same weights up to "
-             "rounding; default: lazy for the nearest rule, eager for the others)")
+        help="nearest and meta rules: 'eager' rescales every weight every step, as "
+             "SPAIC does; 'lazy' (their default) keeps each row's factor apart from "
+             "its weights, so a step costs in proportion to its spikes (the same "
+             "weights up to rounding)")
     add("--out", default=defaults.out, metavar="DIR",
         help="where results.json, weights.npz and the figures go "
              "(default: %(default)s)")
