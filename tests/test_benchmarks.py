@@ -145,3 +145,20 @@ def test_spaic_dense_timing_runs_the_checked_maths(rule):
                                       bench_rules.SPAIC_DEFAULTS[rule])
         expected = expected[0] if rule == "meta" else expected
         np.testing.assert_allclose(timed.numpy(), expected[-1, -1], atol=1e-4, rtol=0)
+
+
+def test_spaics_own_example_network_learns_as_the_real_spaic_benchmark_builds_it():
+    """``benchmarks/bench_spaic.py`` times SPAIC itself (its example network with the
+    nearest_online_STDP learner): built small, it trains on two shipped digits, and its
+    learner changes the input weights, so what the benchmark times is a learning network."""
+    torch = require_module("torch", "torch")
+    require_module("spaic", "spaic")
+    from brian_stdp.mnist.data import load_digits
+    bench_spaic = load_script("benchmarks/bench_spaic.py")
+    images, labels, _ = load_digits()
+    net, run_time = bench_spaic.spaic_network(4)
+    weights = bench_spaic.input_weights(net)
+    before = weights.detach().clone()
+    assert tuple(before.shape) == (4, 784)
+    bench_spaic.spaic_seconds_per_step(net, run_time, images[:2], labels[:2])
+    assert torch.max(torch.abs(weights.detach() - before)) > 0

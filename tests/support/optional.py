@@ -16,6 +16,8 @@ import pytest
 PIECES = {
     "torch": ("PyTorch", "the SPAIC-style dense baseline of benchmarks/bench_rules.py",
               "pip install -e '.[test,bench]'"),
+    "spaic": ("SPAIC 0.6.3", "SPAIC's own example network in benchmarks/bench_spaic.py",
+              "pip install -e '.[test,bench]'"),
     "chromium": ("Chromium", "opening the built docs in a real browser",
                  "apt-get install chromium"),
     "postgresql": ("PostgreSQL's server binaries (initdb, pg_ctl)",
