@@ -34,9 +34,9 @@ BRIAN2 = {
     "2.9.0": [],
 }
 
-#: The quick loop without the SPAIC-style dense baseline's tests, which need PyTorch (the bench
-#: extra, not installed here) and no Brian2.
-QUICK_LOOP = ["-m", "not standalone and not slow", "-k", "not spaic_dense"]
+#: The quick loop without the tests of the SPAIC-style dense baseline and of SPAIC itself, which
+#: need PyTorch and SPAIC (the bench extra, not installed here) and no Brian2.
+QUICK_LOOP = ["-m", "not standalone and not slow", "-k", "not spaic_dense and not spaic_itself"]
 COMPILED_PARITY = ["-m", "standalone", "tests/test_trace_rules.py", "tests/test_meta.py",
                    "tests/test_postpre_int.py", "tests/test_drop_in.py"]
 

@@ -147,7 +147,7 @@ def test_spaic_dense_timing_runs_the_checked_maths(rule):
         np.testing.assert_allclose(timed.numpy(), expected[-1, -1], atol=1e-4, rtol=0)
 
 
-def test_spaics_own_example_network_learns_as_the_real_spaic_benchmark_builds_it():
+def test_spaic_itself_example_network_learns_as_the_real_spaic_benchmark_builds_it():
     """``benchmarks/bench_spaic.py`` times SPAIC itself (its example network with the
     nearest_online_STDP learner): built small, it trains on two shipped digits, and its
     learner changes the input weights, so what the benchmark times is a learning network."""
