@@ -167,6 +167,9 @@ def defaults_table():
             settings["epochs"] = entry.get("epochs", 1)
             study = (f"``{entry['study']}``" if entry["study"] else
                      "none yet: chosen before the validation protocol, on held-out digits")
+            length = f"length-{rule_class(name).short_name}-{neurons}"
+            if os.path.exists(os.path.join(HERE, "studies", f"{length}.jsonl")):
+                study += f"; training length: ``{length}``"
             if "epochs_study" in entry:
                 study += f"; epochs: ``{entry['epochs_study']}``"
             body.append([f"``{rule_class(name).short_name}``", str(neurons),

@@ -85,6 +85,13 @@ def test_trials_are_scored_on_validation_digits_over_seeds_and_splits(study):
         assert len(trial["commands"]) == len(runs)
 
 
+@pytest.mark.parametrize("name,neurons", ENTRIES)
+def test_every_rule_and_size_has_its_training_length_study(name, neurons):
+    """The training length is a default per rule and size like the others: each has a length
+    study (checked against the job's default below)."""
+    assert f"length-{rule_class(name).short_name}-{neurons}" in STUDY_FILES
+
+
 @pytest.mark.parametrize("study", [s for s in STUDY_FILES if s.startswith("length-")])
 def test_the_default_training_length_is_its_studys_choice(study):
     """A length study runs the defaults with 1000, 2000 and all the training digits; the job
