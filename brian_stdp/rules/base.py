@@ -24,8 +24,8 @@ from .. import rendering
 from ..parameters import (constraints, describe, parameter, time_constant, time_step,
                           validate_fields)
 
-__all__ = ["STDPRule", "RULES", "SHORT_NAMES", "ROW_SCALINGS", "load_rule", "rule_class",
-           "with_dt"]
+__all__ = ["STDPRule", "RuleTemplates", "RULES", "SHORT_NAMES", "ROW_SCALINGS", "load_rule",
+           "rule_class", "with_dt"]
 
 #: How a rule's row normalisation is rendered (``rule.synapses(..., row_scaling=...)``).
 ROW_SCALINGS = ("eager", "lazy")
@@ -117,7 +117,7 @@ class STDPRule(metaclass=_RuleType):
         factor as a time constant (``tau_pre=20*ms`` for ``trace_pre``), see :attr:`dt`.
     ``default_row_scaling``
         what :meth:`synapses` renders without a ``row_scaling`` keyword: ``"eager"`` (every
-        row rescaled every step); nearest_online's is ``"lazy"``.
+        row rescaled every step); nearest_online's and Meta_nearest_online's are ``"lazy"``.
     ``LAZY_ROWS``
         the templates of ``row_scaling="lazy"`` (a class taking the rule), for a rule that
         keeps each row's scale as a factor apart from the weights; None otherwise.
@@ -416,6 +416,17 @@ class STDPRule(metaclass=_RuleType):
     def set_weights(synapses: "Synapses", weights: np.ndarray) -> None:
         """Set the weights from SPAIC's ``[post, pre]`` matrix; works before a standalone run."""
         rendering.set_from_matrix(synapses, "w", weights)
+
+
+class RuleTemplates:
+    """Templates that render a rule another way (what :meth:`STDPRule.templates_for` returns
+    for a keyword): the rule's own attributes, but for those a subclass defines."""
+
+    def __init__(self, rule: STDPRule):
+        self._rule = rule
+
+    def __getattr__(self, name):
+        return getattr(self._rule, name)
 
 
 def rule_class(name: str) -> type:

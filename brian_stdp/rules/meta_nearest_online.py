@@ -27,11 +27,13 @@ exponential is computed only where spikes arrive). The pre trace is event-driven
 (as in nearest_online), set by each pre spike and read once per neuron per step before the
 learning pathways; the post trace, ``w_mean`` and the row sums of ``W`` are row state. After the
 synaptic pathways of every step come the population sums of the new post trace and of
-``w_mean`` (a summed variable into a one-neuron group), the row update, and the one pass over
-the synapses, which applies and clears the change and sums the rows for the next step (a summed
-variable takes the sums before each run, counting weights set from outside). A spike from
-before the current run's start (see ``rule.reset``) changes nothing, as SPAIC's first step of a
-run sees no spikes.
+``w_mean`` (a summed variable into a one-neuron group), the row update, and, in the eager
+rendering (``row_scaling="eager"``, SPAIC's way), the one pass over the synapses, which applies
+and clears the change and sums the rows for the next step (a summed variable takes the sums
+before each run, counting weights set from outside). The lazy rendering, the default, keeps
+each row's factor apart from its weights instead (:class:`LazyMetaRows`, at the end of this
+module). A spike from before the current run's start (see ``rule.reset``) changes nothing, as
+SPAIC's first step of a run sees no spikes.
 """
 import dataclasses
 from typing import ClassVar
@@ -41,7 +43,7 @@ import numpy as np
 from .. import reference
 from ..parameters import amplitude, decay_factor, parameter, weight_bound
 from ..schedule import Order
-from .base import STDPRule
+from .base import RuleTemplates, STDPRule
 from .common import (GROWTH_OUT_OF_RANGE, GROWTH_TAKES_FACTOR, LAST_STEP_OF_RUN,
                      PRE_TRACE_AT_SPIKE_MODEL, PRE_TRACE_MODEL, PRE_TRACE_RESET, SET_TRACE,
                      TRUE_WEIGHT, WEIGHT_AT, delayed_spike, read_at_spike)
@@ -231,7 +233,7 @@ LAZY_PASS = (f"plastic and (last_step_of_run + int(row_factor > 2) + {GROWTH_OUT
              " > 0")
 
 
-class LazyMetaRows:
+class LazyMetaRows(RuleTemplates):
     """Meta_nearest_online rendered with lazy row scaling (``row_scaling="lazy"``).
 
     The weights are those of the eager rendering up to rounding; a step costs in proportion
@@ -262,12 +264,6 @@ class LazyMetaRows:
     }
     write_out = WRITE_OUT
     write_out_every_step = ("synapses", WRITE_OUT, "after_synapses", Order.WRITE_OUT_WEIGHTS)
-
-    def __init__(self, rule):
-        self._rule = rule
-
-    def __getattr__(self, name):
-        return getattr(self._rule, name)
 
 
 MetaNearestOnlineSTDP.LAZY_ROWS = LazyMetaRows

@@ -30,7 +30,7 @@ from .. import reference
 from ..parameters import amplitude, decay_factor, parameter, positive
 from ..run_state import FIRST_STEP_OF_CALL
 from ..schedule import Order
-from .base import STDPRule
+from .base import RuleTemplates, STDPRule
 from .common import (GROWTH_OUT_OF_RANGE, GROWTH_TAKES_FACTOR, LAST_STEP_OF_RUN,
                      NORMALISED_BY_FACTOR, NORMALISED_ROW_MODEL, NORMALISING_DIVISOR,
                      POST_TRACE_AT_SPIKE_MODEL, POST_TRACE_MODEL, POST_TRACE_RESET,
@@ -175,7 +175,7 @@ LAZY_PASS = (f"plastic and ({FIRST_STEP_OF_CALL} + last_step_of_run + int(row_po
              f"+ int(row_factor > 2) + row_clips + {GROWTH_OUT_OF_RANGE}) > 0")
 
 
-class LazyRows:
+class LazyRows(RuleTemplates):
     """nearest_online rendered with lazy row scaling (``row_scaling="lazy"``).
 
     The weights are those of the eager rendering up to rounding; a step costs in proportion
@@ -208,12 +208,6 @@ class LazyRows:
     # what user code reading w runs first, and the operation writing every weight out
     write_out = WRITE_OUT
     write_out_every_step = ("synapses", WRITE_OUT, "after_synapses", Order.WRITE_OUT_WEIGHTS)
-
-    def __init__(self, rule):
-        self._rule = rule
-
-    def __getattr__(self, name):
-        return getattr(self._rule, name)
 
 
 NearestOnlineSTDP.LAZY_ROWS = LazyRows

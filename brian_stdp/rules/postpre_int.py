@@ -35,7 +35,7 @@ from ..parameters import choice, identifier, integer, parameter
 from ..rendering import attachment_of
 from ..run_state import FIRST_STEP_OF_CALL, RUN_STATE_NAMES
 from ..schedule import Order
-from .base import STDPRule
+from .base import RuleTemplates, STDPRule
 
 if TYPE_CHECKING:
     from brian2 import TimedArray
@@ -355,17 +355,15 @@ def _threshold_constants(group, name):
     return {used: namespace[used] for used in _external_names(group, name) if used in namespace}
 
 
-class _WithDraws:
+class _WithDraws(RuleTemplates):
     """The rule with its uniform integers read from a table instead of Brian's RNG."""
 
     def __init__(self, rule, table):
         from brian2 import TimedArray
         if not isinstance(table, TimedArray):
             raise TypeError(f"draws must be a TimedArray (see draws_table), got {table!r}")
-        self._rule, self._table = rule, table
-
-    def __getattr__(self, name):
-        return getattr(self._rule, name)
+        super().__init__(rule)
+        self._table = table
 
     def _pathways(self):
         name = self._table.name
