@@ -53,12 +53,15 @@ ROWS = _rows()
 
 EVERY_ROW = {(rule, n) for rule in ("nearest", "full", "meta", "int", "baseline")
              for n in (100, 400)}
+#: Rows of the docs' table only (the README's short table is the four rules and the baseline at
+#: 100 and 400 neurons): nearest at 1600 neurons, the speed issue's run.
+DOCS_ONLY_ROWS = {("nearest", 1600)}
 #: What the README's table says of a row with no results file.
 NOT_YET_RUN = "not yet run"
 
 
 def test_results_files_are_rows_of_the_table():
-    assert ROWS and set(ROWS) <= EVERY_ROW, sorted(ROWS)
+    assert ROWS and set(ROWS) <= EVERY_ROW | DOCS_ONLY_ROWS, sorted(ROWS)
 
 
 @pytest.mark.parametrize("key", sorted(ROWS))
@@ -134,7 +137,7 @@ def _readme_cells():
 def test_the_readme_table_is_the_results_files():
     """Every rule at both sizes and the baseline; a row without results says so."""
     cells = _readme_cells()
-    assert set(cells) == EVERY_ROW | set(ROWS)
+    assert set(cells) == EVERY_ROW | (set(ROWS) - DOCS_ONLY_ROWS)
     for key, cell in cells.items():
         expected = (_figure([r["accuracy"] for r in ROWS[key]]) if key in ROWS
                     else NOT_YET_RUN)
@@ -162,6 +165,9 @@ def test_the_docs_table_is_the_results_files():
         assert held_out == _figure([r["accuracy"] for r in runs]), key
         assert validation == _figure([r["validation_accuracy"] for r in runs]), key
         if key[0] == "baseline":
+            continue
+        if ("baseline", key[1]) not in ROWS:
+            assert verdict == "no baseline runs", (key, verdict)
             continue
         # "beats the hand-written network" only where the means and spreads show it: the
         # difference of the means above twice its standard error.
