@@ -16,7 +16,7 @@ from ..parameters import Constraint, choice, integer, real
 from . import defaults
 from .data import REFERENCE_MEAN_PIXEL
 from ..rules import RULES, SHORT_NAMES, STDPRule, load_rule, rule_class
-from ..rules.base import ROW_SCALINGS
+from ..rules.base import ROW_SCALINGS, rules_with_lazy_rows
 
 __all__ = ["MnistConfig", "DEVICES", "TARGETS", "DEFAULT_LABEL", "run_identity",
            "with_added_settings"]
@@ -226,8 +226,7 @@ def with_added_settings(settings: dict) -> dict:
 
 def _check_row_scaling(chosen: type, row_scaling: str) -> None:
     if row_scaling not in (None, "eager") and chosen.LAZY_ROWS is None:
-        lazy = " and ".join(sorted(short for short, name in SHORT_NAMES.items()
-                                   if RULES[name].LAZY_ROWS is not None))
+        lazy = " and ".join(sorted(cls.short_name for cls in rules_with_lazy_rows()))
         raise ValueError(f"--row-scaling {row_scaling} applies to the {lazy} rules only "
                          f"({chosen.name} rescales no rows lazily): leave it out")
 

@@ -46,8 +46,7 @@ def build_synapses(rule, source, target, model="", on_pre="", on_post="", namesp
         raise ValueError("rule.synapses does not accept on_event=: the rule learns from spike "
                          "events; build the Synapses by hand to change it")
     # the rendering's pathways (Meta's lazy rows add two of their own)
-    delays = {pathway: steps * defaultclock.dt
-              for pathway, steps in templates.pathway_delay_steps.items()}
+    delays = templates.pathway_delays()
     user_delay = synapses_kwargs.pop("delay", None)
     if user_delay is not None:
         user_delay = user_delay if isinstance(user_delay, dict) else {"pre": user_delay}

@@ -126,6 +126,7 @@ class RunBoundary(BrianObject):
                                   | set(checks.pathway_codes(templates.on_post, "on_post")))
             self.own_names = {obj.name for obj in own_objects}
             self.write_out_code = templates.write_out.strip("\n")
+            self.pending_change = getattr(templates, "pending_change", None)
 
     def before_run(self, run_namespace):
         checks.check_clocks(self.clocks, self.synapses_name, self.dt)
@@ -197,8 +198,8 @@ class RunBoundary(BrianObject):
         row_growth = self.post_state.variables["row_growth"].get_value()
         w_growth = variables["w_growth"].get_value()
         row_of = variables["_synaptic_post"].get_value()
-        # Meta's change of the last step run, not yet in its weight
-        pending = (variables["bounded_change"].get_value() if "bounded_change" in variables
+        # a change of the last step run not yet in its weight (Meta's), written out with it
+        pending = (variables[self.pending_change].get_value() if self.pending_change
                    else np.zeros(0))
         if not (row_growth.any() or w_growth.any() or pending.any()):
             return

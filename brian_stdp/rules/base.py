@@ -25,7 +25,7 @@ from ..parameters import (constraints, describe, parameter, time_constant, time_
                           validate_fields)
 
 __all__ = ["STDPRule", "RuleTemplates", "RULES", "SHORT_NAMES", "ROW_SCALINGS", "load_rule",
-           "rule_class", "with_dt"]
+           "rule_class", "rules_with_lazy_rows", "with_dt"]
 
 #: How a rule's row normalisation is rendered (``rule.synapses(..., row_scaling=...)``).
 ROW_SCALINGS = ("eager", "lazy")
@@ -342,8 +342,7 @@ class STDPRule(metaclass=_RuleType):
         if row_scaling == "eager":
             return self
         if self.LAZY_ROWS is None:
-            lazy = ", ".join(sorted(cls.name for cls in RULES.values()
-                                    if cls.LAZY_ROWS is not None))
+            lazy = ", ".join(sorted(cls.name for cls in rules_with_lazy_rows()))
             raise ValueError(f"row_scaling={row_scaling!r}: {self.name} rescales no rows lazily "
                              f"(only {lazy} take row_scaling='lazy'); leave it out or give "
                              "'eager'")
@@ -427,6 +426,14 @@ class RuleTemplates:
 
     def __getattr__(self, name):
         return getattr(self._rule, name)
+
+    # the delays of these templates' pathways (a rendering may add pathways of its own)
+    pathway_delays = STDPRule.pathway_delays
+
+
+def rules_with_lazy_rows() -> list:
+    """The rule classes that take ``row_scaling="lazy"``."""
+    return [cls for cls in RULES.values() if cls.LAZY_ROWS is not None]
 
 
 def rule_class(name: str) -> type:

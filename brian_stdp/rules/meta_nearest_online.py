@@ -76,7 +76,7 @@ initialised : 1   # 0 until the first step has taken w_mean and aw_mean from the
 # sum_output_trace and sum_w_mean are this step's sums over every row of this synapse object.
 # The mean of w_mean after the drift equals its mean before (the drift sums to zero over the
 # rows), which is what lets one reduction per step serve both means.
-ROW_UPDATE = f"""
+ROW_FACTOR_UPDATE = f"""
 output_trace = {NEXT_OUTPUT_TRACE}
 post_spiked = 0
 w_mean = {CURRENT_W_MEAN}
@@ -86,8 +86,9 @@ drifted = (w_mean - 0.1 * Apre * (output_trace - sum_output_trace / N)) * aw_mea
 w_mean = int(plastic) * drifted + (1 - int(plastic)) * w_mean
 initialised = 1
 row_factor = w_mean / clip({ROW_MEAN}, 1e-6, inf)  # SPAIC guards a zero row mean
-row_weight_sum = 0
 """  # noqa: E501 (a Brian2 statement is one line)
+# the eager rendering's pass sums the rows afresh
+ROW_UPDATE = ROW_FACTOR_UPDATE + "row_weight_sum = 0\n"
 
 # The soft bounds, from the weight before this step's change and the sign of the synapse's whole
 # change. Both distances are clipped before the sign picks one, so that an overflowing distance
@@ -217,9 +218,7 @@ bounded_change = new_change
 
 # The factor goes into the growth, the row's sum follows it (the sum of this step's changes
 # added), O(1) per row. (Brian2 wants the shared variable written first.)
-assert ROW_UPDATE.endswith("row_weight_sum = 0\n")
-LAZY_ROW_UPDATE = (f"last_step_of_run = {LAST_STEP_OF_RUN}"
-                   + ROW_UPDATE[:-len("row_weight_sum = 0\n")] + f"""
+LAZY_ROW_UPDATE = (f"last_step_of_run = {LAST_STEP_OF_RUN}" + ROW_FACTOR_UPDATE + f"""
 row_factor = int(plastic) * row_factor + (1 - int(plastic))
 {GROWTH_TAKES_FACTOR}
 row_weight_sum = row_weight_sum * row_factor + row_change_sum
@@ -264,6 +263,8 @@ class LazyMetaRows(RuleTemplates):
     }
     write_out = WRITE_OUT
     write_out_every_step = ("synapses", WRITE_OUT, "after_synapses", Order.WRITE_OUT_WEIGHTS)
+    # the synapse variable holding a change not yet in its weight (written out with it)
+    pending_change = "bounded_change"
 
 
 MetaNearestOnlineSTDP.LAZY_ROWS = LazyMetaRows
